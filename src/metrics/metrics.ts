@@ -1,0 +1,232 @@
+import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { CATEGORIES } from '../classify/categories.js';
+import type { ProviderId } from '../leaf/providers.js';
+
+export const LEAF_OPERATIONS = ['authenticate', 'list_users', 'get_credential', 'get_events'] as const;
+export type LeafOperation = (typeof LEAF_OPERATIONS)[number];
+export const STATUS_CLASSES = ['2xx', '4xx', '429', '5xx', 'error'] as const;
+export type StatusClass = (typeof STATUS_CLASSES)[number];
+export const POLL_OUTCOMES = ['ok', 'leaf_error', 'rate_limited', 'not_connected'] as const;
+export type PollOutcome = (typeof POLL_OUTCOMES)[number];
+export const WEBHOOK_EVENTS = ['credential.action_required', 'credential.recovered'] as const;
+export const DELIVERY_OUTCOMES = ['delivered', 'retrying', 'failed', 'dead_lettered'] as const;
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+
+/** Maps an HTTP status (or a network failure) to the bounded `status_class` label. */
+export function statusClass(status: number | undefined): StatusClass {
+  if (status === undefined) return 'error';
+  if (status === 429) return '429';
+  if (status >= 200 && status < 300) return '2xx';
+  if (status >= 500) return '5xx';
+  if (status >= 400) return '4xx';
+  return 'error';
+}
+
+/** Values read from shared state at scrape time (the same on every replica). */
+export interface ScrapeSources {
+  /** Credentials per provider and category. */
+  credentialCounts(): Promise<Array<{ provider: string; category: string; count: number }>>;
+  /** Seconds since the least recently polled credential of each provider was polled. */
+  oldestPollAges(): Promise<Array<{ provider: string; ageSeconds: number }>>;
+  /** Unix seconds of the last finished sweep, or undefined. */
+  lastSweepSuccess(): Promise<number | undefined>;
+  /** Job counts per queue and state. */
+  queueCounts(): Promise<Array<{ queue: string; state: string; count: number }>>;
+  /** Dead letters per endpoint. */
+  deadLetters(): Promise<Array<{ endpoint: string; count: number }>>;
+}
+
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const LATENCY_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21_600, 86_400];
+
+/**
+ * Creates every credwatch metric on the given registry. Nothing registers at import time, so tests and
+ * several daemons in one process never share counters.
+ */
+export function createMetrics(
+  registry: Registry,
+  options: { providers: readonly ProviderId[]; endpoints?: readonly string[]; version: string; defaultMetrics?: boolean },
+) {
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  let sources: ScrapeSources | undefined;
+  const registers = [registry];
+
+  const credentials = new Gauge({
+    name: 'credwatch_credentials',
+    help: 'Credentials currently in each category, read from the shared state at scrape time.',
+    labelNames: ['provider', 'category'] as const,
+    registers,
+    async collect() {
+      if (!sources) return;
+      const rows = await sources.credentialCounts();
+      for (const provider of options.providers) for (const category of CATEGORIES) this.set({ provider, category }, 0);
+      for (const row of rows) this.set({ provider: row.provider, category: row.category }, row.count);
+    },
+  });
+  const transitions = new Counter({
+    name: 'credwatch_credential_transitions_total',
+    help: 'Category changes of credentials, by provider and categories left and entered.',
+    labelNames: ['provider', 'from', 'to'] as const,
+    registers,
+  });
+  const eventsClassified = new Counter({
+    name: 'credwatch_events_classified_total',
+    help: 'New provider events classified, by the category each got.',
+    labelNames: ['provider', 'category'] as const,
+    registers,
+  });
+  const polls = new Counter({
+    name: 'credwatch_polls_total',
+    help: 'Credential polls by outcome.',
+    labelNames: ['provider', 'outcome'] as const,
+    registers,
+  });
+  const pollDuration = new Histogram({
+    name: 'credwatch_poll_duration_seconds',
+    help: 'Time one credential poll took: Leaf requests, classification and state write.',
+    labelNames: ['provider'] as const,
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  const leafRequests = new Counter({
+    name: 'credwatch_leaf_requests_total',
+    help: 'Requests sent to Leaf, by operation and status class.',
+    labelNames: ['operation', 'status_class'] as const,
+    registers,
+  });
+  const leafRequestDuration = new Histogram({
+    name: 'credwatch_leaf_request_duration_seconds',
+    help: 'Duration of requests to Leaf.',
+    labelNames: ['operation'] as const,
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: 'credwatch_oldest_poll_age_seconds',
+    help: 'Age of the least recently polled credential: the "are we still watching" signal.',
+    labelNames: ['provider'] as const,
+    registers,
+    async collect() {
+      if (!sources) return;
+      for (const row of await sources.oldestPollAges()) this.set({ provider: row.provider }, row.ageSeconds);
+    },
+  });
+  new Gauge({
+    name: 'credwatch_sweep_last_success_timestamp_seconds',
+    help: 'Unix time of the last sweep that listed every Leaf user.',
+    registers,
+    async collect() {
+      if (!sources) return;
+      const ts = await sources.lastSweepSuccess();
+      if (ts !== undefined) this.set(ts);
+    },
+  });
+  const sweepDuration = new Gauge({
+    name: 'credwatch_sweep_duration_seconds',
+    help: 'How long the last finished sweep took to list users and enqueue their polls.',
+    registers,
+  });
+  const detectionLatency = new Histogram({
+    name: 'credwatch_detection_latency_seconds',
+    help: "Time from a provider event's createdDate to its classification by credwatch.",
+    labelNames: ['provider'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const webhookDeliveries = new Counter({
+    name: 'credwatch_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by endpoint, event type and outcome.',
+    labelNames: ['endpoint', 'event', 'outcome'] as const,
+    registers,
+  });
+  const webhookDeliveryDuration = new Histogram({
+    name: 'credwatch_webhook_delivery_duration_seconds',
+    help: 'Duration of webhook delivery attempts.',
+    labelNames: ['endpoint'] as const,
+    buckets: DURATION_BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: 'credwatch_webhook_dead_letters',
+    help: 'Webhook deliveries that exhausted their retries and wait in the dead-letter list.',
+    labelNames: ['endpoint'] as const,
+    registers,
+    async collect() {
+      if (!sources) return;
+      for (const endpoint of options.endpoints ?? []) this.set({ endpoint }, 0);
+      for (const row of await sources.deadLetters()) this.set({ endpoint: row.endpoint }, row.count);
+    },
+  });
+  const webhookEndpointDisabled = new Gauge({
+    name: 'credwatch_webhook_endpoint_disabled',
+    help: '1 when an endpoint was disabled (it answered 410), else 0.',
+    labelNames: ['endpoint'] as const,
+    registers,
+  });
+  new Gauge({
+    name: 'credwatch_queue_jobs',
+    help: 'Jobs per queue and state.',
+    labelNames: ['queue', 'state'] as const,
+    registers,
+    async collect() {
+      if (!sources) return;
+      for (const row of await sources.queueCounts()) this.set({ queue: row.queue, state: row.state }, row.count);
+    },
+  });
+  const leafAlerts = new Counter({
+    name: 'credwatch_leaf_alerts_total',
+    help: "Leaf's own alert webhooks received, by outcome (accepted, bad_signature, unknown_credential, ping).",
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const redisErrors = new Counter({
+    name: 'credwatch_redis_errors_total',
+    help: 'Redis connection errors seen by this process.',
+    registers,
+  });
+  const buildInfo = new Gauge({
+    name: 'credwatch_build_info',
+    help: 'Always 1; labels tell the running version.',
+    labelNames: ['version', 'node_version'] as const,
+    registers,
+  });
+  buildInfo.set({ version: options.version, node_version: process.version }, 1);
+
+  // Initialise known label sets to 0 so rate() works from the first scrape.
+  for (const provider of options.providers) {
+    for (const category of CATEGORIES) eventsClassified.inc({ provider, category }, 0);
+    for (const outcome of POLL_OUTCOMES) polls.inc({ provider, outcome }, 0);
+  }
+  for (const operation of LEAF_OPERATIONS) for (const sc of STATUS_CLASSES) leafRequests.inc({ operation, status_class: sc }, 0);
+  for (const endpoint of options.endpoints ?? []) {
+    for (const event of WEBHOOK_EVENTS) for (const outcome of DELIVERY_OUTCOMES) webhookDeliveries.inc({ endpoint, event, outcome }, 0);
+    webhookEndpointDisabled.set({ endpoint }, 0);
+  }
+  for (const outcome of ['accepted', 'bad_signature', 'unknown_credential', 'ping']) leafAlerts.inc({ outcome }, 0);
+  redisErrors.inc(0);
+
+  return {
+    registry,
+    /** Connects the scrape-time gauges to the shared state (called once the store exists). */
+    setScrapeSources(s: ScrapeSources): void {
+      sources = s;
+    },
+    credentials,
+    transitions,
+    eventsClassified,
+    polls,
+    pollDuration,
+    leafRequests,
+    leafRequestDuration,
+    sweepDuration,
+    detectionLatency,
+    webhookDeliveries,
+    webhookDeliveryDuration,
+    webhookEndpointDisabled,
+    leafAlerts,
+    redisErrors,
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

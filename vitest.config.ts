@@ -1,0 +1,26 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.integration.test.ts', 'test/**/*.e2e.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          globalSetup: ['test/helpers/global-setup.ts'],
+          include: ['test/**/*.integration.test.ts', 'test/**/*.e2e.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // Real Redis and real child processes: keep parallelism modest on a 2-core machine.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
