@@ -13,6 +13,9 @@ export const ERROR_CODES = {
   LEAF_NOT_FOUND: 'the Leaf resource does not exist',
   LEAF_REQUEST_REJECTED: 'Leaf rejected the request (4xx other than 401/404/429)',
   REDIS_UNAVAILABLE: 'Redis could not be reached',
+  WEBHOOK_PAYLOAD_TOO_LARGE: 'a webhook body would exceed 8 KiB even without its evidence excerpt',
+  WEBHOOK_ENDPOINT_UNKNOWN: 'no webhook endpoint with that name is configured',
+  DEAD_LETTER_NOT_FOUND: 'no dead letter with that id',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
