@@ -1,0 +1,359 @@
+import type { Redis } from 'ioredis';
+import { CATEGORIES, type Action, type Category, type ClientEnvironment } from '../classify/categories.js';
+import type { Evidence } from '../classify/types.js';
+import type { ProviderId } from '../leaf/providers.js';
+import { OUTBOX_STREAM, type Transition } from './transition.js';
+
+/** One credential's state as kept in Redis and shown by the API. */
+export interface CredentialState {
+  provider: ProviderId;
+  leafUserId: string;
+  credentialId: string | null;
+  clientEnvironment: ClientEnvironment | null;
+  category: Category;
+  action: Action;
+  since: string;
+  lastPolledAt: string;
+  /** createdDate (ms) of the newest event seen: events after it are new. */
+  cursorMs: number | null;
+  lastEventId: string | null;
+  ruleId: string;
+  reason: string;
+  evidence: Evidence;
+  consecutiveFailures: number;
+  /** Set when the Leaf user disappeared from Leaf's user list. */
+  removedAt: string | null;
+}
+
+/** What one poll observed, handed to applyPoll. */
+export interface PollObservation {
+  provider: ProviderId;
+  leafUserId: string;
+  /** When the poll started: an older observation never overwrites a newer one. */
+  observedAtMs: number;
+  credentialId: string | null;
+  clientEnvironment: ClientEnvironment | null;
+  category: Category;
+  action: Action;
+  /** When the category began according to the events ('' when unknown: now is used). */
+  since: string;
+  ruleId: string;
+  reason: string;
+  evidence: Evidence;
+  cursorMs: number | null;
+  lastEventId: string | null;
+}
+
+/** The outcome of applyPoll. */
+export interface ApplyResult {
+  /** 'stale' when a newer poll already wrote this credential. */
+  status: 'transition' | 'same' | 'stale';
+  transition: Transition | null;
+  /** The cursor before this poll (null on the first poll). */
+  previousCursorMs: number | null;
+}
+
+/** Sweep bookkeeping shown by /api/summary and the sweep gauges. */
+export interface SweepInfo {
+  lastStartedAt: string | null;
+  lastFinishedAt: string | null;
+  lastDurationMs: number | null;
+  lastUsers: number | null;
+}
+
+// One script writes the state, the indexes, the history and the outbox entry, so a transition can never
+// be lost or doubled between steps, whichever worker dies or races. Keys are built from the prefix; with a
+// hash-tagged prefix they all live in one Redis Cluster slot.
+const APPLY_POLL = `
+local cred = KEYS[1]
+local P, provider, user = ARGV[1], ARGV[2], ARGV[3]
+local observed = tonumber(ARGV[4])
+local lp = tonumber(redis.call('HGET', cred, 'lp') or '0')
+local prevCursor = redis.call('HGET', cred, 'cur') or ''
+if observed < lp then return {'stale', '', prevCursor} end
+local prev = redis.call('HGET', cred, 'cat')
+local newcat = ARGV[5]
+local since = ARGV[7]
+if prev == newcat then since = redis.call('HGET', cred, 'since') or since end
+local oldCid = redis.call('HGET', cred, 'c')
+local cid = ARGV[8]
+redis.call('HSET', cred, 'cat', newcat, 'act', ARGV[6], 'since', since, 'lp', ARGV[4], 'c', cid, 'e', ARGV[9],
+  'cur', ARGV[10], 'cid', ARGV[11], 'rule', ARGV[12], 'reason', ARGV[13], 'ev', ARGV[14], 'f', '0')
+redis.call('HDEL', cred, 'rm')
+redis.call('PERSIST', cred)
+if prev and prev ~= newcat then redis.call('ZREM', P .. ':cat:' .. provider .. ':' .. prev, user) end
+redis.call('ZADD', P .. ':cat:' .. provider .. ':' .. newcat, 0, user)
+redis.call('ZADD', P .. ':polled:' .. provider, observed, user)
+if oldCid and oldCid ~= '' and oldCid ~= cid then redis.call('HDEL', P .. ':credid', oldCid) end
+if cid ~= '' then redis.call('HSET', P .. ':credid', cid, provider .. ':' .. user) end
+if prev == newcat or (not prev and newcat == 'healthy') then return {'same', '', prevCursor} end
+local t = cjson.decode(ARGV[16])
+t['id'] = 't' .. redis.call('INCR', P .. ':seq:transition')
+t['from'] = prev or cjson.null
+t['since'] = since
+local json = cjson.encode(t)
+local hist = P .. ':hist:' .. provider .. ':' .. user
+redis.call('LPUSH', hist, json)
+redis.call('LTRIM', hist, 0, tonumber(ARGV[15]) - 1)
+redis.call('XADD', P .. ':${OUTBOX_STREAM}', '*', 't', json)
+return {'transition', json, prevCursor}
+`;
+
+// Marks a credential removed: out of every index, kept (with a TTL) for the API.
+const MARK_REMOVED = `
+local cred = KEYS[1]
+local P, provider, user = ARGV[1], ARGV[2], ARGV[3]
+local cat = redis.call('HGET', cred, 'cat')
+if not cat then return 0 end
+redis.call('ZREM', P .. ':cat:' .. provider .. ':' .. cat, user)
+redis.call('ZREM', P .. ':polled:' .. provider, user)
+local cid = redis.call('HGET', cred, 'c')
+if cid and cid ~= '' then redis.call('HDEL', P .. ':credid', cid) end
+redis.call('HSET', cred, 'rm', ARGV[4])
+redis.call('PEXPIRE', cred, ARGV[5])
+redis.call('PEXPIRE', P .. ':hist:' .. provider .. ':' .. user, ARGV[5])
+return 1
+`;
+
+const REMOVED_RETENTION_MS = 30 * 86_400_000;
+
+/** All Redis keys of credential state live here: state hash, category indexes, history, outbox. */
+export class CredentialStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly options: { historyLimit: number; providers: readonly ProviderId[] },
+  ) {
+    redis.defineCommand('credwatchApplyPoll', { numberOfKeys: 1, lua: APPLY_POLL });
+    redis.defineCommand('credwatchMarkRemoved', { numberOfKeys: 1, lua: MARK_REMOVED });
+  }
+
+  private credKey(provider: string, userId: string): string {
+    return `${this.prefix}:cred:${provider}:${userId}`;
+  }
+
+  private catKey(provider: string, category: string): string {
+    return `${this.prefix}:cat:${provider}:${category}`;
+  }
+
+  /** Writes one poll's verdict; records and outboxes a transition when the category changed. One round trip. */
+  async applyPoll(o: PollObservation, now: Date): Promise<ApplyResult> {
+    const template: Omit<Transition, 'id' | 'from'> = {
+      at: now.toISOString(),
+      provider: o.provider,
+      leafUserId: o.leafUserId,
+      credentialId: o.credentialId,
+      clientEnvironment: o.clientEnvironment,
+      to: o.category,
+      action: o.action,
+      since: '',
+      ruleId: o.ruleId,
+      reason: o.reason,
+      evidence: o.evidence,
+    };
+    const reply = (await (this.redis as unknown as RedisScripts).credwatchApplyPoll(
+      this.credKey(o.provider, o.leafUserId),
+      this.prefix,
+      o.provider,
+      o.leafUserId,
+      String(o.observedAtMs),
+      o.category,
+      o.action,
+      o.since === '' ? now.toISOString() : o.since,
+      o.credentialId ?? '',
+      o.clientEnvironment ?? '',
+      o.cursorMs === null ? '' : String(o.cursorMs),
+      o.lastEventId ?? '',
+      o.ruleId,
+      o.reason,
+      JSON.stringify(o.evidence),
+      String(this.options.historyLimit),
+      JSON.stringify(template),
+    )) as [string, string, string];
+    const [status, json, prevCursor] = reply;
+    return {
+      status: status as ApplyResult['status'],
+      transition: status === 'transition' ? (JSON.parse(json) as Transition) : null,
+      previousCursorMs: prevCursor === '' ? null : Number(prevCursor),
+    };
+  }
+
+  /** Counts a failed poll (Leaf error) without touching the category. */
+  async recordPollFailure(provider: ProviderId, leafUserId: string): Promise<number> {
+    const key = this.credKey(provider, leafUserId);
+    // Only existing credentials carry a failure count; a never-polled user has no state to keep.
+    return (await this.redis.exists(key)) === 1 ? this.redis.hincrby(key, 'f', 1) : 0;
+  }
+
+  /** One credential's state, or null. */
+  async get(provider: ProviderId, leafUserId: string): Promise<CredentialState | null> {
+    const hash = await this.redis.hgetall(this.credKey(provider, leafUserId));
+    return toState(provider, leafUserId, hash);
+  }
+
+  /** The newest-first transition history of one credential. */
+  async history(provider: ProviderId, leafUserId: string): Promise<Transition[]> {
+    const rows = await this.redis.lrange(`${this.prefix}:hist:${provider}:${leafUserId}`, 0, -1);
+    return rows.map((r) => JSON.parse(r) as Transition);
+  }
+
+  /** Credentials per provider and category: one ZCARD each, in one round trip. */
+  async counts(): Promise<Array<{ provider: ProviderId; category: Category; count: number }>> {
+    const pipeline = this.redis.pipeline();
+    const pairs: Array<[ProviderId, Category]> = [];
+    for (const provider of this.options.providers) {
+      for (const category of CATEGORIES) {
+        pairs.push([provider, category]);
+        pipeline.zcard(this.catKey(provider, category));
+      }
+    }
+    const results = (await pipeline.exec()) ?? [];
+    return pairs.map(([provider, category], i) => ({ provider, category, count: Number(results[i]?.[1] ?? 0) }));
+  }
+
+  /** Age in seconds of the least recently polled credential, per provider (O(log n)). */
+  async oldestPollAges(nowMs: number): Promise<Array<{ provider: ProviderId; ageSeconds: number }>> {
+    const pipeline = this.redis.pipeline();
+    for (const provider of this.options.providers) pipeline.zrange(`${this.prefix}:polled:${provider}`, 0, 0, 'WITHSCORES');
+    const results = (await pipeline.exec()) ?? [];
+    const out: Array<{ provider: ProviderId; ageSeconds: number }> = [];
+    this.options.providers.forEach((provider, i) => {
+      const row = results[i]?.[1] as string[] | undefined;
+      if (row && row.length === 2) out.push({ provider, ageSeconds: Math.max(0, (nowMs - Number(row[1])) / 1000) });
+    });
+    return out;
+  }
+
+  /**
+   * A page of credentials, ordered by category then user id. The cursor is opaque to callers
+   * (`category|userId` of the last item), stable while credentials come and go.
+   */
+  async list(q: { provider: ProviderId; category?: Category | undefined; limit: number; cursor?: string | undefined }): Promise<{
+    items: CredentialState[];
+    nextCursor: string | null;
+  }> {
+    const categories = q.category ? [q.category] : [...CATEGORIES];
+    let [cursorCat, cursorUser] = q.cursor ? splitOnce(q.cursor, '|') : [undefined, undefined];
+    const ids: Array<[Category, string]> = [];
+    for (const category of categories) {
+      if (cursorCat !== undefined && CATEGORIES.indexOf(category) < CATEGORIES.indexOf(cursorCat as Category)) continue;
+      const start = cursorCat === category && cursorUser !== undefined ? `(${cursorUser}` : '-';
+      const need = q.limit + 1 - ids.length;
+      const members = await this.redis.zrangebylex(this.catKey(q.provider, category), start, '+', 'LIMIT', 0, need);
+      for (const m of members) ids.push([category, m]);
+      cursorCat = undefined;
+      cursorUser = undefined;
+      if (ids.length > q.limit) break;
+    }
+    const page = ids.slice(0, q.limit);
+    const pipeline = this.redis.pipeline();
+    for (const [, user] of page) pipeline.hgetall(this.credKey(q.provider, user));
+    const hashes = (await pipeline.exec()) ?? [];
+    const items = page
+      .map(([, user], i) => toState(q.provider, user, (hashes[i]?.[1] ?? {}) as Record<string, string>))
+      .filter((s): s is CredentialState => s !== null);
+    const last = page[page.length - 1];
+    return { items, nextCursor: ids.length > q.limit && last ? `${last[0]}|${last[1]}` : null };
+  }
+
+  /** Which provider and Leaf user a credential id belongs to (Leaf alerts carry only the credential id). */
+  async findByCredentialId(credentialId: string): Promise<{ provider: ProviderId; leafUserId: string } | null> {
+    const value = await this.redis.hget(`${this.prefix}:credid`, credentialId);
+    if (value === null) return null;
+    const [provider, leafUserId] = splitOnce(value, ':');
+    return leafUserId === undefined ? null : { provider: provider as ProviderId, leafUserId };
+  }
+
+  /** Records that these Leaf users were listed by a sweep at `atMs` (one round trip per page). */
+  async markSeen(userIds: readonly string[], atMs: number): Promise<void> {
+    if (userIds.length === 0) return;
+    const args: Array<string | number> = [];
+    for (const id of userIds) args.push(atMs, id);
+    await this.redis.zadd(`${this.prefix}:seen`, ...args);
+  }
+
+  /** Marks removed every credential of users not listed since `beforeMs`; returns how many users. */
+  async removeUnseen(beforeMs: number, nowMs: number): Promise<number> {
+    const seenKey = `${this.prefix}:seen`;
+    let removed = 0;
+    for (;;) {
+      const users = await this.redis.zrangebyscore(seenKey, '-inf', `(${beforeMs}`, 'LIMIT', 0, 500);
+      if (users.length === 0) return removed;
+      const pipeline = this.redis.pipeline();
+      for (const user of users) {
+        for (const provider of this.options.providers) {
+          (pipeline as unknown as RedisScripts).credwatchMarkRemoved(
+            this.credKey(provider, user),
+            this.prefix,
+            provider,
+            user,
+            String(nowMs),
+            String(REMOVED_RETENTION_MS),
+          );
+        }
+      }
+      pipeline.zrem(seenKey, ...users);
+      await pipeline.exec();
+      removed += users.length;
+    }
+  }
+
+  /** Records the start of a sweep. */
+  async sweepStarted(at: Date): Promise<void> {
+    await this.redis.hset(`${this.prefix}:sweep`, 'startedAt', at.toISOString());
+  }
+
+  /** Records a finished sweep (every user listed and enqueued). */
+  async sweepFinished(at: Date, durationMs: number, users: number): Promise<void> {
+    await this.redis.hset(`${this.prefix}:sweep`, 'finishedAt', at.toISOString(), 'durationMs', String(durationMs), 'users', String(users));
+  }
+
+  /** The last sweep's times and size. */
+  async sweepInfo(): Promise<SweepInfo> {
+    const h = await this.redis.hgetall(`${this.prefix}:sweep`);
+    return {
+      lastStartedAt: h['startedAt'] ?? null,
+      lastFinishedAt: h['finishedAt'] ?? null,
+      lastDurationMs: h['durationMs'] === undefined ? null : Number(h['durationMs']),
+      lastUsers: h['users'] === undefined ? null : Number(h['users']),
+    };
+  }
+}
+
+interface RedisScripts {
+  credwatchApplyPoll(...args: string[]): Promise<unknown>;
+  credwatchMarkRemoved(...args: string[]): Promise<unknown>;
+}
+
+function splitOnce(value: string, sep: string): [string, string | undefined] {
+  const i = value.indexOf(sep);
+  return i < 0 ? [value, undefined] : [value.slice(0, i), value.slice(i + 1)];
+}
+
+function toState(provider: ProviderId, leafUserId: string, h: Record<string, string>): CredentialState | null {
+  if (h['cat'] === undefined) return null;
+  let evidence: Evidence = { eventId: null, statusCode: null, excerpt: '' };
+  try {
+    evidence = JSON.parse(h['ev'] ?? '') as Evidence;
+  } catch {
+    // Keep the empty evidence: state written by an older version may lack it.
+  }
+  const lp = Number(h['lp'] ?? 0);
+  return {
+    provider,
+    leafUserId,
+    credentialId: h['c'] || null,
+    clientEnvironment: (h['e'] || null) as ClientEnvironment | null,
+    category: h['cat'] as Category,
+    action: (h['act'] ?? 'investigate') as Action,
+    since: h['since'] ?? '',
+    lastPolledAt: new Date(lp).toISOString(),
+    cursorMs: h['cur'] ? Number(h['cur']) : null,
+    lastEventId: h['cid'] || null,
+    ruleId: h['rule'] ?? '',
+    reason: h['reason'] ?? '',
+    evidence,
+    consecutiveFailures: Number(h['f'] ?? 0),
+    removedAt: h['rm'] ? new Date(Number(h['rm'])).toISOString() : null,
+  };
+}
