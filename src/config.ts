@@ -121,6 +121,7 @@ export const CONFIG_DOCS: ReadonlyArray<{ name: string; default: string; doc: st
   { name: 'CREDWATCH_WEBHOOK_URL', default: '', doc: 'A single webhook endpoint URL (with CREDWATCH_WEBHOOK_SECRET).' },
   { name: 'CREDWATCH_WEBHOOK_SECRET', default: '', doc: 'Its signing secret, `whsec_<base64>`.' },
   { name: 'CREDWATCH_WEBHOOK_TIMEOUT', default: '15s', doc: 'A delivery not answered 2xx within this time is retried.' },
+  { name: 'CREDWATCH_JOB_LOCK_DURATION', default: '30s', doc: 'Lock of a running job; a crashed worker\'s job is picked up again after about this long.' },
   { name: 'CREDWATCH_SHUTDOWN_TIMEOUT', default: '10s', doc: 'How long SIGTERM waits for in-flight jobs before closing.' },
   { name: 'LOG_LEVEL', default: 'info', doc: 'pino level: trace, debug, info, warn, error, fatal, silent.' },
   { name: 'LOG_FORMAT', default: 'auto', doc: '`json`, `pretty`, or `auto` (pretty when stdout is a terminal).' },
@@ -178,6 +179,7 @@ const schema = z.object({
   CREDWATCH_WEBHOOK_URL: url(),
   CREDWATCH_WEBHOOK_SECRET: optionalString,
   CREDWATCH_WEBHOOK_TIMEOUT: duration('15s'),
+  CREDWATCH_JOB_LOCK_DURATION: duration('30s'),
   CREDWATCH_SHUTDOWN_TIMEOUT: duration('10s'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
@@ -206,6 +208,7 @@ export interface Config {
     notifyUnclassified: boolean;
     historyLimit: number;
     shutdownTimeoutMs: number;
+    jobLockDurationMs: number;
   };
   http: { port: number; host: string; metricsPort: number | undefined; adminToken: string | undefined };
   webhooks: {
@@ -252,6 +255,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (v.CREDWATCH_WEBHOOK_SECRET !== undefined && !/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(v.CREDWATCH_WEBHOOK_SECRET)) {
       problems.push('CREDWATCH_WEBHOOK_SECRET: expected whsec_ followed by base64');
     }
+    if (v.CREDWATCH_JOB_LOCK_DURATION < 1000) {
+      problems.push('CREDWATCH_JOB_LOCK_DURATION: expected at least 1s');
+    }
     if (v.CREDWATCH_POLL_INTERVAL < 1000) {
       problems.push('CREDWATCH_POLL_INTERVAL: expected at least 1s');
     }
@@ -280,6 +286,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       notifyUnclassified: v.CREDWATCH_NOTIFY_UNCLASSIFIED,
       historyLimit: v.CREDWATCH_HISTORY_LIMIT,
       shutdownTimeoutMs: v.CREDWATCH_SHUTDOWN_TIMEOUT,
+      jobLockDurationMs: v.CREDWATCH_JOB_LOCK_DURATION,
     },
     http: {
       port: v.CREDWATCH_PORT ?? 8080,
