@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { CLIENT_ENVIRONMENTS, type ClientEnvironment } from '../classify/categories.js';
 
 const idLike = z.union([z.string().min(1), z.number().finite()]).transform((v) => String(v));
+// `.optional()` first: zod 4 reports a missing key before a transform could tolerate it.
 const optionalText = z
   .unknown()
+  .optional()
   .transform((v) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined));
 
 /** A Leaf user as credwatch keeps it: provider credential objects (which hold tokens) are dropped. */
@@ -29,7 +31,10 @@ export function parseUsersPage(body: unknown): { users: LeafUser[]; skipped: num
   let skipped = 0;
   for (const element of body) {
     const parsed = leafUserSchema.safeParse(element);
-    if (parsed.success) users.push(parsed.data);
+    if (parsed.success) {
+      const { id, name, email, externalId } = parsed.data;
+      users.push({ id, name, email, externalId });
+    }
     else skipped += 1;
   }
   return { users, skipped };
@@ -52,7 +57,7 @@ export interface SafeCredential {
 /** The Panorama credential (the same shape serves every provider). */
 export type PanoramaCredential = SafeCredential;
 
-const environment = z.unknown().transform((v): ClientEnvironment | undefined => {
+const environment = z.unknown().optional().transform((v): ClientEnvironment | undefined => {
   if (typeof v !== 'string') return undefined;
   const upper = v.trim().toUpperCase();
   return (CLIENT_ENVIRONMENTS as readonly string[]).includes(upper) ? (upper as ClientEnvironment) : undefined;
@@ -71,7 +76,9 @@ export const credentialSchema = z.object({
 /** Parses a credential object, or undefined when it is not one. */
 export function parseCredential(body: unknown): SafeCredential | undefined {
   const parsed = credentialSchema.safeParse(body);
-  return parsed.success ? parsed.data : undefined;
+  if (!parsed.success) return undefined;
+  const { id, status, clientEnvironment, clientId, organizationCode, createdTime } = parsed.data;
+  return { id, status, clientEnvironment, clientId, organizationCode, createdTime };
 }
 
 /** A Leaf alert webhook registration, without its secret. */
@@ -89,13 +96,16 @@ export const alertWebhookSchema = z.object({
   url: optionalText,
   events: z
     .unknown()
+    .optional()
     .transform((v) => (Array.isArray(v) ? v.filter((e): e is string => typeof e === 'string') : [])),
 });
 
 /** Parses one alert webhook, or undefined when it is not one. */
 export function parseAlertWebhook(body: unknown): AlertWebhook | undefined {
   const parsed = alertWebhookSchema.safeParse(body);
-  return parsed.success ? parsed.data : undefined;
+  if (!parsed.success) return undefined;
+  const { id, name, url, events } = parsed.data;
+  return { id, name, url, events };
 }
 
 /** Leaf's own error body (`{type, title, status, message, errorKey}`): only message and errorKey are read. */
