@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   WEBHOOK_PAYLOAD_TOO_LARGE: 'a webhook body would exceed 8 KiB even without its evidence excerpt',
   WEBHOOK_ENDPOINT_UNKNOWN: 'no webhook endpoint with that name is configured',
   DEAD_LETTER_NOT_FOUND: 'no dead letter with that id',
+  WEBHOOK_DELIVERY_FAILED: 'a webhook endpoint did not answer 2xx in time; the delivery is retried',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
