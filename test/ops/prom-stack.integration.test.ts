@@ -1,0 +1,151 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { REPO_ROOT, RULES_FILE, startPromStack, type PromStack } from '../helpers/prom-stack.js';
+
+interface Notification {
+  receiver: string;
+  status: 'firing' | 'resolved';
+  alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string> }>;
+}
+
+/** What the fake credwatch reports; the test flips `mismatch`. */
+const state = { mismatch: 0 };
+const received: Array<{ path: string; body: Notification }> = [];
+const servers: Server[] = [];
+let stack: PromStack | undefined;
+
+async function listen(server: Server): Promise<number> {
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; notifications so far: ${JSON.stringify(received.map((r) => [r.path, r.body.status, r.body.alerts.map((a) => a.labels['alertname'])]))}`);
+}
+
+function notification(alertname: string, status: 'firing' | 'resolved') {
+  return received.find((r) => r.body.alerts.some((a) => a.labels['alertname'] === alertname && a.status === status));
+}
+
+beforeAll(async () => {
+  const metrics = createMetrics(new Registry(), { providers: ['panorama'], endpoints: ['demo'], version: '0.0.0-test' });
+  metrics.setScrapeSources({
+    credentialCounts: async () => [
+      { provider: 'panorama', category: 'healthy', count: 5 },
+      { provider: 'panorama', category: 'environment_mismatch', count: state.mismatch },
+    ],
+    oldestPollAges: async () => [{ provider: 'panorama', ageSeconds: 30 }],
+    lastSweepSuccess: async () => Date.now() / 1000,
+    queueCounts: async () => [{ queue: 'poll', state: 'waiting', count: 0 }],
+    deadLetters: async () => [],
+  });
+  const metricsPort = await listen(
+    createServer((req, res) => {
+      if (req.url !== '/metrics') return void res.writeHead(404).end();
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        (error: unknown) => res.writeHead(500).end(String(error)),
+      );
+    }),
+  );
+  const receiverPort = await listen(
+    createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        received.push({ path: req.url ?? '', body: JSON.parse(body) as Notification });
+        res.writeHead(200).end();
+      });
+    }),
+  );
+  stack = await startPromStack({ target: `127.0.0.1:${metricsPort}`, receiverBaseUrl: `http://127.0.0.1:${receiverPort}/alertmanager` });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+});
+
+describe('Prometheus + Alertmanager with the shipped rules and routing', () => {
+  it('pages environment_mismatch through Alertmanager to the team receiver, then resolves it', { timeout: 60_000 }, async () => {
+    state.mismatch = 2;
+    const firing = await waitFor('CredwatchEnvironmentMismatch firing', 25_000, () => notification('CredwatchEnvironmentMismatch', 'firing'));
+    expect(firing.path).toBe('/alertmanager/team');
+    const alert = firing.body.alerts.find((a) => a.labels['alertname'] === 'CredwatchEnvironmentMismatch');
+    expect(alert?.labels).toMatchObject({ severity: 'warning', category: 'environment_mismatch', provider: 'panorama' });
+    expect(alert?.annotations['summary']).toBe('2 panorama credentials point at the wrong Panorama environment');
+
+    state.mismatch = 0;
+    const resolved = await waitFor('CredwatchEnvironmentMismatch resolved', 25_000, () => notification('CredwatchEnvironmentMismatch', 'resolved'));
+    expect(resolved.path).toBe('/alertmanager/team');
+  });
+
+  it('evaluates every shipped rule without error against live data', { timeout: 30_000 }, async () => {
+    const url = `${stack?.prometheusUrl}/api/v1/rules`;
+    type Rule = { name: string; health: string; lastError?: string; lastEvaluation: string };
+    const expected = (parse(readFileSync(RULES_FILE, 'utf8')) as { groups: Array<{ rules: unknown[] }> }).groups.reduce((n, g) => n + g.rules.length, 0);
+    const rules = await waitFor('every rule evaluated', 20_000, async () => {
+      const body = (await (await fetch(url)).json()) as { data: { groups: Array<{ rules: Rule[] }> } };
+      const all = body.data.groups.flatMap((g) => g.rules);
+      return all.length === expected && all.every((r) => !r.lastEvaluation.startsWith('0001')) ? all : undefined;
+    });
+    expect(rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.lastError ?? r.health}`)).toEqual([]);
+  });
+
+  it('accepts every dashboard expression as valid PromQL', { timeout: 30_000 }, async () => {
+    const dir = join(REPO_ROOT, 'grafana', 'dashboards');
+    const exprs: string[] = [];
+    const collect = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(collect);
+      if (node === null || typeof node !== 'object') return;
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'expr' && typeof value === 'string') exprs.push(value);
+        else collect(value);
+      }
+    };
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) collect(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+    expect(exprs.length).toBeGreaterThan(10);
+    const failures: string[] = [];
+    for (const expr of exprs) {
+      const concrete = expr.replaceAll('$__rate_interval', '1m').replaceAll('$instance', '.*').replaceAll('$provider', '.*');
+      await stack?.query(concrete).catch((error: unknown) => failures.push(String(error)));
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('inhibits warnings while CredwatchDown fires', { timeout: 30_000 }, async () => {
+    const post = (labels: Record<string, string>) => ({ labels, annotations: { summary: 'inhibition test' }, startsAt: new Date().toISOString() });
+    const response = await fetch(`${stack?.alertmanagerUrl}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        post({ alertname: 'CredwatchDown', severity: 'critical', job: 'credwatch', instance: 'x:8080' }),
+        post({ alertname: 'InhibitionProbeWarning', severity: 'warning' }),
+        post({ alertname: 'InhibitionProbeCritical', severity: 'critical' }),
+      ]),
+    });
+    expect(response.status).toBe(200);
+    type AmAlert = { labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } };
+    const alerts = await waitFor('inhibited probe', 10_000, async () => {
+      const list = (await (await fetch(`${stack?.alertmanagerUrl}/api/v2/alerts`)).json()) as AmAlert[];
+      const warning = list.find((a) => a.labels['alertname'] === 'InhibitionProbeWarning');
+      return warning?.status.state === 'suppressed' ? list : undefined;
+    });
+    const critical = alerts.find((a) => a.labels['alertname'] === 'InhibitionProbeCritical');
+    expect(critical?.status.state).toBe('active');
+    expect(alerts.find((a) => a.labels['alertname'] === 'InhibitionProbeWarning')?.status.inhibitedBy.length).toBe(1);
+  });
+});
