@@ -4,6 +4,7 @@ import { UsageError, type CliIo, type Command } from './cli/command.js';
 /** Each command loads lazily so `credwatch classify` never pulls in BullMQ or express. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   // One line per command, added as each lands: start, demo, audit, classify, sim, leaf-alerts.
+  sim: { summary: 'Run a simulated Leaf API with a seeded population (tests, demos)', load: async () => (await import('./sim/sim.command.js')).simCommand },
 };
 
 function mainHelp(): string {
