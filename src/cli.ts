@@ -5,6 +5,7 @@ import { UsageError, type CliIo, type Command } from './cli/command.js';
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   // One line per command, added as each lands: start, demo, audit, classify, sim, leaf-alerts.
   sim: { summary: 'Run a simulated Leaf API with a seeded population (tests, demos)', load: async () => (await import('./sim/sim.command.js')).simCommand },
+  classify: { summary: 'Classify Panorama credential events from a file or stdin', load: async () => (await import('./classify/classify.command.js')).classifyCommand },
 };
 
 function mainHelp(): string {

@@ -200,7 +200,7 @@ export const BUILTIN_RULES: readonly Rule[] = [
     id: 'token.cognito-refresh-revoked',
     category: 'cognito_token_expired',
     reason: 'the Cognito refresh token was revoked',
-    match: { message: [/\brefresh token (?:has been |was |is )?revoked\b/i, /\btoken (?:has been|was) revoked\b/i] },
+    match: { message: [/\brefresh token (?:has been |was |is )?revoked\b/i] },
   },
   {
     id: 'token.cognito-invalid-refresh',
@@ -229,6 +229,7 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\bTokenExpiredError\b/i,
         /\btoken (?:is )?(?:no longer valid|not active)\b/i,
         /\bsession (?:has |is )?expired\b/i,
+        /\btoken (?:has been|was) revoked\b/i,
       ],
     },
   },
