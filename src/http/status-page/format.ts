@@ -6,7 +6,7 @@ export function formatTime(iso: string | null | undefined): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
-/** A duration for people: `850 ms`, `12.3 s`, `4 min 5 s`, `3 h 12 min`, `2 d 4 h`. */
+/** A duration for people: `850 ms`, `4.2 s`, `12 s`, `4 min 5 s`, `3 h 12 min`, `2 d 4 h`. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '—';
   if (ms < 1000) return `${Math.round(ms)} ms`;
