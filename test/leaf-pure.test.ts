@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LeafError, SafeCause, isLeafError } from '../src/leaf/errors.js';
-import { normalizeEvent, normalizeEventsInChunks, parseEventDate } from '../src/leaf/events.js';
+import { normalizeEvents } from '../src/classify/normalize-event.js';
+import { normalizeEventsInChunks } from '../src/leaf/events.js';
 import { MemoryRequestBudget, gcraStep } from '../src/leaf/request-budget.js';
 import { retryDelay } from '../src/leaf/retry-delay.js';
 import { nextLink, parseCredential, parseRetryAfter, parseTotalCount, parseUsersPage } from '../src/leaf/schemas.js';
@@ -109,43 +110,37 @@ describe('schemas', () => {
 });
 
 describe('events', () => {
-  it('normalises any element without throwing', () => {
-    fc.assert(
-      fc.property(fc.anything(), (raw) => {
-        const e = normalizeEvent(raw);
-        expect(typeof e.id).toBe('string');
-        expect(typeof e.body).toBe('string');
-        expect(typeof e.headers).toBe('string');
-      }),
-    );
-  });
-
-  it('reads numeric-string status codes and 0, 3 or 6 fractional digits; a date without offset is UTC', () => {
-    const e = normalizeEvent({ id: 1, statusCode: '401', createdDate: '2026-11-02T10:15:03.123456', body: { message: 'x' }, headers: null });
-    expect(e).toEqual({
-      id: '1',
-      statusCode: 401,
-      createdDate: '2026-11-02T10:15:03.123456',
-      createdAtMs: Date.UTC(2026, 10, 2, 10, 15, 3, 123),
-      body: '{"message":"x"}',
-      headers: '',
-    });
-    expect(parseEventDate('2026-11-02T10:15:03Z')).toBe(Date.UTC(2026, 10, 2, 10, 15, 3));
-    expect(parseEventDate('2026-11-02T10:15:03.5+01:00')).toBe(Date.UTC(2026, 10, 2, 9, 15, 3, 500));
-    expect(parseEventDate('yesterday')).toBeNull();
-    expect(normalizeEvent({ statusCode: 'abc' }).statusCode).toBeNull();
-  });
-
   it('sorts oldest first and drops repeated ids across chunk boundaries', async () => {
     const raw = [
       { id: 'c', createdDate: '2026-11-03T00:00:00Z', statusCode: 200 },
       { id: 'a', createdDate: '2026-11-01T00:00:00Z', statusCode: 400 },
-      { id: 'b', createdDate: '2026-11-02T00:00:00.000Z', statusCode: 500 },
+      { id: 'b', createdDate: '2026-11-02T00:00:00.000Z', statusCode: '500' },
       { id: 'a', createdDate: '2026-11-01T00:00:00Z', statusCode: 400 },
       { createdDate: 'garbage', statusCode: 200 },
     ];
     const events = await normalizeEventsInChunks(raw, 2);
-    expect(events.map((e) => e.id)).toEqual(['', 'a', 'b', 'c']);
+    expect(events.map((e) => e.id.startsWith('synthetic-') ? 'synthetic' : e.id)).toEqual(['synthetic', 'a', 'b', 'c']);
+    expect(events.map((e) => e.statusCode)).toEqual([200, 400, 500, 200]);
+  });
+
+  it('gives exactly what the classifier\'s normalizeEvents gives, for any input and chunk size', async () => {
+    const event = fc.record(
+      {
+        id: fc.oneof(fc.constantFrom('a', 'b', 'c', 'd'), fc.integer({ min: 0, max: 5 })),
+        createdDate: fc.oneof(
+          fc.constantFrom('2026-11-02T10:15:03.123456Z', '2026-11-02T10:15:03.123457Z', '2026-11-02T10:15:03Z', '2026-11-02T10:15:03.123', 'nope'),
+          fc.date({ min: new Date('2026-01-01'), max: new Date('2026-12-31'), noInvalidDate: true }).map((d) => d.toISOString()),
+        ),
+        statusCode: fc.oneof(fc.constantFrom(200, 401, '503', 'x')),
+        body: fc.string(),
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(event, fc.anything()), { maxLength: 40 }), fc.integer({ min: 1, max: 7 }), async (raw, chunk) => {
+        expect(await normalizeEventsInChunks(raw, chunk)).toEqual(normalizeEvents(raw));
+      }),
+    );
   });
 });
 

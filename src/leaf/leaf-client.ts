@@ -72,6 +72,13 @@ interface RequestSpec {
 }
 
 const DEFAULT_PAGE_SIZE = 100;
+// A truncated body can end inside a secret's value, where no closing quote lets redactText find it.
+const UNTERMINATED_SECRET = /("(?:access_?token|refresh_?token|id_?token|token|password|secret)"\s*:\s*")[^"]*$/i;
+
+/** A redacted excerpt of a body Leaf sent, safe even when the body was cut mid-secret. */
+function bodyExcerpt(body: string): string {
+  return excerpt(body.slice(0, 8192).replace(UNTERMINATED_SECRET, '$1[REDACTED]"'));
+}
 const isMetricOperation = (call: LeafCall): call is LeafOperation => (LEAF_OPERATIONS as readonly string[]).includes(call);
 
 /**
@@ -132,7 +139,11 @@ export class LeafClient {
     for await (const page of this.listUserPages({ size: DEFAULT_PAGE_SIZE })) yield* page.users;
   }
 
-  /** The user's credential for a provider, without its tokens, or `{connected: false}` when Leaf answers 404 (or an empty body). */
+  /**
+   * The user's credential for a provider, without its tokens, or `{connected: false}` when Leaf answers
+   * 404. Any other body that is not a credential (empty, HTML, `null`) is LEAF_BAD_RESPONSE, never "not
+   * connected": that would ask a grower to connect on a glitch.
+   */
   async getCredential(provider: ProviderId, userId: string): Promise<CredentialLookup> {
     let response: Response<string>;
     try {
@@ -141,7 +152,6 @@ export class LeafClient {
       if (error instanceof LeafError && error.code === 'LEAF_NOT_FOUND') return { connected: false };
       throw error;
     }
-    if (response.body.trim() === '' || response.body.trim() === 'null') return { connected: false };
     const credential = parseCredential(this.parseJson(response, 'get_credential'));
     if (credential === undefined) throw this.badResponse('get_credential', response, 'expected a credential object with an id');
     return { connected: true, credential };
@@ -289,7 +299,7 @@ export class LeafClient {
           operation: spec.call,
           status,
           retryAfterMs,
-          excerpt: excerpt(response.body),
+          excerpt: bodyExcerpt(response.body),
         });
       }
       const leafError = parseLeafErrorBody(this.tryJson(response.body));
@@ -299,7 +309,7 @@ export class LeafClient {
         operation: spec.call,
         status,
         errorKey: leafError.errorKey,
-        excerpt: excerpt(response.body),
+        excerpt: bodyExcerpt(response.body),
       });
     }
   }
@@ -337,7 +347,7 @@ export class LeafClient {
     return new LeafError('LEAF_BAD_RESPONSE', `Leaf ${call} answered HTTP ${response.statusCode} with an unexpected body: ${problem}`, {
       operation: call,
       status: response.statusCode,
-      excerpt: excerpt(response.body),
+      excerpt: bodyExcerpt(response.body),
     });
   }
 }
