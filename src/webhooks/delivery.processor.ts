@@ -71,7 +71,7 @@ export function createDeliveryProcessor(deps: {
   timeoutMs: number;
   metrics: Metrics;
   logger: Logger;
-  /** Longest Retry-After honoured, in ms (the longest step of the schedule). */
+  /** Longest Retry-After honoured, in ms. */
   maxRetryAfterMs: number;
   now?: () => number;
 }) {

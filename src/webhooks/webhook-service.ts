@@ -10,6 +10,9 @@ import type { EndpointFilters, WebhookEndpoint } from './endpoints.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, retryDelay } from './retry-delay.js';
 import { createWebhookStore, type EndpointRuntimeState } from './webhook-store.js';
 
+/** A receiver's Retry-After is honoured up to this long (a day); longer values are cut to it. */
+const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
+
 /** What the admin API shows for one endpoint: config without secrets, plus runtime state. */
 export interface EndpointView extends EndpointRuntimeState {
   name: string;
@@ -88,7 +91,7 @@ export function createWebhookService(options: WebhookServiceOptions) {
     timeoutMs: options.timeoutMs,
     metrics,
     logger: log,
-    maxRetryAfterMs: Math.max(...schedule, 1000),
+    maxRetryAfterMs: MAX_RETRY_AFTER_MS,
   });
   let workers: Array<Worker<DeliveryJobData, DeliveryResult>> = [];
 

@@ -28,7 +28,10 @@ export interface ScriptedAnswer {
  * answers from a script (500/410/429/slow, default 200), and can stop and start again on the same port.
  */
 export class WebhookReceiver {
+  /** Requests answered (or dropped), in order. */
   readonly requests: ReceivedRequest[] = [];
+  /** Requests whose body has arrived, before they are answered (a slow answer shows here first). */
+  readonly arrivals: ReceivedRequest[] = [];
   private script: ScriptedAnswer[] = [];
   private fallback: ScriptedAnswer = { status: 200 };
   private server: Server | undefined;
@@ -68,11 +71,11 @@ export class WebhookReceiver {
     return this.requests.filter((r) => r.status >= 200 && r.status < 300);
   }
 
-  /** Resolves once `count` requests satisfy `predicate` (default: any request), or rejects after `timeoutMs`. */
-  async waitFor(count: number, timeoutMs = 15_000, predicate: (r: ReceivedRequest) => boolean = () => true): Promise<ReceivedRequest[]> {
+  /** Resolves once `count` answered requests (or `arrivals`) satisfy `predicate`, or rejects after `timeoutMs`. */
+  async waitFor(count: number, timeoutMs = 15_000, predicate: (r: ReceivedRequest) => boolean = () => true, list: 'requests' | 'arrivals' = 'requests'): Promise<ReceivedRequest[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const matching = this.requests.filter(predicate);
+      const matching = this[list].filter(predicate);
       if (matching.length >= count) return matching;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`receiver got ${matching.length} matching request(s), expected ${count} within ${timeoutMs} ms`);
@@ -94,6 +97,8 @@ export class WebhookReceiver {
       req.on('end', () => {
         const answer = this.script.shift() ?? this.fallback;
         const record: ReceivedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now(), status: 0 };
+        this.arrivals.push(record);
+        for (const wake of this.waiters.splice(0)) wake();
         const reply = (r: ServerResponse) => {
           record.status = answer.status;
           this.requests.push(record);
