@@ -214,7 +214,7 @@ export class CredentialStore {
   /** Age in seconds of the least recently polled credential, per provider (O(log n)). */
   async oldestPollAges(nowMs: number): Promise<Array<{ provider: ProviderId; ageSeconds: number }>> {
     const pipeline = this.redis.pipeline();
-    for (const provider of this.options.providers) pipeline.zrange(`${this.prefix}:polled:${provider}`, 0, 0, 'WITHSCORES');
+    for (const provider of this.options.providers) pipeline.zrange(`${this.prefix}:polled:${provider}`, '0', '0', 'WITHSCORES');
     const results = (await pipeline.exec()) ?? [];
     const out: Array<{ provider: ProviderId; ageSeconds: number }> = [];
     this.options.providers.forEach((provider, i) => {

@@ -1,0 +1,149 @@
+import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import type { Assessment, Classification, ClassifyContext, CredentialEvent, CredentialSummary } from '../classify/types.js';
+import type { ClientEnvironment } from '../classify/categories.js';
+import { isCredwatchError } from '../errors.js';
+import type { ProviderId } from '../leaf/providers.js';
+import type { Logger } from '../logger.js';
+import { safeError } from '../logger.js';
+import type { Metrics, PollOutcome } from '../metrics/metrics.js';
+import type { CredentialStore } from './credential-store.js';
+import type { PollJobData } from './schedules.js';
+
+/** The part of Leaf's credential object a poll reads (the client drops the tokens before this point). */
+export interface PolledCredential {
+  id: string;
+  status?: string | undefined;
+  clientEnvironment?: ClientEnvironment | undefined;
+}
+
+/** What the poll processor needs from the Leaf client. */
+export interface LeafReader {
+  getCredential(provider: ProviderId, userId: string): Promise<{ connected: true; credential: PolledCredential } | { connected: false }>;
+  getEvents(provider: ProviderId, userId: string): Promise<CredentialEvent[]>;
+}
+
+/** What the poll processor needs from the classifier (pure). */
+export interface PollClassifier {
+  assessCredential(events: readonly CredentialEvent[], credential: CredentialSummary | null): Assessment;
+  classifyEvent(event: CredentialEvent, context: ClassifyContext): Classification;
+}
+
+/** How a failed poll maps to queue behaviour: the one place that decides it. */
+export type PollFailure =
+  | { kind: 'rate_limited'; retryAfterMs: number }
+  | { kind: 'retry' }
+  | { kind: 'permanent' };
+
+/** Maps a Leaf or Redis error to the queue behaviour (pure). */
+export function classifyPollError(error: unknown): PollFailure {
+  if (isCredwatchError(error, 'LEAF_RATE_LIMITED')) {
+    const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+    return { kind: 'rate_limited', retryAfterMs: typeof retryAfterMs === 'number' && retryAfterMs > 0 ? retryAfterMs : 1000 };
+  }
+  // A user Leaf no longer has, or a request Leaf rejects as such, will not get better by retrying.
+  if (isCredwatchError(error, 'LEAF_NOT_FOUND') || isCredwatchError(error, 'LEAF_REQUEST_REJECTED')) return { kind: 'permanent' };
+  return { kind: 'retry' };
+}
+
+/** Most new events classified one by one per poll for the per-category counter; older ones in a first poll of a long log are skipped. */
+const MAX_NEW_EVENTS_CLASSIFIED = 500;
+
+/** Dependencies of the poll processor. */
+export interface PollProcessorDeps {
+  leaf: LeafReader;
+  classifier: PollClassifier;
+  store: CredentialStore;
+  metrics: Metrics;
+  logger: Logger;
+  queue: Queue;
+  now?: () => Date;
+}
+
+/**
+ * Builds the processor of the poll queue: fetch the credential and its events, classify, persist, count.
+ * Thin by design: the decisions live in the classifier and the store's script.
+ */
+export function createPollProcessor(deps: PollProcessorDeps) {
+  const now = deps.now ?? (() => new Date());
+  return async function processPoll(job: Job<PollJobData>): Promise<{ category: string; transition: boolean }> {
+    const provider = job.data.provider as ProviderId;
+    const { leafUserId } = job.data;
+    const log = deps.logger.child({ leafUserId, provider, jobId: job.id });
+    const started = now();
+    const stopTimer = deps.metrics.pollDuration.startTimer({ provider });
+    let outcome: PollOutcome = 'ok';
+    try {
+      const found = await deps.leaf.getCredential(provider, leafUserId);
+      const events = found.connected ? await deps.leaf.getEvents(provider, leafUserId) : [];
+      const credential: CredentialSummary | null = found.connected
+        ? { id: found.credential.id, status: found.credential.status, clientEnvironment: found.credential.clientEnvironment }
+        : null;
+      if (!found.connected) outcome = 'not_connected';
+      const assessment = deps.classifier.assessCredential(events, credential);
+      const newest = events[events.length - 1];
+      const result = await deps.store.applyPoll(
+        {
+          provider,
+          leafUserId,
+          observedAtMs: started.getTime(),
+          credentialId: found.connected ? found.credential.id : null,
+          clientEnvironment: found.connected ? (found.credential.clientEnvironment ?? null) : null,
+          category: assessment.category,
+          action: assessment.action,
+          since: assessment.since,
+          ruleId: assessment.ruleId,
+          reason: assessment.reason,
+          evidence: assessment.evidence,
+          cursorMs: newest?.createdAtMs ?? null,
+          lastEventId: newest?.id ?? null,
+        },
+        now(),
+      );
+      countNewEvents(deps, provider, events, result.previousCursorMs, credential, now().getTime());
+      if (result.transition) {
+        const t = result.transition;
+        deps.metrics.transitions.inc({ provider, from: t.from ?? 'none', to: t.to });
+        log.info({ from: t.from, to: t.to, transitionId: t.id, ruleId: t.ruleId }, 'credential changed category');
+      }
+      return { category: assessment.category, transition: result.transition !== null };
+    } catch (error) {
+      const failure = classifyPollError(error);
+      if (failure.kind === 'rate_limited') {
+        outcome = 'rate_limited';
+        log.warn({ retryAfterMs: failure.retryAfterMs }, 'Leaf rate limited us; pausing the poll queue');
+        await deps.queue.rateLimit(failure.retryAfterMs);
+        throw Worker.RateLimitError();
+      }
+      outcome = 'leaf_error';
+      const failures = await deps.store.recordPollFailure(provider, leafUserId).catch(() => 0);
+      log.warn({ err: safeError(error), attempt: job.attemptsMade + 1, consecutiveFailures: failures }, 'poll failed');
+      if (failure.kind === 'permanent') throw new UnrecoverableError(safeError(error)['message'] as string);
+      throw error;
+    } finally {
+      deps.metrics.polls.inc({ provider, outcome });
+      stopTimer();
+    }
+  };
+}
+
+function countNewEvents(
+  deps: PollProcessorDeps,
+  provider: ProviderId,
+  events: readonly CredentialEvent[],
+  previousCursorMs: number | null,
+  credential: CredentialSummary | null,
+  nowMs: number,
+): void {
+  if (events.length === 0) return;
+  const fresh = previousCursorMs === null ? events : events.filter((e) => e.createdAtMs !== null && e.createdAtMs > previousCursorMs);
+  const context: ClassifyContext = { clientEnvironment: credential?.clientEnvironment };
+  const classified = fresh.slice(-MAX_NEW_EVENTS_CLASSIFIED);
+  for (const event of classified) {
+    const c = deps.classifier.classifyEvent(event, context);
+    deps.metrics.eventsClassified.inc({ provider, category: c.category });
+    // Detection latency only for events that arrived between two polls: the first poll sees 30 days of log.
+    if (previousCursorMs !== null && event.createdAtMs !== null) {
+      deps.metrics.detectionLatency.observe({ provider }, Math.max(0, (nowMs - event.createdAtMs) / 1000));
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import type { Job, Queue } from 'bullmq';
+import type { ProviderId } from '../leaf/providers.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { CredentialStore } from './credential-store.js';
+import { POLL_PRIORITY, type PollJobData, type PollReason, type SweepJobData } from './schedules.js';
+
+/** What the sweep needs from the Leaf client: pages of users, never all users at once. */
+export interface LeafUserLister {
+  listUserPages(options?: { size?: number }): AsyncGenerator<{ users: Array<{ id: string }>; page: number; total: number | undefined }>;
+}
+
+/** The deduplication id of a user's poll: one poll per user and provider queued or running at a time. */
+export function pollDedupId(provider: string, leafUserId: string): string {
+  return `${provider}:${leafUserId}`;
+}
+
+/** Enqueues polls for users, deduplicated per user (a user already queued or running is skipped). */
+export async function enqueuePolls(queue: Queue, providers: readonly ProviderId[], userIds: readonly string[], reason: PollReason): Promise<void> {
+  const jobs = [];
+  for (const leafUserId of userIds) {
+    for (const provider of providers) {
+      jobs.push({
+        name: 'poll',
+        data: { provider, leafUserId, reason } satisfies PollJobData,
+        opts: { deduplication: { id: pollDedupId(provider, leafUserId) }, priority: POLL_PRIORITY[reason] },
+      });
+    }
+  }
+  if (jobs.length > 0) await queue.addBulk(jobs);
+}
+
+/** Dependencies of the sweep processor. */
+export interface SweepProcessorDeps {
+  leaf: LeafUserLister;
+  store: CredentialStore;
+  pollQueue: Queue;
+  providers: readonly ProviderId[];
+  metrics: Metrics;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/**
+ * Builds the sweep processor: pages through Leaf's users, enqueues one poll per user and provider, marks
+ * users seen, and at the end marks removed those Leaf no longer lists.
+ */
+export function createSweepProcessor(deps: SweepProcessorDeps) {
+  const now = deps.now ?? (() => new Date());
+  return async function processSweep(job: Job<SweepJobData>): Promise<{ users: number }> {
+    const started = now();
+    const log = deps.logger.child({ jobId: job.id, sweep: job.data.trigger });
+    await deps.store.sweepStarted(started);
+    let users = 0;
+    let lastProgress = 0;
+    for await (const page of deps.leaf.listUserPages({ size: 100 })) {
+      const ids = page.users.map((u) => u.id);
+      await enqueuePolls(deps.pollQueue, deps.providers, ids, 'sweep');
+      await deps.store.markSeen(ids, started.getTime());
+      users += ids.length;
+      if (page.total !== undefined && page.total > 0) {
+        const pct = Math.floor((users / page.total) * 100);
+        await job.updateProgress(pct);
+        if (pct >= lastProgress + 25) {
+          lastProgress = pct;
+          log.info({ users, total: page.total }, `sweep listed ${pct}% of users`);
+        }
+      }
+    }
+    const removed = await deps.store.removeUnseen(started.getTime(), now().getTime());
+    const finished = now();
+    const durationMs = finished.getTime() - started.getTime();
+    await deps.store.sweepFinished(finished, durationMs, users);
+    deps.metrics.sweepDuration.set(durationMs / 1000);
+    log.info({ users, removed, durationMs }, 'sweep enqueued every user');
+    return { users };
+  };
+}
