@@ -4,7 +4,10 @@ import { UsageError, type CliIo, type Command } from './cli/command.js';
 /** Each command loads lazily so `credwatch classify` never pulls in BullMQ or express. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   // One line per command, added as each lands: start, demo, audit, classify, sim, leaf-alerts.
+  start: { summary: 'run the monitor daemon (scheduler, workers, HTTP API)', load: async () => (await import('./main.js')).startCommand },
+  demo: { summary: 'simulator + webhook receiver + daemon in one command', load: async () => (await import('./demo/demo.command.js')).demoCommand },
   sim: { summary: 'Run a simulated Leaf API with a seeded population (tests, demos)', load: async () => (await import('./sim/sim.command.js')).simCommand },
+  audit: { summary: 'Check every Leaf credential once and print those needing action (no Redis)', load: async () => (await import('./leaf/audit.command.js')).auditCommand },
   classify: { summary: 'Classify Panorama credential events from a file or stdin', load: async () => (await import('./classify/classify.command.js')).classifyCommand },
 };
 
