@@ -114,10 +114,13 @@ export class LeafClient {
     await this.currentToken();
   }
 
-  /** Pages of users (`size` at most 100), following `Link rel="next"` or `X-Total-Count`. One page in memory at a time. */
-  async *listUserPages(options: { size?: number } = {}): AsyncGenerator<LeafUserPage> {
+  /**
+   * Pages of users (`size` at most 100), following `Link rel="next"` or `X-Total-Count`. One page in
+   * memory at a time. `startPage` resumes a listing that a 429 interrupted.
+   */
+  async *listUserPages(options: { size?: number; startPage?: number } = {}): AsyncGenerator<LeafUserPage> {
     const size = Math.min(100, Math.max(1, Math.floor(options.size ?? DEFAULT_PAGE_SIZE)));
-    let page = 0;
+    let page = Math.max(0, Math.floor(options.startPage ?? 0));
     for (;;) {
       const response = await this.request({ call: 'list_users', method: 'GET', url: `${this.userManagement}/users`, searchParams: { page, size }, auth: true });
       const body = this.parseJson(response, 'list_users');
