@@ -85,8 +85,7 @@ export function parseRules(data: unknown, source: string): Rule[] {
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
         const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-        const keys = issue.code === 'unrecognized_keys' ? ` ${issue.keys.join(', ')}` : '';
-        problems.push(`${label}: ${path === '' ? '(rule)' : path}: ${issue.message}${keys}`);
+        problems.push(`${label}: ${path === '' ? '(rule)' : path}: ${issue.message}`);
       }
       return;
     }
