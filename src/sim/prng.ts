@@ -10,6 +10,8 @@ export interface Rng {
   chance(p: number): boolean;
   /** `n` lowercase hex digits. */
   hex(n: number): string;
+  /** `n` random bytes. */
+  bytes(n: number): Buffer;
 }
 
 /** Mixes two 32-bit numbers into one well-spread 32-bit seed (a murmur3-style finaliser). */
@@ -34,6 +36,12 @@ export function createRng(seed: number): Rng {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const int = (min: number, max: number): number => min + Math.floor(next() * (max - min + 1));
+  const bytes = (n: number): Buffer => {
+    const words = Math.ceil(n / 4);
+    const buffer = Buffer.allocUnsafe(words * 4);
+    for (let i = 0; i < words; i += 1) buffer.writeUInt32LE(Math.floor(next() * 0x100000000), i * 4);
+    return buffer.subarray(0, n);
+  };
   return {
     next,
     int,
@@ -43,11 +51,8 @@ export function createRng(seed: number): Rng {
       return item;
     },
     chance: (p) => next() < p,
-    hex(n) {
-      let out = '';
-      while (out.length < n) out += Math.floor(next() * 0x100000000).toString(16).padStart(8, '0');
-      return out.slice(0, n);
-    },
+    hex: (n) => bytes(Math.ceil(n / 2)).toString('hex').slice(0, n),
+    bytes,
   };
 }
 

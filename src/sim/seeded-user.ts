@@ -124,8 +124,8 @@ export function seededEvents(seed: number, index: number, scenarioIndex: number,
     extras: rng.chance(0.3),
   };
   const ctx = { env: credential.clientEnvironment, clientId: credential.clientId, organizationCode: credential.organizationCode };
-  const intervalMs = rng.int(1, 8) * HOUR;
-  const historyCount = Math.max(2, Math.floor((rng.int(1, 14) * DAY) / intervalMs));
+  const intervalMs = rng.int(2, 8) * HOUR;
+  const historyCount = Math.max(2, Math.floor((rng.int(1, 10) * DAY) / intervalMs));
   const tail = scenario.tail(rng, ctx);
   const exchanges: Exchange[] = [];
   for (let i = 0; i < historyCount; i += 1) exchanges.push(rng.pick(SUCCESS)(rng, ctx));

@@ -102,7 +102,7 @@ export const MISSING_PERMISSION: readonly Template[] = [
   (rng) => ({ statusCode: 403, body: cognito('AccessDeniedException', 'User is not authorized to perform this action', rng) }),
   () => ({ statusCode: 403, body: json({ error: 'insufficient_scope', error_description: 'insufficient scope for this resource' }) }),
   (rng) => ({ statusCode: 403, body: json({ message: `Permission denied: ${rng.pick(['fields.read', 'machines.read', 'files.read'])}` }) }),
-  () => ({ statusCode: 403, body: json({ message: 'The grower has not granted permission to read machine data' }) }),
+  () => ({ statusCode: 403, body: json({ message: 'User does not have permission to read machine data' }) }),
   () => ({ statusCode: 403, body: 'permission denied' }),
 ];
 
@@ -149,11 +149,11 @@ export function fakeJwt(rng: Rng): string {
   const payload = b64url(
     JSON.stringify({ sub: rng.hex(32), token_use: 'access', scope: 'aws.cognito.signin.user.admin', exp: 1_790_000_000 + rng.int(0, 9_999_999) }),
   );
-  return `${header}.${payload}.${Buffer.from(rng.hex(256), 'hex').toString('base64url')}`;
+  return `${header}.${payload}.${rng.bytes(256).toString('base64url')}`;
 }
 
 /** A Cognito-refresh-token-shaped fake (a JWE: five base64url parts). */
 export function fakeRefreshToken(rng: Rng): string {
-  const part = (bytes: number) => Buffer.from(rng.hex(bytes * 2), 'hex').toString('base64url');
+  const part = (bytes: number) => rng.bytes(bytes).toString('base64url');
   return `${b64url('{"cty":"JWT","enc":"A256GCM","alg":"RSA-OAEP"}')}.${part(256)}.${part(12)}.${part(384)}.${part(16)}`;
 }
