@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { CATEGORIES } from '../../src/classify/categories.js';
+import { ACTION_BY_CATEGORY, CATEGORIES } from '../../src/classify/categories.js';
 import { REPO_ROOT, RULES_FILE, requireBinary, run } from '../helpers/prom-stack.js';
 
 interface Rule {
@@ -63,6 +63,17 @@ describe('promtool', () => {
   });
 });
 
+describe('recording rules', () => {
+  it('credwatch:credentials_needing_action:max maps categories to the actions of ACTION_BY_CATEGORY', () => {
+    const expr = rules.find((r) => r.record === 'credwatch:credentials_needing_action:max')?.expr ?? '';
+    const mapped = [...expr.matchAll(/"action",\s*"([a-z_]+)",\s*"category",\s*"([a-z_]+)"/g)].map((m) => [m[2], m[1]]);
+    const expected = Object.entries(ACTION_BY_CATEGORY).filter(([, action]) => action !== 'none' && action !== 'wait');
+    expect(Object.fromEntries(mapped)).toEqual(Object.fromEntries(expected));
+    const selected = /category=~"([^"]+)"/.exec(expr)?.[1]?.split('|').sort();
+    expect(selected).toEqual(expected.map(([category]) => category).sort());
+  });
+});
+
 describe('alert rules', () => {
   it('defines the alerts the runbooks describe', () => {
     expect(alerts.map((a) => a.alert)).toEqual(
@@ -72,6 +83,7 @@ describe('alert rules', () => {
         'CredwatchPollsStale',
         'CredwatchLeafApiErrors',
         'CredwatchLeafAuthFailing',
+        'CredwatchPollsFailing',
         'CredwatchLeafRateLimited',
         'CredwatchReauthSpike',
         'CredwatchEnvironmentMismatch',
