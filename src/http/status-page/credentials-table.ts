@@ -20,9 +20,13 @@ export function pageHref(q: StatusQuery): string {
   return `?${params.toString()}`;
 }
 
-/** A coloured square and the category id, as used in every table. */
+/**
+ * The category id behind a bar of its colour (a border, so the two never wrap apart), as in every table.
+ * A narrow column may break the id after an underscore, never inside a word.
+ */
 export function categoryBadge(category: Category): SafeHtml {
-  return html`<span class="swatch" style="background:${CATEGORY_COLOURS[category]}"></span>${category}`;
+  const parts = category.split('_').map((part, i) => html`${i > 0 ? html`_<wbr>` : ''}${part}`);
+  return html`<span class="badge" style="border-left-color:${CATEGORY_COLOURS[category]}">${parts}</span>`;
 }
 
 function timeCell(iso: string, nowMs: number, label: string): SafeHtml {
@@ -39,7 +43,7 @@ function row(s: CredentialState, nowMs: number): SafeHtml {
 ${timeCell(s.since, nowMs, 'Since')}
 ${timeCell(s.lastPolledAt, nowMs, 'Last polled')}
 <td data-label="Reason">${s.reason || '—'}</td>
-<td data-label="Evidence" class="evidence">${status ? html`<b>${status}</b> ` : ''}<code>${s.evidence.excerpt || '—'}</code></td>
+<td data-label="Evidence" class="evidence"><span>${status ? html`<b>${status}</b> ` : ''}<code>${s.evidence.excerpt || '—'}</code></span></td>
 </tr>`;
 }
 

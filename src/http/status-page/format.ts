@@ -11,7 +11,8 @@ export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '—';
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const s = ms / 1000;
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+  // Rounded down, so 59.6 s reads "59 s", never "60 s".
+  if (s < 60) return `${s < 10 ? (Math.floor(s * 10) / 10).toFixed(1) : Math.floor(s)} s`;
   const totalSeconds = Math.floor(s);
   const minutes = Math.floor(totalSeconds / 60);
   if (minutes < 60) return `${minutes} min ${totalSeconds % 60} s`;

@@ -21,7 +21,7 @@ export function endpointState(e: EndpointHealth): { label: string; level: 'ok' |
 }
 
 function when(iso: string | null, nowMs: number): SafeHtml {
-  return iso === null ? html`—` : html`${formatTime(iso)} <span class="meta">(${formatAgo(iso, nowMs)})</span>`;
+  return iso === null ? html`—` : html`<span>${formatTime(iso)} <span class="meta">(${formatAgo(iso, nowMs)})</span></span>`;
 }
 
 /** Last sweep (start, finish, duration, users listed) and the age of the least recently polled credential. */
@@ -49,7 +49,7 @@ export function renderWebhooksSection(endpoints: readonly EndpointHealth[] | nul
   else {
     const rows = endpoints.map((e) => {
       const state = endpointState(e);
-      return html`<tr><td data-label="Endpoint" class="id">${e.name}</td><td data-label="State" class="state-${state.level}">${state.label}</td><td data-label="Last success">${when(e.lastSuccessAt, nowMs)}</td><td data-label="Failures in a row" class="num">${formatCount(e.failuresInRow)}</td><td data-label="Dead letters" class="num">${formatCount(e.deadLetters)}</td></tr>`;
+      return html`<tr><td data-label="Endpoint" class="id">${e.name}</td><td data-label="State"><span class="state-${state.level}">${state.label}</span></td><td data-label="Last success">${when(e.lastSuccessAt, nowMs)}</td><td data-label="Failures in a row" class="num">${formatCount(e.failuresInRow)}</td><td data-label="Dead letters" class="num">${formatCount(e.deadLetters)}</td></tr>`;
     });
     body = html`<div class="table-wrap"><table class="stack"><thead><tr><th scope="col">Endpoint</th><th scope="col">State</th><th scope="col">Last success</th><th scope="col" class="num">Failures in a row</th><th scope="col" class="num">Dead letters</th></tr></thead><tbody>${rows}</tbody></table></div>`;
   }

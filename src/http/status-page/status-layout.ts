@@ -16,15 +16,17 @@ section{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:14px 
 .card .value{display:block;font-size:1.5rem;font-weight:600}
 .card .label{color:#57606a;font-size:.85rem}
 .overview{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:16px;align-items:start}
+main>.overview{margin:14px 0}
+main>.overview>section{margin:0}
 .chart{display:block;max-width:100%;height:auto}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eaeef2;vertical-align:top}
 th{font-size:.85rem;color:#57606a;font-weight:600}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .table-wrap{overflow-x:auto}
 .id,.evidence code{overflow-wrap:anywhere;word-break:break-word}
 .evidence code{font-size:.82rem;color:#424a53}
-.swatch{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:6px;vertical-align:-1px}
+.badge{border-left:.8em solid #888;padding-left:6px}
 a{color:#0550ae}
 form.filter{display:flex;flex-wrap:wrap;gap:8px 12px;align-items:end;margin-bottom:10px}
 form.filter label{display:flex;flex-direction:column;font-size:.85rem;color:#57606a}
@@ -48,6 +50,8 @@ table.stack tr{border:1px solid #d0d7de;border-radius:6px;margin-bottom:10px;pad
 table.stack td{display:grid;grid-template-columns:7.5em minmax(0,1fr);gap:8px;border:0;padding:3px 10px}
 table.stack td::before{content:attr(data-label);color:#57606a;font-size:.85rem}
 table.stack td.num{text-align:left}
+table.categories{font-size:.9rem}
+table.categories .col-action{display:none}
 dl.facts{grid-template-columns:minmax(0,1fr);gap:0}
 dl.facts dd{margin-bottom:6px}
 }

@@ -46,12 +46,12 @@ function renderSummary(m: StatusPageModel): SafeHtml {
   const unavailable = rows.find((r) => r.category === 'provider_unavailable')?.count ?? 0;
   const tableRows = rows.map(
     (r) =>
-      html`<tr><td data-label="Category"><a href="${pageHref({ provider: m.query.provider, category: r.category, cursor: undefined })}">${categoryBadge(r.category)}</a></td><td data-label="Action">${ACTION_BY_CATEGORY[r.category]}</td><td data-label="Credentials" class="num" data-count="${r.count}">${formatCount(r.count)}</td><td data-label="Share" class="num">${formatPercent(r.count, total)}</td></tr>`,
+      html`<tr><td data-label="Category"><a href="${pageHref({ provider: m.query.provider, category: r.category, cursor: undefined })}">${categoryBadge(r.category)}</a></td><td data-label="Action" class="col-action">${ACTION_BY_CATEGORY[r.category]}</td><td data-label="Count" class="num" data-count="${r.count}">${formatCount(r.count)}</td><td data-label="Share" class="num">${formatPercent(r.count, total)}</td></tr>`,
   );
   return html`<section id="summary" aria-labelledby="summary-h"><h2 id="summary-h">Credentials by category</h2>
 <div class="cards">${card(formatCount(total), 'credentials watched', 'total')}${card(formatPercent(healthy, total), `healthy (${formatCount(healthy)})`, 'healthy-share')}${card(formatCount(needing), 'need action', 'need-action')}${card(formatCount(unavailable), 'provider unavailable', 'unavailable')}</div>
 <div class="overview"><div>${renderCategoryBarChart(rows)}</div>
-<div class="table-wrap"><table class="categories"><thead><tr><th scope="col">Category</th><th scope="col">Action</th><th scope="col" class="num">Credentials</th><th scope="col" class="num">Share</th></tr></thead><tbody>${tableRows}</tbody></table></div></div>
+<div class="table-wrap"><table class="categories"><thead><tr><th scope="col">Category</th><th scope="col" class="col-action">Action</th><th scope="col" class="num">Count</th><th scope="col" class="num">Share</th></tr></thead><tbody>${tableRows}</tbody></table></div></div>
 </section>`;
 }
 

@@ -1,0 +1,267 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACTION_BY_CATEGORY, CATEGORIES, type Category } from '../src/classify/categories.js';
+import { buildAdminApp } from '../src/http/app.js';
+import { createStatusRouter, type EndpointHealth } from '../src/http/routes/status.route.js';
+import { createLogger } from '../src/logger.js';
+import { CredentialStore } from '../src/monitor/credential-store.js';
+import { testRedis, uniquePrefix } from './helpers/redis.js';
+
+const TOKEN = 'status-page-test-token-4f9c';
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const ARTIFACTS = 'test-artifacts';
+const EVIL_ID = '<script>alert(1)</script>';
+const NOW = new Date('2026-11-02T12:00:00.000Z');
+
+// Credentials per category; user ids sort within a category as the store lists them.
+const FIXTURE: Record<Category, string[]> = {
+  healthy: ['h-01', 'h-02', 'h-03', 'h-04', 'h-05'],
+  // The hostile id sorts first in the first failing category, so it is on the first page.
+  cognito_token_expired: [EVIL_ID, 'exp-01', 'exp-02'],
+  wrong_organization_code: ['org-01', 'org-02'],
+  environment_mismatch: ['env-01'],
+  missing_permission: ['perm-01'],
+  provider_unavailable: ['down-01', 'down-02'],
+  not_connected: ['nc-01'],
+  unclassified: ['unc-01'],
+};
+const FAILING_IN_ORDER = CATEGORIES.filter((c) => c !== 'healthy').flatMap((c) => [...(FIXTURE[c] ?? [])].sort());
+
+const ENDPOINTS: EndpointHealth[] = [
+  { name: 'partner-app', disabled: false, lastSuccessAt: '2026-11-02T11:58:00.000Z', failuresInRow: 0, deadLetters: 0 },
+  { name: 'crm-sync', disabled: false, lastSuccessAt: '2026-11-01T08:00:00.000Z', failuresInRow: 4, deadLetters: 2 },
+];
+
+function basic(password: string, user = 'ops'): Record<string, string> {
+  return { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+}
+
+function userIds(page: string): string[] {
+  return [...page.matchAll(/<td data-label="Leaf user id" class="id"><a href="[^"]*">([^<]*)<\/a>/g)].map((m) =>
+    (m[1] ?? '').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&'),
+  );
+}
+
+function nextHref(page: string): string | null {
+  const href = /<a rel="next" href="([^"]+)"/.exec(page)?.[1];
+  return href === undefined ? null : href.replaceAll('&amp;', '&');
+}
+
+describe('status page (real Redis, real HTTP, real browser)', () => {
+  let prefix: string;
+  let redis: Redis;
+  let cleanup: () => Promise<void>;
+  let server: Server;
+  let base: string;
+
+  async function get(path: string, headers: Record<string, string> = basic(TOKEN)): Promise<Response> {
+    return fetch(`${base}${path}`, { headers });
+  }
+
+  beforeAll(async () => {
+    prefix = uniquePrefix('status-page');
+    ({ redis, cleanup } = await testRedis(prefix));
+    const store = new CredentialStore(redis, prefix, { historyLimit: 10, providers: ['panorama'] });
+    let observed = 1_000;
+    for (const category of CATEGORIES) {
+      for (const leafUserId of FIXTURE[category]) {
+        observed += 1;
+        await store.applyPoll(
+          {
+            provider: 'panorama',
+            leafUserId,
+            // The first credential written is the least recently polled: 60 s before NOW.
+            observedAtMs: NOW.getTime() - 61_001 + observed,
+            credentialId: `cred-${leafUserId}`,
+            clientEnvironment: 'PRODUCTION',
+            category,
+            action: ACTION_BY_CATEGORY[category],
+            since: '2026-11-02T08:00:00.000Z',
+            ruleId: `test.${category}`,
+            reason: leafUserId === EVIL_ID ? `hostile ${EVIL_ID}` : `reason for ${category}`,
+            evidence: { eventId: `ev-${leafUserId}`, statusCode: category === 'healthy' ? 200 : 400, excerpt: `{"message":"${category} evidence"}` },
+            cursorMs: null,
+            lastEventId: `ev-${leafUserId}`,
+          },
+          NOW,
+        );
+      }
+    }
+    await store.sweepStarted(new Date('2026-11-02T11:45:00.000Z'));
+    await store.sweepFinished(new Date('2026-11-02T11:45:30.000Z'), 30_000, 16);
+    const app = buildAdminApp({
+      adminToken: TOKEN,
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      publicRouters: [],
+      adminRouters: [],
+      browserRouters: [createStatusRouter({ store, providers: ['panorama'], endpoints: async () => ENDPOINTS, now: () => NOW, version: '9.9.9-test', pageSize: 5 })],
+    });
+    server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await cleanup?.();
+  });
+
+  it('challenges a browser without credentials or with a wrong token', async () => {
+    for (const headers of [{}, basic('wrong-token')]) {
+      const res = await get('/', headers);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="credwatch"/);
+      expect(await res.text()).not.toContain(TOKEN);
+    }
+  });
+
+  it('serves the page with Basic auth (any user name), uncached, under a script-free CSP', async () => {
+    const res = await get('/', basic(TOKEN, 'anyone'));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+    const page = await res.text();
+    expect(page).not.toContain('<script');
+    expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(page).toContain('version 9.9.9-test');
+  });
+
+  it('shows the counts in Redis, the last sweep and the webhook endpoints', async () => {
+    const page = await (await get('/')).text();
+    const shown = Object.fromEntries([...page.matchAll(/category=([a-z_]+)">.*?data-count="(\d+)"/g)].map((m) => [m[1], Number(m[2])]));
+    expect(shown).toEqual(Object.fromEntries(CATEGORIES.map((c) => [c, FIXTURE[c].length])));
+    expect(page).toMatch(/id="total"><span class="value">16</);
+    expect(page).toMatch(/id="healthy-share"><span class="value">31\.3 %</);
+    expect(page).toMatch(/id="need-action"><span class="value">9</);
+    expect(page).toContain('2026-11-02 11:45:30 UTC');
+    expect(page).toContain('30 s');
+    expect(page).toMatch(/Oldest poll age<\/dt><dd>1 min 0 s/);
+    expect(page).toMatch(/crm-sync<\/td><td data-label="State"><span class="state-bad">failing/);
+    expect(page).toMatch(/partner-app<\/td><td data-label="State"><span class="state-ok">ok</);
+  });
+
+  it('pages through every failing credential with the next links, never listing healthy ones', async () => {
+    const seen: string[] = [];
+    let href: string | null = '/';
+    let pages = 0;
+    while (href !== null) {
+      const res = await get(href.startsWith('?') ? `/${href}` : href);
+      expect(res.status).toBe(200);
+      const page = await res.text();
+      const ids = userIds(page);
+      expect(ids.length).toBeLessThanOrEqual(5);
+      seen.push(...ids);
+      href = nextHref(page);
+      pages += 1;
+      expect(pages).toBeLessThan(10);
+    }
+    expect(seen).toEqual(FAILING_IN_ORDER);
+    expect(pages).toBe(3);
+  });
+
+  it('filters by category, including healthy, and pages within the category', async () => {
+    expect(userIds(await (await get('/?category=cognito_token_expired')).text())).toEqual([EVIL_ID, 'exp-01', 'exp-02']);
+    const healthy = await (await get('/?provider=panorama&category=healthy')).text();
+    expect(userIds(healthy)).toEqual(FIXTURE.healthy);
+    expect(nextHref(healthy)).toBeNull();
+    const empty = await (await get('/?category=cognito_token_expired&cursor=cognito_token_expired%7Cexp-02')).text();
+    expect(userIds(empty)).toEqual([]);
+    expect(empty).toContain('No more credentials on this page.');
+  });
+
+  it('answers a bad query value with a 400 page naming the parameter', async () => {
+    for (const [query, parameter] of [
+      ['?category=expired', 'category'],
+      ['?provider=john_deere', 'provider'],
+      ['?cursor=healthy%7Ch-01', 'cursor'],
+      ['?page=2', 'page'],
+    ] as const) {
+      const res = await get(`/${query}`);
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(await res.text()).toContain(`Bad query parameter &quot;${parameter}&quot;`);
+    }
+  });
+
+  it('renders in headless Chromium on a phone and a desktop, without overflow or blocked content', async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`Chromium not found at ${CHROMIUM}: install it with \`apt-get install chromium\` (or set CHROMIUM_PATH)`);
+    }
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const browser: Browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const viewports = [
+        { name: 'phone', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
+        { name: 'desktop', viewport: { width: 1280, height: 900 }, isMobile: false, hasTouch: false, deviceScaleFactor: 1 },
+      ];
+      for (const v of viewports) {
+        const context = await browser.newContext({
+          viewport: v.viewport,
+          isMobile: v.isMobile,
+          hasTouch: v.hasTouch,
+          deviceScaleFactor: v.deviceScaleFactor,
+          httpCredentials: { username: 'ops', password: TOKEN },
+        });
+        const page = await context.newPage();
+        const problems: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+        });
+        page.on('dialog', (d) => {
+          problems.push(`dialog: ${d.message()}`);
+          void d.dismiss();
+        });
+        page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+        const response = await page.goto(base, { waitUntil: 'load' });
+        expect(response?.status(), v.name).toBe(200);
+
+        await expect.poll(() => page.locator('#total .value').innerText()).toBe('16');
+        expect(await page.locator('#need-action .value').innerText()).toBe('9');
+        expect(await page.getByText('exp-01', { exact: true }).isVisible()).toBe(true);
+        expect(await page.getByText(EVIL_ID, { exact: true }).isVisible()).toBe(true);
+        expect(await page.locator('svg.chart').isVisible()).toBe(true);
+        expect(await page.locator('svg.chart title').first().textContent()).toBe('Credentials per category (16 in all)');
+
+        // A string, not a function: the project compiles without the DOM library.
+        const layout = (await page.evaluate(`(() => {
+          const row = document.querySelector('table.credentials tbody tr');
+          const reason = document.querySelector('table.credentials td[data-label="Reason"]');
+          return {
+            viewport: window.innerWidth,
+            document: document.documentElement.scrollWidth,
+            body: document.body.scrollWidth,
+            rowDisplay: row ? getComputedStyle(row).display : null,
+            reasonLabel: reason ? getComputedStyle(reason, '::before').content : null,
+          };
+        })()`)) as { viewport: number; document: number; body: number; rowDisplay: string | null; reasonLabel: string | null };
+        expect(layout.viewport).toBe(v.viewport.width);
+        expect(layout.document, `${v.name}: page wider than the viewport`).toBeLessThanOrEqual(layout.viewport);
+        expect(layout.body, `${v.name}: body wider than the viewport`).toBeLessThanOrEqual(layout.viewport);
+        if (v.name === 'phone') {
+          // Under 600px each credential is a card, each cell labelled from its data-label.
+          expect(layout.rowDisplay).toBe('block');
+          expect(layout.reasonLabel).toBe('"Reason"');
+        } else {
+          expect(layout.rowDisplay).toBe('table-row');
+        }
+
+        await page.screenshot({ path: `${ARTIFACTS}/status-page-${v.name}.png`, fullPage: true });
+        expect(problems, `${v.name}: console errors, dialogs or failed requests`).toEqual([]);
+        await context.close();
+      }
+    } finally {
+      await browser.close();
+    }
+    expect(existsSync(`${ARTIFACTS}/status-page-phone.png`)).toBe(true);
+    expect(existsSync(`${ARTIFACTS}/status-page-desktop.png`)).toBe(true);
+  });
+});
