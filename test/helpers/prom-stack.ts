@@ -1,5 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -246,4 +248,59 @@ export async function startPromStack(options: PromStackOptions): Promise<PromSta
     await stop();
     throw error;
   }
+}
+
+/** One Alertmanager webhook notification as a receiver gets it. */
+export interface AlertNotification {
+  receiver: string;
+  status: 'firing' | 'resolved';
+  alerts: Array<{ status: 'firing' | 'resolved'; labels: Record<string, string>; annotations: Record<string, string> }>;
+}
+
+/** A loopback HTTP server recording every Alertmanager notification posted to it. */
+export interface AlertReceiver {
+  /** Base URL to hand to startPromStack as `receiverBaseUrl`. */
+  baseUrl: string;
+  received: Array<{ path: string; body: AlertNotification }>;
+  /** Resolves with the first notification carrying `alertname` in `status`; throws after `timeoutMs`. */
+  waitFor(alertname: string, status: 'firing' | 'resolved', timeoutMs: number): Promise<{ path: string; body: AlertNotification }>;
+  close(): Promise<void>;
+}
+
+/** Starts an AlertReceiver on 127.0.0.1 and a free port. */
+export async function startAlertReceiver(): Promise<AlertReceiver> {
+  const received: Array<{ path: string; body: AlertNotification }> = [];
+  const server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    req.on('end', () => {
+      try {
+        received.push({ path: req.url ?? '', body: JSON.parse(text) as AlertNotification });
+        res.writeHead(200).end();
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
+  const { port } = server.address() as AddressInfo;
+  const find = (alertname: string, status: string) =>
+    received.find((r) => r.body.alerts.some((a) => a.labels['alertname'] === alertname && a.status === status));
+  return {
+    baseUrl: `http://127.0.0.1:${port}/alertmanager`,
+    received,
+    async waitFor(alertname, status, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = find(alertname, status);
+        if (hit) return hit;
+        if (Date.now() > deadline) {
+          const seen = received.map((r) => `${r.path} ${r.body.status} [${r.body.alerts.map((a) => a.labels['alertname']).join(', ')}]`);
+          throw new Error(`no ${status} ${alertname} within ${timeoutMs} ms; received: ${seen.join('; ') || 'nothing'}`);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+    close: () => new Promise<void>((resolvePromise) => server.close(() => resolvePromise())),
+  };
 }

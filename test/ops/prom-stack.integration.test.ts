@@ -6,38 +6,22 @@ import { Registry } from 'prom-client';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/metrics.js';
-import { REPO_ROOT, RULES_FILE, startPromStack, type PromStack } from '../helpers/prom-stack.js';
-
-interface Notification {
-  receiver: string;
-  status: 'firing' | 'resolved';
-  alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string> }>;
-}
+import { REPO_ROOT, RULES_FILE, startAlertReceiver, startPromStack, type AlertReceiver, type PromStack } from '../helpers/prom-stack.js';
 
 /** What the fake credwatch reports; the test flips `mismatch`. */
 const state = { mismatch: 0 };
-const received: Array<{ path: string; body: Notification }> = [];
-const servers: Server[] = [];
+let metricsServer: Server | undefined;
+let receiver: AlertReceiver | undefined;
 let stack: PromStack | undefined;
 
-async function listen(server: Server): Promise<number> {
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = await probe();
     if (value !== undefined) return value;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; notifications so far: ${JSON.stringify(received.map((r) => [r.path, r.body.status, r.body.alerts.map((a) => a.labels['alertname'])]))}`);
-}
-
-function notification(alertname: string, status: 'firing' | 'resolved') {
-  return received.find((r) => r.body.alerts.some((a) => a.labels['alertname'] === alertname && a.status === status));
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 beforeAll(async () => {
@@ -52,44 +36,47 @@ beforeAll(async () => {
     queueCounts: async () => [{ queue: 'poll', state: 'waiting', count: 0 }],
     deadLetters: async () => [],
   });
-  const metricsPort = await listen(
-    createServer((req, res) => {
-      if (req.url !== '/metrics') return void res.writeHead(404).end();
-      metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-        (error: unknown) => res.writeHead(500).end(String(error)),
-      );
-    }),
-  );
-  const receiverPort = await listen(
-    createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      req.on('end', () => {
-        received.push({ path: req.url ?? '', body: JSON.parse(body) as Notification });
-        res.writeHead(200).end();
-      });
-    }),
-  );
-  stack = await startPromStack({ target: `127.0.0.1:${metricsPort}`, receiverBaseUrl: `http://127.0.0.1:${receiverPort}/alertmanager` });
+  metricsServer = createServer((req, res) => {
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      (error: unknown) => res.writeHead(500).end(String(error)),
+    );
+  });
+  await new Promise<void>((resolve) => metricsServer?.listen(0, '127.0.0.1', resolve));
+  const metricsPort = (metricsServer.address() as AddressInfo).port;
+  receiver = await startAlertReceiver();
+  stack = await startPromStack({ target: `127.0.0.1:${metricsPort}`, receiverBaseUrl: receiver.baseUrl });
 });
 
 afterAll(async () => {
   await stack?.stop();
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  await receiver?.close();
+  await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined)));
 });
 
 describe('Prometheus + Alertmanager with the shipped rules and routing', () => {
   it('pages environment_mismatch through Alertmanager to the team receiver, then resolves it', { timeout: 60_000 }, async () => {
+    if (!receiver || !stack) throw new Error('stack not started');
+    const live = stack;
+    // Silent while the gauge is 0: scraped as 0 and still no alert after a few 1s evaluations.
+    await waitFor('a scrape with environment_mismatch = 0', 15_000, async () => {
+      const samples = await live.query('credwatch_credentials{category="environment_mismatch"}');
+      return samples[0]?.value[1] === '0' ? true : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await live.query('ALERTS{alertname="CredwatchEnvironmentMismatch"}')).toEqual([]);
+    expect(receiver.received.filter((r) => r.body.alerts.some((a) => a.labels['alertname'] === 'CredwatchEnvironmentMismatch'))).toEqual([]);
+
     state.mismatch = 2;
-    const firing = await waitFor('CredwatchEnvironmentMismatch firing', 25_000, () => notification('CredwatchEnvironmentMismatch', 'firing'));
+    const firing = await receiver.waitFor('CredwatchEnvironmentMismatch', 'firing', 25_000);
     expect(firing.path).toBe('/alertmanager/team');
     const alert = firing.body.alerts.find((a) => a.labels['alertname'] === 'CredwatchEnvironmentMismatch');
     expect(alert?.labels).toMatchObject({ severity: 'warning', category: 'environment_mismatch', provider: 'panorama' });
     expect(alert?.annotations['summary']).toBe('2 panorama credentials point at the wrong Panorama environment');
 
     state.mismatch = 0;
-    const resolved = await waitFor('CredwatchEnvironmentMismatch resolved', 25_000, () => notification('CredwatchEnvironmentMismatch', 'resolved'));
+    const resolved = await receiver.waitFor('CredwatchEnvironmentMismatch', 'resolved', 25_000);
     expect(resolved.path).toBe('/alertmanager/team');
   });
 
