@@ -63,8 +63,9 @@ interface RuleGroups {
 }
 
 /**
- * The shipped rules with every alert's `for:` replaced by `forDuration` (the rule text, labels and
- * annotations are unchanged), so an end-to-end test sees alerts fire within seconds.
+ * The shipped rules with every alert's `for:` replaced by `forDuration`, so an end-to-end test sees alerts
+ * fire within seconds. That is the only difference: expressions, labels and annotations are unchanged (a
+ * group `interval:` would also be dropped so the harness's 1s evaluation applies; the shipped file sets none).
  */
 export function shortenedRules(rulesYaml: string, forDuration: string): string {
   const doc = parse(rulesYaml) as RuleGroups;
