@@ -35,7 +35,7 @@ const faultsBody = z.strictObject({
   latencyMs: z.number().min(0).max(60_000).optional(),
   errorRate: z.number().min(0).max(1).optional(),
   malformedRate: z.number().min(0).max(1).optional(),
-  rateLimitRps: z.number().min(0).max(1_000_000).optional(),
+  rateLimitRps: z.number().int().min(0).max(1_000_000).optional(),
 });
 
 /** What the control routes act on. */
