@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTION_BY_CATEGORY, CATEGORIES, type Category } from '../src/classify/categories.js';
@@ -10,6 +11,7 @@ import { createStatusRouter, type EndpointHealth } from '../src/http/routes/stat
 import { createLogger } from '../src/logger.js';
 import { CredentialStore } from '../src/monitor/credential-store.js';
 import { testRedis, uniquePrefix } from './helpers/redis.js';
+import { freePort } from './helpers/redis-server.js';
 
 const TOKEN = 'status-page-test-token-4f9c';
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -263,5 +265,77 @@ describe('status page (real Redis, real HTTP, real browser)', () => {
     }
     expect(existsSync(`${ARTIFACTS}/status-page-phone.png`)).toBe(true);
     expect(existsSync(`${ARTIFACTS}/status-page-desktop.png`)).toBe(true);
+  });
+});
+
+describe('status page when its sources fail', () => {
+  it('answers 503 with an HTML page when Redis is unreachable, and logs why', async () => {
+    // A real client to a port nothing listens on: commands fail at once instead of queueing.
+    const dead = new Redis(`redis://127.0.0.1:${await freePort()}`, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    dead.on('error', () => undefined);
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'warn',
+      format: 'json',
+      destination: new Writable({ write: (chunk: Buffer, _enc, done) => void (lines.push(chunk.toString()), done()) }),
+    });
+    const store = new CredentialStore(dead, uniquePrefix('status-dead'), { historyLimit: 10, providers: ['panorama'] });
+    const app = buildAdminApp({
+      adminToken: TOKEN,
+      logger,
+      publicRouters: [],
+      adminRouters: [],
+      browserRouters: [createStatusRouter({ store, providers: ['panorama'], endpoints: async () => [], version: 'x', logger })],
+    });
+    const server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { headers: basic(TOKEN) });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      const page = await res.text();
+      expect(page).toContain('could not read its state from Redis');
+      expect(page).not.toMatch(/at \S+ \(|enableOfflineQueue|Stream/);
+      expect(lines.join('')).toContain('status page could not read the credential state');
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      dead.disconnect();
+    }
+  });
+
+  it('still renders the page when the webhook state cannot be read', async () => {
+    const prefix = uniquePrefix('status-webhooks-down');
+    const { redis, cleanup } = await testRedis(prefix);
+    const store = new CredentialStore(redis, prefix, { historyLimit: 10, providers: ['panorama'] });
+    const app = buildAdminApp({
+      adminToken: TOKEN,
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      publicRouters: [],
+      adminRouters: [],
+      browserRouters: [
+        createStatusRouter({
+          store,
+          providers: ['panorama'],
+          endpoints: async () => {
+            throw new Error('webhook store unreachable');
+          },
+          version: 'x',
+        }),
+      ],
+    });
+    const server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { headers: basic(TOKEN) });
+      expect(res.status).toBe(200);
+      const page = await res.text();
+      expect(page).toContain('Webhook state could not be read; see the credwatch log.');
+      expect(page).not.toContain('webhook store unreachable');
+      expect(page).toContain('No failing credentials');
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await cleanup();
+    }
   });
 });

@@ -3,7 +3,7 @@ import { CATEGORIES, type Category } from '../../classify/categories.js';
 import type { ProviderId } from '../../leaf/providers.js';
 import { safeError, type Logger } from '../../logger.js';
 import type { CredentialStore } from '../../monitor/credential-store.js';
-import type { StatusQuery } from '../status-page/credentials-table.js';
+import { pageHref, type StatusQuery } from '../status-page/credentials-table.js';
 import type { EndpointHealth } from '../status-page/health-sections.js';
 import { renderErrorPage } from '../status-page/status-layout.js';
 import { renderStatusPage } from '../status-page/status-page.js';
@@ -21,7 +21,7 @@ export interface StatusRouteDeps {
   pageSize?: number;
   /** Link to the metrics (default `metrics`, i.e. `/metrics` on this server). */
   metricsHref?: string;
-  /** Where a failure to read the webhook state is logged (the page still renders). */
+  /** Where failures to read the state are logged (the page shows only that they happened). */
   logger?: Logger;
 }
 
@@ -104,13 +104,23 @@ export function createStatusRouter(deps: StatusRouteDeps): Router {
       deps.logger?.warn({ err: safeError(error) }, 'status page could not read the webhook state');
       return null;
     });
-    const [counts, page, sweep, ages, endpointRows] = await Promise.all([
-      deps.store.counts(),
-      deps.store.list({ provider: q.provider, category: q.category, limit: pageSize, cursor: q.cursor ?? (q.category === undefined ? FIRST_FAILING : undefined) }),
-      deps.store.sweepInfo(),
-      deps.store.oldestPollAges(at.getTime()),
-      endpoints,
-    ]);
+    let state;
+    try {
+      state = await Promise.all([
+        deps.store.counts(),
+        deps.store.list({ provider: q.provider, category: q.category, limit: pageSize, cursor: q.cursor ?? (q.category === undefined ? FIRST_FAILING : undefined) }),
+        deps.store.sweepInfo(),
+        deps.store.oldestPollAges(at.getTime()),
+        endpoints,
+      ]);
+    } catch (error) {
+      // Most likely Redis is unreachable: say so in a page a browser shows, and keep details in the log.
+      deps.logger?.error({ err: safeError(error) }, 'status page could not read the credential state');
+      const message = 'credwatch could not read its state from Redis. Check that Redis is reachable; the credwatch log has the details.';
+      send(res, 503, String(renderErrorPage({ status: 503, title: 'State unavailable', message, back: pageHref(q) })));
+      return;
+    }
+    const [counts, page, sweep, ages, endpointRows] = state;
     const html = renderStatusPage({
       version: deps.version,
       now: at,
