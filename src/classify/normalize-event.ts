@@ -142,9 +142,11 @@ export function normalizeEvent(raw: unknown, index?: number): CredentialEvent {
 /** Sort key with microsecond precision; events without a date sort before every dated one. */
 function sortKey(event: CredentialEvent): number {
   if (event.createdAtMs === null) return Number.NEGATIVE_INFINITY;
-  const micros = parseEventDate(event.createdDate)?.micros ?? 0;
-  return event.createdAtMs * 1000 + micros;
+  // createdAtMs already holds the milliseconds: only the digits below them are read again.
+  const sub = SUB_MILLI.exec(event.createdDate)?.[1];
+  return event.createdAtMs * 1000 + (sub === undefined ? 0 : Number(sub.padEnd(3, '0')));
 }
+const SUB_MILLI = /:\d{2}[.,]\d{3}(\d{1,3})/;
 
 /**
  * Normalises Leaf's events array: oldest first by createdDate (stable for equal dates, undated events
