@@ -189,6 +189,18 @@ describe('webhook service against a real receiver and Redis', () => {
     expect(await outcome('retrying')).toBe(1);
   });
 
+  it('does not follow redirects: a 3xx is a failed attempt', async () => {
+    const r = await receiver();
+    r.respondWith({ status: 302, headers: { location: r.url('/elsewhere') } });
+    await service([endpoint('app', r)], { retrySchedule: [100] });
+    await xaddTransition(redis, prefix, transition('healthy', 'missing_permission'));
+    const requests = await r.waitFor(2);
+    expect(requests.map((q) => [q.path.split('?')[0], q.status])).toEqual([
+      ['/hook', 302],
+      ['/hook', 200],
+    ]);
+  });
+
   it('honours Retry-After on 429 over a shorter scheduled delay', async () => {
     const r = await receiver();
     r.respondWith({ status: 429, headers: { 'retry-after': '2' } });

@@ -100,6 +100,16 @@ describe('webhooks admin routes', () => {
     expect((await call('POST', '/api/webhooks/endpoints/other/enable')).status).toBe(404);
   });
 
+  it('re-enables a disabled endpoint', async () => {
+    receiver.respondWith({ status: 410 });
+    await xaddTransition(redis, prefix, transition('healthy', 'missing_permission'));
+    await eventually(async () => (await service.endpointsState())[0]?.disabled === true, 10_000, 'endpoint disabled');
+    const listed = (await call('GET', '/api/webhooks/endpoints')).json['endpoints'] as Array<Record<string, unknown>>;
+    expect(listed[0]).toMatchObject({ disabled: true, lastError: 'HTTP 410', disabledAt: expect.any(String) as string });
+    expect(await call('POST', '/api/webhooks/endpoints/app/enable')).toEqual({ status: 200, json: { name: 'app', disabled: false } });
+    expect((await service.endpointsState())[0]).toMatchObject({ disabled: false, disabledAt: null });
+  });
+
   it('lists a dead letter and redelivers it', async () => {
     const t = transition('healthy', 'cognito_token_expired');
     await xaddTransition(redis, prefix, t);
