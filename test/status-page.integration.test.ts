@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
@@ -48,6 +48,16 @@ function userIds(page: string): string[] {
   );
 }
 
+/** Serves an app on 127.0.0.1 with a kernel-chosen port. */
+async function serve(app: ReturnType<typeof buildAdminApp>): Promise<{ base: string; close: () => Promise<void> }> {
+  const server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 function nextHref(page: string): string | null {
   const href = /<a rel="next" href="([^"]+)"/.exec(page)?.[1];
   return href === undefined ? null : href.replaceAll('&amp;', '&');
@@ -57,7 +67,7 @@ describe('status page (real Redis, real HTTP, real browser)', () => {
   let prefix: string;
   let redis: Redis;
   let cleanup: () => Promise<void>;
-  let server: Server;
+  let close: (() => Promise<void>) | undefined;
   let base: string;
 
   async function get(path: string, headers: Record<string, string> = basic(TOKEN)): Promise<Response> {
@@ -102,13 +112,11 @@ describe('status page (real Redis, real HTTP, real browser)', () => {
       adminRouters: [],
       browserRouters: [createStatusRouter({ store, providers: ['panorama'], endpoints: async () => ENDPOINTS, now: () => NOW, version: '9.9.9-test', pageSize: 5 })],
     });
-    server = createServer(app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ base, close } = await serve(app));
   });
 
   afterAll(async () => {
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await close?.();
     await cleanup?.();
   });
 
@@ -269,6 +277,28 @@ describe('status page (real Redis, real HTTP, real browser)', () => {
 });
 
 describe('status page when its sources fail', () => {
+  it('is off (404) when no admin token is configured', async () => {
+    const prefix = uniquePrefix('status-off');
+    const { redis, cleanup } = await testRedis(prefix);
+    const store = new CredentialStore(redis, prefix, { historyLimit: 10, providers: ['panorama'] });
+    const app = buildAdminApp({
+      adminToken: undefined,
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      publicRouters: [],
+      adminRouters: [],
+      browserRouters: [createStatusRouter({ store, providers: ['panorama'], endpoints: async () => [], version: 'x' })],
+    });
+    const served = await serve(app);
+    try {
+      const res = await fetch(`${served.base}/`, { headers: basic(TOKEN) });
+      expect(res.status).toBe(404);
+      expect(await res.text()).toContain('CREDWATCH_ADMIN_TOKEN');
+    } finally {
+      await served.close();
+      await cleanup();
+    }
+  });
+
   it('answers 503 with an HTML page when Redis is unreachable, and logs why', async () => {
     // A real client to a port nothing listens on: commands fail at once instead of queueing.
     const dead = new Redis(`redis://127.0.0.1:${await freePort()}`, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -287,10 +317,9 @@ describe('status page when its sources fail', () => {
       adminRouters: [],
       browserRouters: [createStatusRouter({ store, providers: ['panorama'], endpoints: async () => [], version: 'x', logger })],
     });
-    const server = createServer(app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const served = await serve(app);
     try {
-      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { headers: basic(TOKEN) });
+      const res = await fetch(`${served.base}/`, { headers: basic(TOKEN) });
       expect(res.status).toBe(503);
       expect(res.headers.get('content-type')).toMatch(/^text\/html/);
       expect(res.headers.get('cache-control')).toBe('no-store');
@@ -299,7 +328,7 @@ describe('status page when its sources fail', () => {
       expect(page).not.toMatch(/at \S+ \(|enableOfflineQueue|Stream/);
       expect(lines.join('')).toContain('status page could not read the credential state');
     } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await served.close();
       dead.disconnect();
     }
   });
@@ -324,17 +353,16 @@ describe('status page when its sources fail', () => {
         }),
       ],
     });
-    const server = createServer(app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const served = await serve(app);
     try {
-      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { headers: basic(TOKEN) });
+      const res = await fetch(`${served.base}/`, { headers: basic(TOKEN) });
       expect(res.status).toBe(200);
       const page = await res.text();
       expect(page).toContain('Webhook state could not be read; see the credwatch log.');
       expect(page).not.toContain('webhook store unreachable');
       expect(page).toContain('No failing credentials');
     } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await served.close();
       await cleanup();
     }
   });
