@@ -115,5 +115,12 @@ describe('assessCredential', () => {
     expect(a.category).toBe('healthy');
     expect(tested).toBeGreaterThan(0);
     expect(tested).toBeLessThan(10);
+
+    // A run of 2000 identical failures must be walked to find `since`, but is decided once.
+    tested = 0;
+    const run = Array.from({ length: 2000 }, (_, i) => ({ id: `run-${i}`, createdDate: at(i % 60), statusCode: 400, body: '{"message":"Organization not found"}' }));
+    const b = assessCredential([ev(0, 200), ...run], PROD, { rules });
+    expect(b).toMatchObject({ category: 'wrong_organization_code', since: at(0) });
+    expect(tested).toBeLessThan(10);
   });
 });
