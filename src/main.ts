@@ -111,6 +111,7 @@ async function connectRedis(config: Config, logger: Logger, metrics: Metrics): P
       logger.error({ err: safeError(error) }, 'Redis connection error; reconnecting');
     }
   });
+  redis.on('reconnecting', () => metrics.redisErrors.inc());
   redis.on('ready', () => {
     if (lastErrorLog !== 0) logger.info('Redis connection restored');
   });
@@ -165,6 +166,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const pollQueue = new Queue(QUEUES.poll, { ...queueOptions, defaultJobOptions: POLL_JOB_DEFAULTS });
   const sweepQueue = new Queue(QUEUES.sweep, queueOptions);
   closers.unshift(async () => void (await Promise.all([pollQueue.close(), sweepQueue.close()])));
+  for (const queue of [pollQueue, sweepQueue]) {
+    // Connection errors are already logged (rate-limited) by the shared client's listener.
+    queue.on('error', () => undefined);
+  }
 
   const webhooks: WebhookService = createWebhookService({
     redis,

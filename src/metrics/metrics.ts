@@ -182,7 +182,7 @@ export function createMetrics(
   });
   const redisErrors = new Counter({
     name: 'credwatch_redis_errors_total',
-    help: 'Redis connection errors seen by this process.',
+    help: 'Redis connection errors and reconnect attempts seen by this process.',
     registers,
   });
   const buildInfo = new Gauge({
