@@ -88,7 +88,9 @@ export const simCommand: Command = {
       const share = users === 0 ? 0 : (100 * count) / users;
       io.stdout.write(`  ${category.padEnd(width)}  ${String(count).padStart(7)}  ${share.toFixed(1).padStart(5)}%\n`);
     }
-    io.stdout.write(`Leaf account: ${values.username ?? 'demo@example.com'} (password as given; default demo-password)\n`);
+    // Never print the password, not even the documented default.
+    const passwordNote = values.password === undefined ? 'the default password, see --help' : 'the --password given';
+    io.stdout.write(`Leaf account: ${values.username ?? 'demo@example.com'} with ${passwordNote}\n`);
     io.stdout.write(`listening on ${started.url}\n`);
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) resolve();
