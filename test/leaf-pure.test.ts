@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LeafError, SafeCause, isLeafError } from '../src/leaf/errors.js';
 import { normalizeEvents } from '../src/classify/normalize-event.js';
-import { normalizeEventsInChunks } from '../src/leaf/events.js';
+import { normalizeEventsInChunks, sortInSlices } from '../src/leaf/events.js';
+import { parseJsonArrayInChunks } from '../src/leaf/json-array.js';
 import { MemoryRequestBudget, gcraStep } from '../src/leaf/request-budget.js';
 import { retryDelay } from '../src/leaf/retry-delay.js';
 import { nextLink, parseCredential, parseRetryAfter, parseTotalCount, parseUsersPage } from '../src/leaf/schemas.js';
@@ -240,5 +241,53 @@ describe('LeafError', () => {
     expect(isLeafError(error, 'LEAF_BAD_RESPONSE')).toBe(true);
     expect(isLeafError(error, 'LEAF_NOT_FOUND')).toBe(false);
     expect((error.cause as SafeCause).code).toBe('ECONNRESET');
+  });
+});
+
+describe('parseJsonArrayInChunks', () => {
+  it('equals JSON.parse for any JSON array and any slice size, and answers undefined for other shapes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue(), fc.integer({ min: 1, max: 40 }), async (value, chunk) => {
+        const text = JSON.stringify(value, null, chunk % 3 === 0 ? 2 : undefined);
+        const parsed = await parseJsonArrayInChunks(text, chunk);
+        if (Array.isArray(value)) expect(parsed).toEqual(JSON.parse(text));
+        else expect(parsed).toBeUndefined();
+      }),
+    );
+  });
+
+  it('throws exactly when JSON.parse throws, for cut or altered arrays', async () => {
+    const valid = JSON.stringify([{ a: '[",\\\\"]', b: [1, { c: null }] }, 'x]', 2, [], {}]);
+    const variants = fc.oneof(
+      fc.integer({ min: 0, max: valid.length }).map((n) => valid.slice(0, n)),
+      fc.tuple(fc.integer({ min: 0, max: valid.length }), fc.constantFrom(',', ']', '}', '"', '[', 'x', ' ')).map(([n, c]) => valid.slice(0, n) + c + valid.slice(n)),
+    );
+    await fc.assert(
+      fc.asyncProperty(variants, fc.integer({ min: 1, max: 20 }), async (text, chunk) => {
+        let expected: unknown;
+        try {
+          expected = JSON.parse(text);
+        } catch {
+          await expect(parseJsonArrayInChunks(text, chunk)).rejects.toThrow(SyntaxError);
+          return;
+        }
+        expect(await parseJsonArrayInChunks(text, chunk)).toEqual(Array.isArray(expected) ? expected : undefined);
+      }),
+      { numRuns: 500 },
+    );
+    await expect(parseJsonArrayInChunks('[1,2,]', 1)).rejects.toThrow(SyntaxError);
+    await expect(parseJsonArrayInChunks('[1,2] x', 1)).rejects.toThrow(SyntaxError);
+  });
+});
+
+describe('sortInSlices', () => {
+  it('gives the same order as a stable Array.prototype.sort, for any slice size', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 300 }), fc.integer({ min: 1, max: 17 }), async (keys, slice) => {
+        const items = keys.map((key, index) => ({ key, index }));
+        const byKey = (a: { key: number }, b: { key: number }) => a.key - b.key;
+        expect(await sortInSlices(items, byKey, slice)).toEqual([...items].sort(byKey));
+      }),
+    );
   });
 });

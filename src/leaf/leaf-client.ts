@@ -9,6 +9,7 @@ import { LEAF_OPERATIONS, statusClass, type LeafOperation, type Metrics } from '
 import { VERSION } from '../version.js';
 import { LeafError, SafeCause, type LeafCall } from './errors.js';
 import { normalizeEventsInChunks } from './events.js';
+import { parseJsonArrayInChunks } from './json-array.js';
 import { PROVIDERS, type ProviderId } from './providers.js';
 import type { RequestBudget } from './request-budget.js';
 import { sleep } from './request-budget.js';
@@ -161,13 +162,18 @@ export class LeafClient {
   }
 
   /**
-   * The credential's events, normalised, oldest first, without repeated ids. Normalised in chunks that
-   * yield to the event loop; 404 → LEAF_NOT_FOUND (the credential is gone).
+   * The credential's events, normalised, oldest first, without repeated ids. Parsed and normalised in
+   * slices that yield to the event loop in between; 404 → LEAF_NOT_FOUND (the credential is gone).
    */
   async getEvents(provider: ProviderId, userId: string): Promise<CredentialEvent[]> {
     const response = await this.request({ call: 'get_events', method: 'GET', url: `${this.credentialUrl(provider, userId)}/events`, auth: true });
-    const body = this.parseJson(response, 'get_events');
-    if (!Array.isArray(body)) throw this.badResponse('get_events', response, 'expected a JSON array of events');
+    let body: unknown[] | undefined;
+    try {
+      body = await parseJsonArrayInChunks(response.body);
+    } catch {
+      throw this.badResponse('get_events', response, 'the body is not valid JSON');
+    }
+    if (body === undefined) throw this.badResponse('get_events', response, 'expected a JSON array of events');
     return normalizeEventsInChunks(body);
   }
 
