@@ -1,3 +1,7 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+
 /**
  * Finds the metric names a PromQL expression selects, so dashboards and rules can be checked against
  * what credwatch exports. A small lexer, not a full parser: it skips strings, label matchers, ranges,
@@ -118,4 +122,50 @@ export function isExposed(name: string, types: ReadonlyMap<string, string>): boo
   if (!match || match[1] === undefined) return false;
   const type = types.get(match[1]);
   return type === 'histogram' || (type === 'summary' && match[2] !== 'bucket');
+}
+
+/** One PromQL expression shipped in a dashboard or the rules file, and where it is. */
+export interface ShippedExpression {
+  where: string;
+  expr: string;
+}
+
+function panelsOf(panels: unknown): Array<Record<string, unknown>> {
+  if (!Array.isArray(panels)) return [];
+  return panels.flatMap((p: Record<string, unknown>) => [p, ...panelsOf(p['panels'])]);
+}
+
+/**
+ * Every PromQL expression of `grafana/dashboards/*.json` (panel targets and query-variable definitions) and
+ * of `prometheus/rules/credwatch.rules.yml`, for checks against what credwatch exports.
+ */
+export function shippedExpressions(repoRoot: string): ShippedExpression[] {
+  const out: ShippedExpression[] = [];
+  const dir = join(repoRoot, 'grafana', 'dashboards');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+    const dashboard = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { panels?: unknown; templating?: { list?: Array<Record<string, unknown>> } };
+    for (const panel of panelsOf(dashboard.panels)) {
+      const targets = Array.isArray(panel['targets']) ? (panel['targets'] as Array<Record<string, unknown>>) : [];
+      for (const t of targets) if (typeof t['expr'] === 'string') out.push({ where: `${file} panel "${String(panel['title'])}"`, expr: t['expr'] });
+    }
+    for (const v of dashboard.templating?.list ?? []) {
+      if (v['type'] === 'query' && typeof v['definition'] === 'string') out.push({ where: `${file} variable ${String(v['name'])}`, expr: v['definition'] });
+    }
+  }
+  const rules = parse(readFileSync(join(repoRoot, 'prometheus', 'rules', 'credwatch.rules.yml'), 'utf8')) as {
+    groups: Array<{ rules: Array<{ record?: string; alert?: string; expr: string }> }>;
+  };
+  for (const group of rules.groups) for (const r of group.rules) out.push({ where: `rule ${r.record ?? r.alert}`, expr: r.expr });
+  return out;
+}
+
+/** The `credwatch_*` metric names of the shipped expressions that `types` (an exposition) lacks. */
+export function missingCredwatchMetrics(expressions: readonly ShippedExpression[], types: ReadonlyMap<string, string>): string[] {
+  const missing: string[] = [];
+  for (const { where, expr } of expressions) {
+    for (const name of promqlMetricNames(expr)) {
+      if (name.startsWith('credwatch_') && !isRecordingRuleName(name) && !isExposed(name, types)) missing.push(`${where}: ${name}`);
+    }
+  }
+  return missing;
 }

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { REPO_ROOT, RULES_FILE } from '../helpers/prom-stack.js';
-import { exposedMetricTypes, isExposed, isRecordingRuleName, promqlMetricNames } from '../helpers/promql-metrics.js';
+import { exposedMetricTypes, isExposed, isRecordingRuleName, missingCredwatchMetrics, promqlMetricNames, shippedExpressions } from '../helpers/promql-metrics.js';
 
 interface Target {
   expr?: string;
@@ -42,18 +42,7 @@ function allPanels(panels: Panel[] = []): Panel[] {
 const rules = parse(readFileSync(RULES_FILE, 'utf8')) as { groups: Array<{ rules: Array<{ record?: string; alert?: string; expr: string }> }> };
 const recordedNames = new Set(rules.groups.flatMap((g) => g.rules.flatMap((r) => (r.record === undefined ? [] : [r.record]))));
 
-/** Every PromQL expression of the dashboards and the rules file, with where it comes from. */
-function allExpressions(): Array<{ where: string; expr: string }> {
-  const out: Array<{ where: string; expr: string }> = [];
-  for (const { file, json } of dashboards) {
-    for (const panel of allPanels(json.panels)) {
-      for (const t of panel.targets ?? []) if (t.expr !== undefined) out.push({ where: `${file} panel "${panel.title}"`, expr: t.expr });
-    }
-    for (const v of json.templating?.list ?? []) if (v.type === 'query' && v.definition !== undefined) out.push({ where: `${file} variable ${v.name}`, expr: v.definition });
-  }
-  for (const group of rules.groups) for (const r of group.rules) out.push({ where: `rule ${r.record ?? r.alert}`, expr: r.expr });
-  return out;
-}
+const allExpressions = () => shippedExpressions(REPO_ROOT);
 
 describe('Grafana dashboards', () => {
   it('finds the overview dashboard', () => {
@@ -146,13 +135,7 @@ describe('metric names used by dashboards and rules', () => {
   });
 
   it('every credwatch_* metric named in a PromQL expression is exported by createMetrics', () => {
-    const missing: string[] = [];
-    for (const { where, expr } of allExpressions()) {
-      for (const name of promqlMetricNames(expr)) {
-        if (name.startsWith('credwatch_') && !isRecordingRuleName(name) && !isExposed(name, types)) missing.push(`${where}: ${name}`);
-      }
-    }
-    expect(missing).toEqual([]);
+    expect(missingCredwatchMetrics(allExpressions(), types)).toEqual([]);
   });
 
   it('every recording-rule name used is recorded by the rules file', () => {
