@@ -117,10 +117,9 @@ function field(raw: object, name: string): unknown {
 /**
  * Turns one element of Leaf's events array into a CredentialEvent. Tolerant of every shape and never
  * throws; a missing id becomes a synthetic id derived from the content (stable across polls).
- * `index` is accepted for callers that report positions; the id does not depend on it.
+ * The position `_index` is accepted for callers that track it; the id never depends on it.
  */
-export function normalizeEvent(raw: unknown, index?: number): CredentialEvent {
-  void index;
+export function normalizeEvent(raw: unknown, _index?: number): CredentialEvent {
   if (isCredentialEvent(raw)) return raw;
   try {
     const obj = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? raw : {};
