@@ -174,6 +174,12 @@ describe('status page', () => {
     expect(page).not.toContain('NaN');
   });
 
+  it('names the metrics port instead of linking when metrics are served apart', () => {
+    const page = String(renderStatusPage(model({ metricsHref: null })));
+    expect(page).not.toContain('href="metrics"');
+    expect(page).toContain('<code>/metrics</code> on the metrics port (<code>CREDWATCH_METRICS_PORT</code>)');
+  });
+
   it('offers a provider switch only when several providers are watched', () => {
     expect(String(renderStatusPage(model()))).not.toContain('name="provider"><option');
     const two = String(renderStatusPage(model({ providers: ['panorama', 'john_deere'] })));

@@ -19,8 +19,11 @@ export interface StatusRouteDeps {
   version: string;
   /** Credentials per page (default 50). */
   pageSize?: number;
-  /** Link to the metrics (default `metrics`, i.e. `/metrics` on this server). */
-  metricsHref?: string;
+  /**
+   * Link to the metrics (default `metrics`, i.e. `/metrics` on this server); null when they are served
+   * on CREDWATCH_METRICS_PORT, whose address the browser's view of this host cannot be derived from.
+   */
+  metricsHref?: string | null | undefined;
   /** Where failures to read the state are logged (the page shows only that they happened). */
   logger?: Logger;
 }
@@ -131,7 +134,7 @@ export function createStatusRouter(deps: StatusRouteDeps): Router {
       sweep,
       oldestPollAgeSeconds: ages.find((a) => a.provider === q.provider)?.ageSeconds ?? null,
       endpoints: endpointRows,
-      metricsHref: deps.metricsHref ?? 'metrics',
+      metricsHref: deps.metricsHref === undefined ? 'metrics' : deps.metricsHref,
     });
     send(res, 200, String(html));
   });

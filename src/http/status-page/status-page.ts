@@ -22,8 +22,8 @@ export interface StatusPageModel {
   oldestPollAgeSeconds: number | null;
   /** null when the webhook state could not be read. */
   endpoints: readonly EndpointHealth[] | null;
-  /** Where `/metrics` is served (another port when CREDWATCH_METRICS_PORT is set). */
-  metricsHref: string;
+  /** Link to `/metrics`; null when they are on the separate CREDWATCH_METRICS_PORT. */
+  metricsHref: string | null;
 }
 
 /** Counts in CATEGORIES order, every category present. */
@@ -78,7 +78,7 @@ ${renderPager(m.query, m.page.nextCursor)}
 function renderLinks(m: StatusPageModel): SafeHtml {
   const provider = encodeURIComponent(m.query.provider);
   return html`<section id="links" aria-labelledby="links-h"><h2 id="links-h">Machine-readable</h2><ul class="links">
-<li><a href="${m.metricsHref}">Prometheus metrics</a> (<code>/metrics</code>)</li>
+${m.metricsHref === null ? html`<li>Prometheus metrics: <code>/metrics</code> on the metrics port (<code>CREDWATCH_METRICS_PORT</code>)</li>` : html`<li><a href="${m.metricsHref}">Prometheus metrics</a> (<code>/metrics</code>)</li>`}
 <li><a href="api/summary">Summary API</a> (<code>/api/summary</code>)</li>
 <li><a href="api/credentials?provider=${provider}">Credentials API</a> (<code>/api/credentials</code>)</li>
 </ul></section>`;
