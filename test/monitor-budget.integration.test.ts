@@ -40,7 +40,7 @@ describe('Leaf request budget, 429s and several daemons (real Redis, simulator)'
     const rps = 20;
     const { sim, prefix } = await simAndPrefix(users);
     const env = { CREDWATCH_LEAF_RPS: String(rps), CREDWATCH_POLL_CONCURRENCY: '6' };
-    const a = await daemon(sim, prefix, env);
+    // The worker-only daemon first; the scheduler's daemon sweeps once as it starts.
     await daemon(sim, prefix, env, ['worker']);
     sim.sim.resetStats();
     let peak = 0;
@@ -48,13 +48,14 @@ describe('Leaf request budget, 429s and several daemons (real Redis, simulator)'
       peak = Math.max(peak, sim.sim.stats().currentRps);
     }, 50);
     cleanups.push(async () => clearInterval(sampler));
-    await a.sweepNow();
+    const a = await daemon(sim, prefix, env);
     await waitForSweepDone(a, users, 60_000);
     clearInterval(sampler);
 
     const stats = sim.sim.stats();
     const connected = sim.sim.userIds().filter((id) => sim.sim.user(id)?.credential).length;
     // Two daemons, one sweep: each user's credential and events fetched exactly once.
+    expect(stats.requests['list_users']).toBe(1);
     expect(stats.requests['get_credential']).toBe(users);
     expect(stats.requests['get_events']).toBe(connected);
     expect(stats.rateLimited).toBe(0);
@@ -70,7 +71,6 @@ describe('Leaf request budget, 429s and several daemons (real Redis, simulator)'
     // Leaf allows 8 requests per second; credwatch is (wrongly) told it may send 40.
     sim.sim.setFaults({ rateLimitRps: 8 });
     const d = await daemon(sim, prefix, { CREDWATCH_LEAF_RPS: '40' });
-    await d.sweepNow();
     await waitForSweepDone(d, users, 90_000);
 
     expect(sim.sim.stats().rateLimited).toBeGreaterThan(0);

@@ -33,7 +33,6 @@ describe('monitor daemon resilience (real processes, real Redis)', () => {
     cleanups.push(() => coordinator.close());
     const first = await spawnDaemon(env, ['--role', 'worker']);
     cleanups.push(async () => void first.child.kill('SIGKILL'));
-    await coordinator.sweepNow();
     await waitFor('a few polls done by the first worker', async () => {
       const total = (await coordinator.store.counts()).reduce((n, r) => n + r.count, 0);
       return total >= 8 && total < users;
@@ -77,7 +76,6 @@ describe('monitor daemon resilience (real processes, real Redis)', () => {
     const prefix = uniquePrefix('redis-restart');
     const daemon = await startTestDaemon(s, prefix, { env: { REDIS_URL: server.url } });
     cleanups.push(() => daemon.close());
-    await daemon.sweepNow();
     await waitForSweepDone(daemon, 10);
 
     await server.stop();

@@ -30,7 +30,6 @@ describe('monitor daemon against the simulator (real Redis, real HTTP)', () => {
   it('brings every seeded credential into its expected category, visible through the API', async () => {
     const users = 120;
     const { sim, daemon } = await setup(users);
-    await daemon.sweepNow();
     await waitForSweepDone(daemon, users);
 
     const wrong: string[] = [];
@@ -74,7 +73,6 @@ describe('monitor daemon against the simulator (real Redis, real HTTP)', () => {
 
   it('records scripted transitions healthy → expired → healthy once each, and polls on demand', async () => {
     const { sim, daemon } = await setup(30);
-    await daemon.sweepNow();
     await waitForSweepDone(daemon, 30);
     const id = sim.sim.userIds().find((u) => sim.sim.expectedCategory(u) === 'healthy');
     expect(id).toBeDefined();
