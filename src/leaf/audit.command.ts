@@ -28,7 +28,8 @@ Options:
 Credentials come from LEAF_TOKEN, or LEAF_USERNAME and LEAF_PASSWORD.
 Progress goes to stderr when stderr is a terminal. A 429 from Leaf pauses the audit for its Retry-After.
 Exit status: 0 every credential is healthy, 1 some need action, 2 error (bad config or options, Leaf
-unreachable, authentication refused, or users that could not be checked).
+unreachable, authentication refused, or users that could not be checked); 141 when the reader of
+stdout goes away early (\`| head\`).
 `;
 
 /** The parsed `credwatch audit` options. */
@@ -130,6 +131,9 @@ async function loadAssess(): Promise<Assess> {
   return classifier.assessCredential;
 }
 
+/** What a shell reports for a process killed by SIGPIPE: the reader of stdout went away. */
+const EXIT_PIPE_CLOSED = 141;
+
 /** Runs an audit; returns the exit code (0 all healthy, 1 some need action, 2 error). */
 async function run(argv: string[], io: CliIo): Promise<number> {
   const fail = (message: string): number => {
@@ -159,24 +163,36 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     budget: new MemoryRequestBudget(flags.rps ?? config.monitor.leafRps),
     tokenStore: new MemoryTokenStore(),
   });
+  // Ctrl-C, or the reader of stdout going away (`| head`): stop quietly instead of an EPIPE stack trace.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([io.signal, stop.signal]);
   const onAbort = () => client.close();
-  io.signal.addEventListener('abort', onAbort, { once: true });
+  signal.addEventListener('abort', onAbort, { once: true });
+  let pipeClosed = false;
+  const onStdoutError = () => {
+    pipeClosed = true;
+    stop.abort(new Error('stdout closed'));
+  };
+  io.stdout.on('error', onStdoutError);
+  const write = (text: string) => {
+    if (!pipeClosed) io.stdout.write(text);
+  };
   const failing: AuditRow[] = [];
   const started = Date.now();
   const tty = io.stderr.isTTY === true;
   let lastProgress = 0;
   try {
     const assess = await loadAssess();
-    await waitOutRateLimits(() => client.authenticate(), io.signal);
+    await waitOutRateLimits(() => client.authenticate(), signal);
     const summary = await auditCredentials({
       leaf: client,
       provider: flags.provider,
       concurrency: flags.concurrency,
       assess,
-      signal: io.signal,
+      signal,
       onRow: (row) => {
         if (row.category !== 'healthy') failing.push(row);
-        if (flags.json && (!flags.onlyFailing || row.category !== 'healthy')) io.stdout.write(`${JSON.stringify(row)}\n`);
+        if (flags.json && (!flags.onlyFailing || row.category !== 'healthy')) write(`${JSON.stringify(row)}\n`);
       },
       onProgress: (done, total) => {
         if (!tty || Date.now() - lastProgress < 200) return;
@@ -186,10 +202,11 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     });
     if (tty) io.stderr.write('\r\x1b[K');
     if (!flags.json) {
-      io.stdout.write(renderTable(failing));
-      io.stdout.write(`\nCredentials per category (${summary.checked} checked in ${formatDuration(Date.now() - started)}):\n`);
-      io.stdout.write(renderCounts(summary.counts));
+      write(renderTable(failing));
+      write(`\nCredentials per category (${summary.checked} checked in ${formatDuration(Date.now() - started)}):\n`);
+      write(renderCounts(summary.counts));
     }
+    if (pipeClosed) return EXIT_PIPE_CLOSED;
     if (summary.failures.length > 0) {
       const first = summary.failures[0];
       return fail(`${summary.failures.length} user(s) could not be checked; first: ${first?.leafUserId ?? '?'}: ${first?.message ?? ''}`);
@@ -197,11 +214,13 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     return failing.length > 0 ? 1 : 0;
   } catch (error) {
     if (tty) io.stderr.write('\r\x1b[K');
+    if (pipeClosed) return EXIT_PIPE_CLOSED;
     if (io.signal.aborted) return fail('interrupted');
     if (isLeafError(error)) return fail(error.message);
     throw error;
   } finally {
-    io.signal.removeEventListener('abort', onAbort);
+    signal.removeEventListener('abort', onAbort);
+    io.stdout.off('error', onStdoutError);
     client.close();
   }
 }
