@@ -24,6 +24,13 @@ describe('normalizeEvent', () => {
     expect(normalizeEvent({ createdDate: 'yesterday' })).toMatchObject({ createdDate: 'yesterday', createdAtMs: null });
     expect(normalizeEvent({ createdDate: '2026-02-31T00:00:00Z' }).createdAtMs).toBeNull();
     expect(parseEventDate('2026-11-02T10:15:03.123456Z')).toEqual({ ms: base + 123, micros: 456 });
+    expect(parseEventDate('2026-11-02T10:15:03.1Z')).toEqual({ ms: base + 100, micros: 0 });
+    expect(parseEventDate('2026-11-02T10:15:03.1234Z')).toEqual({ ms: base + 123, micros: 400 });
+    expect(parseEventDate(' 2026-11-02 10:15:03Z ')).toEqual({ ms: base, micros: 0 });
+    expect(parseEventDate('2028-02-29T00:00:00Z')?.ms).toBe(Date.UTC(2028, 1, 29));
+    for (const bad of ['2026-02-29T00:00:00Z', '2026-13-01T00:00:00Z', '2026-11-02T24:00:00Z', '2026-11-02T10:60:00Z', '2026-11-02', '']) {
+      expect(parseEventDate(bad), bad).toBeNull();
+    }
   });
 
   it('keeps the body as text whatever its type', () => {

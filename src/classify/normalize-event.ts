@@ -3,26 +3,36 @@ import type { CredentialEvent } from './types.js';
 
 // ISO 8601 as Leaf sends it: 0, 3 or 6 (or any number of) fractional digits; a zone or none (UTC then).
 const ISO_DATE =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+  /^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?\s*$/i;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysIn(year: number, month: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+}
 
 /** Parses an ISO date to epoch milliseconds plus the microseconds below the millisecond, or null. */
 export function parseEventDate(value: string): { ms: number; micros: number } | null {
-  const m = ISO_DATE.exec(value.trim());
+  const m = ISO_DATE.exec(value);
   if (!m) return null;
-  const [, y, mo, d, h, mi, s, frac, zone] = m;
-  const fraction = (frac ?? '').padEnd(6, '0');
-  const millis = Number(fraction.slice(0, 3));
-  const micros = Number(fraction.slice(3, 6));
-  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? '0'), millis);
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4]);
+  const minute = Number(m[5]);
+  const second = m[6] === undefined ? 0 : Number(m[6]);
+  // Date.UTC would roll 2026-02-31 over to March: reject dates and times that do not exist.
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 59) return null;
+  const frac = m[7] ?? '';
+  const millis = frac === '' ? 0 : Number(frac.length >= 3 ? frac.slice(0, 3) : frac.padEnd(3, '0'));
+  const micros = frac.length > 3 ? Number(frac.slice(3, 6).padEnd(3, '0')) : 0;
+  let ms = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  const zone = m[8];
   if (zone !== undefined && zone.toUpperCase() !== 'Z') {
-    const sign = zone.startsWith('-') ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
-    const offsetMin = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0');
-    ms -= sign * offsetMin * 60_000;
+    const offsetMinutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0');
+    ms -= (zone.startsWith('-') ? -1 : 1) * offsetMinutes * 60_000;
   }
-  // Date.UTC rolls 2026-02-31 over to March: reject dates that do not exist.
-  const check = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
-  if (!Number.isFinite(ms) || check.getUTCDate() !== Number(d) || check.getUTCMonth() !== Number(mo) - 1) return null;
   return { ms, micros };
 }
 
