@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Rng } from './prng.js';
-import { MALFORMED_COUNTER_LOCAL, MALFORMED_LOCAL, sendLeafError } from './leaf-response.js';
+import { MALFORMED_COUNTER_LOCAL, MALFORMED_LOCAL, STARTED_LOCAL, sendLeafError } from './leaf-response.js';
 import type { SimFaults, SimStats } from './types.js';
 
 const WINDOW_MS = 1000;
@@ -93,6 +93,7 @@ export class FaultInjector {
       }
       this.accepted.add(now);
       const proceed = () => {
+        res.locals[STARTED_LOCAL] = process.hrtime.bigint();
         if (errorRate > 0 && this.rng.next() < errorRate) {
           this.stats.injectedErrors += 1;
           const status = this.rng.pick([500, 502, 503] as const);

@@ -36,9 +36,17 @@ export const MALFORMED_COUNTER_LOCAL = 'simCountMalformed';
 const MALFORMED_HTML =
   '<!DOCTYPE html>\n<html><head><title>Maintenance</title></head><body><h1>We will be back soon</h1><p>The service is undergoing maintenance.</p></body></html>\n';
 
-/** Sends a successful JSON answer, or the malformed body the fault injector chose for this request. */
+/** res.locals key of the hrtime (ns) at which the simulator began working on a request. */
+export const STARTED_LOCAL = 'simStartedNs';
+
+/**
+ * Sends a successful JSON answer, or the malformed body the fault injector chose for this request. A
+ * `Server-Timing: sim;dur=<ms>` header tells the simulator's own time (injected latency excluded).
+ */
 export function sendLeafJson(res: Response, value: unknown): void {
   const text = JSON.stringify(value);
+  const started: unknown = res.locals[STARTED_LOCAL];
+  if (typeof started === 'bigint') res.set('Server-Timing', `sim;dur=${(Number(process.hrtime.bigint() - started) / 1e6).toFixed(3)}`);
   const variant: unknown = res.locals[MALFORMED_LOCAL];
   const count: unknown = res.locals[MALFORMED_COUNTER_LOCAL];
   if (variant !== undefined && typeof count === 'function') count();

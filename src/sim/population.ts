@@ -99,7 +99,7 @@ export class Population {
     const index = this.seededIndex.get(id);
     if (index === undefined) return undefined;
     const scenarioIndex = this.scenarioOf[index] ?? 0;
-    const credential = seededCredential(this.seed, index, scenarioIndex, this.anchorMs);
+    const credential = seededCredential(this.seed, index, scenarioIndex, this.anchorMs, false);
     return credential === null ? null : seededEvents(this.seed, index, scenarioIndex, credential, this.anchorMs);
   }
 

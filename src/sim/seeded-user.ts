@@ -50,10 +50,15 @@ export function cognitoClientId(rng: Rng): string {
 }
 
 /** A fresh credential drawn from `rng` (used for seeded users and for ones the control API creates). */
-export function drawCredential(rng: Rng, anchorMs: number, fields: { username: string; env?: ClientEnvironment; status?: string }): SimCredential {
+export function drawCredential(
+  rng: Rng,
+  anchorMs: number,
+  fields: { username: string; env?: ClientEnvironment; status?: string },
+  withTokens = true,
+): SimCredential {
   const letters = 'ABCDEFGHJKLMNPQRSTUVWXYZ';
   const env = fields.env ?? (rng.chance(0.8) ? 'PRODUCTION' : 'STAGE');
-  return {
+  const credential: SimCredential = {
     id: rngUuid(rng),
     status: fields.status ?? 'OK',
     createdTime: new Date(anchorMs - rng.int(15, 400) * DAY - rng.int(0, DAY)).toISOString(),
@@ -61,19 +66,28 @@ export function drawCredential(rng: Rng, anchorMs: number, fields: { username: s
     username: fields.username,
     organizationCode: `${letters[rng.int(0, 23)] ?? 'A'}${letters[rng.int(0, 23)] ?? 'B'}${rng.int(1000, 9999)}`,
     clientEnvironment: env,
-    accessToken: fakeJwt(rng),
-    refreshToken: fakeRefreshToken(rng),
+    accessToken: '',
+    refreshToken: '',
   };
+  // Tokens are drawn last, so skipping them (to build an event log) leaves every other field the same.
+  if (withTokens) {
+    credential.accessToken = fakeJwt(rng);
+    credential.refreshToken = fakeRefreshToken(rng);
+  }
+  return credential;
 }
 
-/** The credential of seeded user `index`, or null when its scenario has none. */
-export function seededCredential(seed: number, index: number, scenarioIndex: number, anchorMs: number): SimCredential | null {
+/**
+ * The credential of seeded user `index`, or null when its scenario has none. Without tokens (empty
+ * strings) when only its other fields are needed.
+ */
+export function seededCredential(seed: number, index: number, scenarioIndex: number, anchorMs: number, withTokens = true): SimCredential | null {
   const scenario = scenarioAt(scenarioIndex);
   if (!scenario.connected) return null;
   const rng = createRng(mixSeed(userSeed(seed, index), CREDENTIAL_STREAM));
   const env: ClientEnvironment = rng.chance(0.8) ? 'PRODUCTION' : 'STAGE';
   const status = scenario.status(rng);
-  return drawCredential(rng, anchorMs, { username: `partner-${rng.hex(6)}`, env, status });
+  return drawCredential(rng, anchorMs, { username: `partner-${rng.hex(6)}`, env, status }, withTokens);
 }
 
 /** How one user's log is formatted: Leaf's undocumented variations, chosen per user. */
