@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import express from 'express';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { createClassifier, loadRulesFile } from './classify/index.js';
 import { UsageError, type Command } from './cli/command.js';
@@ -86,6 +86,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
 }
 
 function redactUrl(url: string): string {
+  if (url.startsWith('redis+cluster://')) return url.replace(/\/\/[^@/]*@/, '//***@');
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
@@ -97,11 +98,17 @@ function redactUrl(url: string): string {
 
 /** Connects to Redis and fails with one clear line when it does not answer. */
 async function connectRedis(config: Config, logger: Logger, metrics: Metrics): Promise<Redis> {
-  const redis = new Redis(config.redis.url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: null,
-    retryStrategy: (times) => Math.min(times * 200, 5000),
-  });
+  const retry = (times: number) => Math.min(times * 200, 5000);
+  const cluster = config.redis.cluster;
+  // A Cluster answers the same commands as a single Redis (scripts included, with the hash-tagged prefix
+  // keeping every key in one slot); every part of the daemon is typed against Redis, hence the cast.
+  const redis = cluster
+    ? (new Cluster(cluster.nodes, {
+        lazyConnect: true,
+        clusterRetryStrategy: retry,
+        redisOptions: { maxRetriesPerRequest: null, username: cluster.username, password: cluster.password },
+      }) as unknown as Redis)
+    : new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: retry });
   let lastErrorLog = 0;
   redis.on('error', (error) => {
     metrics.redisErrors.inc();
@@ -270,13 +277,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
     });
 
+    const readiness = async () => {
+      const checks: Record<string, boolean> = { redis: redis.status === 'ready' };
+      for (const w of workers) checks[`worker:${w.name}`] = w.isRunning();
+      return { ready: Object.values(checks).every(Boolean), checks };
+    };
+    const metricsRouter = createMetricsRouter(registry);
+    if (!roles.includes('http')) {
+      // A scheduler- or worker-only process still answers health checks and is scraped: its counters
+      // (polls, Leaf requests, deliveries) live in this process only.
+      const probe = createServer(express().use(createHealthRouter(readiness), metricsRouter));
+      const port = await listen(probe, config.http.metricsPort ?? config.http.port, config.http.host);
+      closers.unshift(() => closeServer(probe));
+      metricsUrl = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}/metrics`;
+    }
     if (roles.includes('http')) {
-      const readiness = async () => {
-        const checks: Record<string, boolean> = { redis: redis.status === 'ready' };
-        for (const w of workers) checks[`worker:${w.name}`] = w.isRunning();
-        return { ready: Object.values(checks).every(Boolean), checks };
-      };
-      const metricsRouter = createMetricsRouter(registry);
       const separateMetrics = config.http.metricsPort !== undefined;
       const app = buildAdminApp({
         adminToken: config.http.adminToken,

@@ -41,7 +41,7 @@ describe('Leaf request budget, 429s and several daemons (real Redis, simulator)'
     const { sim, prefix } = await simAndPrefix(users);
     const env = { CREDWATCH_LEAF_RPS: String(rps), CREDWATCH_POLL_CONCURRENCY: '6' };
     // The worker-only daemon first; the scheduler's daemon sweeps once as it starts.
-    await daemon(sim, prefix, env, ['worker']);
+    const workerOnly = await daemon(sim, prefix, env, ['worker']);
     sim.sim.resetStats();
     let peak = 0;
     const sampler = setInterval(() => {
@@ -63,6 +63,13 @@ describe('Leaf request budget, 429s and several daemons (real Redis, simulator)'
     // hold rps requests, plus one at its edge when two arrive a little closer than sent.
     expect(peak).toBeGreaterThan(rps / 2);
     expect(peak).toBeLessThanOrEqual(rps + 1);
+    // A worker-only process serves its own health and metrics, so its polls are scraped too.
+    const probe = new URL(workerOnly.metricsUrl ?? '');
+    expect((await fetch(new URL('/healthz', probe))).status).toBe(200);
+    const text = await (await fetch(probe)).text();
+    const workerPolls = metricValue(text, /credwatch_polls_total\{provider="panorama",outcome="ok"\} (\d+)/);
+    const mainPolls = metricValue(await (await fetch(a.metricsUrl ?? '')).text(), /credwatch_polls_total\{provider="panorama",outcome="ok"\} (\d+)/);
+    expect(workerPolls + mainPolls).toBe(connected);
   });
 
   it('slows down on Leaf 429s without failing jobs', async () => {
