@@ -102,7 +102,7 @@ export const CONFIG_DOCS: ReadonlyArray<{ name: string; default: string; doc: st
   { name: 'LEAF_REQUEST_TIMEOUT', default: '10s', doc: 'Timeout of one request to Leaf.' },
   { name: 'LEAF_MAX_RETRIES', default: '2', doc: 'Retries inside the Leaf client for 5xx, network errors and timeouts.' },
   { name: 'LEAF_ALERTS_SECRET', default: '', doc: 'Secret shared with Leaf to verify `X-Leaf-Signature` on `POST /leaf/alerts`; intake is off without it.' },
-  { name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis holding queues and credential state (must run with `maxmemory-policy noeviction`).' },
+  { name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis holding queues and credential state (must run with `maxmemory-policy noeviction`); `redis+cluster://host:port,host:port` for Redis Cluster.' },
   { name: 'CREDWATCH_PREFIX', default: 'credwatch', doc: 'Prefix of every Redis key; use a hash tag such as `{credwatch}` on Redis Cluster.' },
   { name: 'CREDWATCH_PROVIDERS', default: 'panorama', doc: 'Comma-separated providers to watch (see docs/configuration.md for ids).' },
   { name: 'CREDWATCH_POLL_INTERVAL', default: '15m', doc: 'How often every user is swept and polled.' },
@@ -138,7 +138,9 @@ const schema = z.object({
   REDIS_URL: z
     .string()
     .default('redis://127.0.0.1:6379')
-    .refine((v) => /^rediss?:\/\//.test(v), { message: 'expected a redis:// or rediss:// URL' }),
+    .refine((v) => /^rediss?:\/\//.test(v) || parseClusterUrl(v) !== undefined, {
+      message: 'expected a redis://, rediss:// or redis+cluster://host:port[,host:port...] URL',
+    }),
   CREDWATCH_PREFIX: z
     .string()
     .default('credwatch')
@@ -196,7 +198,8 @@ export interface Config {
     maxRetries: number;
     alertsSecret: string | undefined;
   };
-  redis: { url: string; prefix: string };
+  /** `cluster` is set when REDIS_URL is a redis+cluster:// URL: the daemon then uses ioredis Cluster. */
+  redis: { url: string; prefix: string; cluster: RedisClusterConfig | undefined };
   monitor: {
     providers: ProviderId[];
     pollIntervalMs: number;
@@ -218,6 +221,28 @@ export interface Config {
     timeoutMs: number;
   };
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
+}
+
+/** Seed nodes and credentials of a Redis Cluster, from `redis+cluster://[user:pass@]host:port,host:port`. */
+export interface RedisClusterConfig {
+  nodes: Array<{ host: string; port: number }>;
+  username: string | undefined;
+  password: string | undefined;
+}
+
+/** Parses a `redis+cluster://` URL (ioredis needs seed nodes, not one URL); undefined when it is not one. */
+export function parseClusterUrl(value: string): RedisClusterConfig | undefined {
+  const match = /^redis\+cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/@?#]+)\/?$/.exec(value.trim());
+  if (!match) return undefined;
+  const nodes: Array<{ host: string; port: number }> = [];
+  for (const part of (match[3] ?? '').split(',')) {
+    const node = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(part.trim());
+    const port = Number(node?.[2]);
+    if (!node?.[1] || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+    nodes.push({ host: node[1], port });
+  }
+  const decode = (v: string | undefined) => (v === undefined || v === '' ? undefined : decodeURIComponent(v));
+  return { nodes, username: decode(match[1]), password: decode(match[2]) };
 }
 
 /** Thrown by loadConfig with one line per bad variable. */
@@ -258,6 +283,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (v.CREDWATCH_JOB_LOCK_DURATION < 1000) {
       problems.push('CREDWATCH_JOB_LOCK_DURATION: expected at least 1s');
     }
+    if (parseClusterUrl(v.REDIS_URL) !== undefined && !/\{[^{}]+\}/.test(v.CREDWATCH_PREFIX)) {
+      // BullMQ's scripts and the credential store touch many keys at once: one hash slot is required.
+      problems.push('CREDWATCH_PREFIX: on Redis Cluster the prefix needs a hash tag, such as {credwatch}');
+    }
     if (v.CREDWATCH_POLL_INTERVAL < 1000) {
       problems.push('CREDWATCH_POLL_INTERVAL: expected at least 1s');
     }
@@ -274,7 +303,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxRetries: v.LEAF_MAX_RETRIES,
       alertsSecret: v.LEAF_ALERTS_SECRET,
     },
-    redis: { url: v.REDIS_URL, prefix: v.CREDWATCH_PREFIX },
+    redis: { url: v.REDIS_URL, prefix: v.CREDWATCH_PREFIX, cluster: parseClusterUrl(v.REDIS_URL) },
     monitor: {
       providers: v.CREDWATCH_PROVIDERS,
       pollIntervalMs: v.CREDWATCH_POLL_INTERVAL,
