@@ -1,3 +1,5 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -10,6 +12,7 @@ import { MemoryTokenStore, RedisTokenStore, type Login, type TokenStore } from '
 import { createMetrics } from '../src/metrics/metrics.js';
 import { startSimulator, type StartedSimulator } from '../src/sim/simulator.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from './helpers/redis.js';
+import { freePort } from './helpers/redis-server.js';
 
 const USERNAME = 'leaf-test@example.com';
 const PASSWORD = 'pw-Very-Secret-7f3a9c';
@@ -255,6 +258,66 @@ describe('LeafClient against the simulator', () => {
     await c.deleteAlertWebhook(hook.id);
     expect(await c.listAlertWebhooks()).toEqual([]);
     expect((await caught(c.deleteAlertWebhook(hook.id))).code).toBe('LEAF_NOT_FOUND');
+  });
+});
+
+describe('LeafClient against a scripted loopback server', () => {
+  async function scripted(answer: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; hits: () => number }> {
+    let hits = 0;
+    const server = createServer((req, res) => {
+      hits += 1;
+      answer(req, res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    cleanups.push(() => void server.closeAllConnections());
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits: () => hits };
+  }
+  const options = (url: string): LeafClientOptions => ({
+    apiUrl: url,
+    token: 'static-token-for-scripted-server',
+    requestTimeoutMs: 2000,
+    maxRetries: 3,
+    budget: new MemoryRequestBudget(1000),
+    tokenStore: new MemoryTokenStore(),
+    retry: { baseMs: 5, maxMs: 20 },
+  });
+
+  it('fails at once when a 503 asks to wait longer than 30 s', async () => {
+    const server = await scripted((_req, res) => res.writeHead(503, { 'retry-after': '120' }).end('{"message":"maintenance"}'));
+    const c = new LeafClient(options(server.url));
+    cleanups.push(() => c.close());
+    const error = await caught(c.getCredential('panorama', 'u1'));
+    expect(error).toMatchObject({ code: 'LEAF_UNAVAILABLE', status: 503, retryAfterMs: 120_000 });
+    expect(server.hits()).toBe(1);
+  });
+
+  it('reads an HTTP-date Retry-After on 429, rejects a redirect, and counts network errors as status_class error', async () => {
+    const at = new Date(Date.now() + 5000).toUTCString();
+    const server = await scripted((req, res) => {
+      if (req.url?.includes('/events')) res.writeHead(429, { 'retry-after': at }).end();
+      else res.writeHead(302, { location: 'http://example.com/' }).end();
+    });
+    const c = new LeafClient(options(server.url));
+    cleanups.push(() => c.close());
+    const limited = await caught(c.getEvents('panorama', 'u1'));
+    expect(limited.code).toBe('LEAF_RATE_LIMITED');
+    expect(limited.retryAfterMs).toBeGreaterThan(3000);
+    expect(limited.retryAfterMs).toBeLessThanOrEqual(5000);
+    // A fresh client: the first one's budget is now paused for the Retry-After.
+    const fresh = new LeafClient(options(server.url));
+    cleanups.push(() => fresh.close());
+    expect(await caught(fresh.getCredential('panorama', 'u1'))).toMatchObject({ code: 'LEAF_REQUEST_REJECTED', status: 302 });
+
+    const registry = new Registry();
+    const metrics = createMetrics(registry, { providers: ['panorama'], version: 'test', defaultMetrics: false });
+    const down = new LeafClient({ ...options(`http://127.0.0.1:${await freePort()}`), maxRetries: 1, metrics });
+    cleanups.push(() => down.close());
+    const refused = await caught(down.getCredential('panorama', 'u1'));
+    expect(refused).toMatchObject({ code: 'LEAF_UNAVAILABLE', status: undefined });
+    expect((refused.cause as { code?: string }).code).toBe('ECONNREFUSED');
+    const counts = await metrics.leafRequests.get();
+    expect(counts.values.find((v) => v.labels.operation === 'get_credential' && v.labels.status_class === 'error')?.value).toBe(2);
   });
 });
 
