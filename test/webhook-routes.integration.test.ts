@@ -34,7 +34,7 @@ beforeEach(async () => {
     metrics: obs.metrics,
     logger: obs.logger,
     retrySchedule: [],
-    tuning: { claimIdleMs: 1000, blockMs: 200 },
+    tuning: { claimIdleMs: 600_000, blockMs: 200 },
   });
   await service.start();
   server = createServer(express().use(createWebhooksRouter(service)));

@@ -31,6 +31,20 @@ function entries(reply: unknown): StreamEntry[] {
   return Array.isArray(reply) ? (reply as StreamEntry[]) : [];
 }
 
+/**
+ * The entry lists of an XREADGROUP reply, whatever the protocol: RESP2 answers `[[key, entries], ...]`,
+ * RESP3 a map that ioredis (legacy mapping) flattens to `[key, entries, key, entries]`, or an object.
+ */
+export function streamEntryLists(reply: unknown): unknown[] {
+  if (Array.isArray(reply)) {
+    if (reply.length === 0) return [];
+    if (typeof reply[0] === 'string' || Buffer.isBuffer(reply[0])) return reply.filter((_, i) => i % 2 === 1);
+    return reply.map((pair: unknown) => (Array.isArray(pair) ? pair[1] : undefined));
+  }
+  if (typeof reply === 'object' && reply !== null) return Object.values(reply);
+  return [];
+}
+
 /** Options of the outbox dispatcher. */
 export interface DispatcherOptions {
   redis: Redis;
@@ -164,8 +178,7 @@ export function createDispatcher(options: DispatcherOptions) {
           await claimStale();
         }
         const reply = (await reader.call('XREADGROUP', 'GROUP', OUTBOX_GROUP, consumer, 'COUNT', '50', 'BLOCK', String(options.blockMs), 'STREAMS', stream, '>')) as unknown;
-        const streams = Array.isArray(reply) ? (reply as Array<[string, unknown]>) : [];
-        for (const [, list] of streams) await handleAll(entries(list));
+        for (const list of streamEntryLists(reply)) await handleAll(entries(list));
       } catch (error) {
         if (!running) return;
         if (error instanceof Error && error.message.includes('NOGROUP')) await ensureGroup().catch(() => undefined);

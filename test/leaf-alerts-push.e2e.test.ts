@@ -1,0 +1,104 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLeafAlertsRouter } from '../src/http/routes/leaf-alerts.route.js';
+import { LeafClient } from '../src/leaf/leaf-client.js';
+import { MemoryRequestBudget } from '../src/leaf/request-budget.js';
+import { MemoryTokenStore } from '../src/leaf/token-store.js';
+import type { Daemon } from '../src/main.js';
+import type { StartedSimulator } from '../src/sim/simulator.js';
+import { simEvent, startTestDaemon, testLogger, waitForSweepDone } from './helpers/daemon.js';
+import { deleteKeys, testRedis, uniquePrefix } from './helpers/redis.js';
+import { startTestSimulator, TEST_SIM_ACCOUNT } from './helpers/simulator.js';
+import { TEST_SECRET } from './helpers/webhook-fixtures.js';
+import { WebhookReceiver, type ReceivedRequest } from './helpers/webhook-receiver.js';
+
+const ALERTS_SECRET = 'leaf-alerts-e2e-secret';
+const USERS = 20;
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+function forUser(leafUserId: string, type: string) {
+  return (r: ReceivedRequest) => {
+    const body = JSON.parse(r.body) as { type: string; data: { leafUserId: string } };
+    return body.type === type && body.data.leafUserId === leafUserId;
+  };
+}
+
+/** Serves the Leaf alert intake for a running daemon, wired as main.ts wires it. */
+async function startIntake(daemon: Daemon): Promise<string> {
+  const app = express().use(
+    createLeafAlertsRouter({
+      secret: ALERTS_SECRET,
+      lookupCredential: (id) => daemon.store.findByCredentialId(id),
+      requestPoll: (provider, leafUserId) => daemon.requestPoll(provider, leafUserId),
+      metrics: daemon.metrics,
+      logger: testLogger(),
+    }),
+  );
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  cleanups.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/leaf/alerts`;
+}
+
+describe('push path: Leaf alert → poll → webhook', () => {
+  it('delivers the re-auth webhook within seconds of a simulator alert, without waiting for the sweep', async () => {
+    const prefix = uniquePrefix('leaf-push');
+    const { redis, cleanup } = await testRedis(prefix);
+    cleanups.unshift(cleanup);
+    const sim: StartedSimulator = await startTestSimulator({ users: USERS });
+    cleanups.unshift(() => sim.close());
+    const receiver = await WebhookReceiver.start();
+    cleanups.unshift(() => receiver.stop());
+    const daemon = await startTestDaemon(sim, prefix, {
+      env: { CREDWATCH_WEBHOOK_URL: receiver.url(), CREDWATCH_WEBHOOK_SECRET: TEST_SECRET, CREDWATCH_POLL_INTERVAL: '1h' },
+    });
+    cleanups.unshift(async () => {
+      await daemon.close();
+      await deleteKeys(redis, prefix);
+    });
+    await waitForSweepDone(daemon, USERS);
+
+    const leaf = new LeafClient({
+      apiUrl: sim.url,
+      username: TEST_SIM_ACCOUNT.username,
+      password: TEST_SIM_ACCOUNT.password,
+      requestTimeoutMs: 5000,
+      maxRetries: 0,
+      budget: new MemoryRequestBudget(100),
+      tokenStore: new MemoryTokenStore(),
+    });
+    cleanups.unshift(async () => leaf.close());
+    const healthy: string[] = [];
+    for (const id of sim.sim.userIds()) if ((await daemon.store.get('panorama', id))?.category === 'healthy' && sim.sim.user(id)?.credential?.status === 'OK') healthy.push(id);
+    const [pushed, swept] = healthy;
+    if (pushed === undefined || swept === undefined) throw new Error('expected two healthy simulated users');
+
+    // With the push path: the simulator pushes a signed alert when the credential turns UNAUTHENTICATED.
+    const hook = await leaf.createAlertWebhook({ events: ['credentialsUnauthenticated', 'credentialsLimitedPermission'], name: 'credwatch', secret: ALERTS_SECRET, url: await startIntake(daemon) });
+    const brokeAt = Date.now();
+    await simEvent(sim, pushed, 'expired');
+    const [webhook] = await receiver.waitFor(1, 15_000, forUser(pushed, 'credential.action_required'));
+    const pushLatencyMs = (webhook as ReceivedRequest).at - brokeAt;
+    expect(await daemon.metrics.leafAlerts.get().then((m) => m.values.find((v) => v.labels['outcome'] === 'accepted')?.value)).toBe(1);
+
+    // Without it: nothing arrives until a poll runs; the sweep finds it.
+    await leaf.deleteAlertWebhook(hook.id);
+    const brokeAt2 = Date.now();
+    await simEvent(sim, swept, 'expired');
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(receiver.requests.filter(forUser(swept, 'credential.action_required'))).toEqual([]);
+    const sweepAt = Date.now();
+    await daemon.sweepNow();
+    const [late] = await receiver.waitFor(1, 30_000, forUser(swept, 'credential.action_required'));
+    const sweepToWebhookMs = (late as ReceivedRequest).at - sweepAt;
+    process.stderr.write(
+      `push path: break → webhook ${pushLatencyMs} ms; without it: no webhook for ${sweepAt - brokeAt2} ms, then sweep → webhook ${sweepToWebhookMs} ms (${USERS} users)\n`,
+    );
+  });
+});
