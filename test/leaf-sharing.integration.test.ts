@@ -1,0 +1,104 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LeafClient } from '../src/leaf/leaf-client.js';
+import { MemoryRequestBudget, RedisRequestBudget } from '../src/leaf/request-budget.js';
+import { RedisTokenStore } from '../src/leaf/token-store.js';
+import { deleteKeys, testRedisUrl, uniquePrefix } from './helpers/redis.js';
+import { TEST_SIM_ACCOUNT, startTestSimulator } from './helpers/simulator.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function redis(): Redis {
+  const r = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  cleanups.push(() => r.disconnect());
+  return r;
+}
+
+function prefixed(name: string): string {
+  const prefix = uniquePrefix(name);
+  const admin = redis();
+  cleanups.push(async () => {
+    await deleteKeys(admin, prefix);
+  });
+  return prefix;
+}
+
+describe('Redis request budget', () => {
+  it('pauseFor in one process makes another wait', async () => {
+    const key = `${prefixed('budget-pause')}:budget`;
+    const a = new RedisRequestBudget({ redis: redis(), key, rps: 1000 });
+    const b = new RedisRequestBudget({ redis: redis(), key, rps: 1000 });
+    await a.acquire();
+    await a.pauseFor(600);
+    const started = Date.now();
+    await b.acquire();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+  });
+
+  it('grants at most rps per second to many concurrent acquirers', async () => {
+    const key = `${prefixed('budget-count')}:budget`;
+    const budgets = Array.from({ length: 5 }, () => new RedisRequestBudget({ redis: redis(), key, rps: 50 }));
+    let granted = 0;
+    const started = Date.now();
+    await Promise.all(
+      budgets.map(async (budget) => {
+        while (Date.now() - started < 1500) {
+          await budget.acquire();
+          granted += 1;
+        }
+      }),
+    );
+    const elapsedS = (Date.now() - started) / 1000;
+    // A grant can land just after the loop's deadline check: one extra per acquirer at most.
+    expect(granted).toBeLessThanOrEqual(Math.floor(50 * elapsedS) + 1 + budgets.length);
+  });
+});
+
+describe('Redis token store', () => {
+  it('stores the token with a TTL equal to its useful life and takes over a lock whose holder vanished', async () => {
+    const key = `${prefixed('token-ttl')}:leaf-token`;
+    const admin = redis();
+    const store = new RedisTokenStore({ redis: redis(), key, lockTtlMs: 400 });
+    const now = Math.floor(Date.now() / 1000);
+    const token = `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify({ iat: now, exp: now + 100 })).toString('base64url')}.c2lnbmF0dXJl`;
+    await admin.set(`${key}:lock`, 'a-worker-that-died', 'PX', 400);
+    let logins = 0;
+    const started = Date.now();
+    expect(await store.obtain(async () => (logins++, token))).toBe(token);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+    expect(logins).toBe(1);
+    const ttl = await admin.pttl(key);
+    expect(ttl).toBeGreaterThan(85_000);
+    expect(ttl).toBeLessThanOrEqual(90_000);
+    expect(await admin.get(key)).toBe(token);
+  });
+
+  it('renews once for many clients that all see a 401 for the same token', async () => {
+    let offsetMs = 0;
+    const s = await startTestSimulator({ users: 5, tokenTtlSeconds: 3600, now: () => Date.now() + offsetMs });
+    cleanups.push(() => s.close());
+    const key = `${prefixed('token-401')}:leaf-token`;
+    const clients = Array.from({ length: 5 }, () => {
+      const c = new LeafClient({
+        apiUrl: s.url,
+        username: TEST_SIM_ACCOUNT.username,
+        password: TEST_SIM_ACCOUNT.password,
+        requestTimeoutMs: 5000,
+        maxRetries: 0,
+        budget: new MemoryRequestBudget(1000),
+        tokenStore: new RedisTokenStore({ redis: redis(), key }),
+      });
+      cleanups.push(() => c.close());
+      return c;
+    });
+    const id = s.sim.userIds()[0] ?? '';
+    await Promise.all(clients.map((c) => c.getCredential('panorama', id)));
+    expect(s.sim.stats().requests['authenticate']).toBe(1);
+    offsetMs = 2 * 3600 * 1000; // every cached copy is now refused by Leaf
+    await Promise.all(clients.map((c) => c.getCredential('panorama', id)));
+    expect(s.sim.stats().requests['authenticate']).toBe(2);
+  });
+});
