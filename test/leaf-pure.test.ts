@@ -184,6 +184,9 @@ describe('token store (memory)', () => {
     expect(tokenUseUntil(month, 0)).toBe(30 * 86_400_000 - 300_000);
     expect(decodeJwtTimes('opaque-token')).toBeUndefined();
     expect(tokenUseUntil('opaque-token', 5)).toBe(5 + 3_600_000);
+    // Expired by our clock (skew): kept briefly instead of a login per request.
+    expect(tokenUseUntil(jwt({ iat: 0, exp: 3600 }), 4_000_000)).toBe(4_060_000);
+    expect(tokenUseUntil(jwt({ exp: 1 }), 4_000_000)).toBe(4_001_000);
   });
 
   it('logs in once for concurrent callers and again only for the rejected token', async () => {

@@ -41,14 +41,18 @@ export function decodeJwtTimes(token: string): { expMs: number; iatMs: number | 
 /**
  * The time after which a token should no longer be used: its `exp` minus a tenth of its life (at most
  * 5 minutes), so a request never leaves with a token about to expire. A token without `exp` is kept
- * `DEFAULT_TOKEN_LIFE_MS` (a 401 renews it anyway).
+ * `DEFAULT_TOKEN_LIFE_MS`, one already expired by our clock 1 to 60 s (a 401 renews either at once).
  */
 export function tokenUseUntil(token: string, nowMs: number): number {
   const times = decodeJwtTimes(token);
   if (times === undefined) return nowMs + DEFAULT_TOKEN_LIFE_MS;
   const life = times.expMs - (times.iatMs ?? nowMs);
   const early = Math.min(MAX_EARLY_RENEWAL_MS, Math.max(0, life / 10));
-  return times.expMs - early;
+  const useUntil = times.expMs - early;
+  // Already past by our clock (skew with Leaf's): keep it briefly rather than log in on every request;
+  // a 401 still renews it at once.
+  if (useUntil <= nowMs) return nowMs + Math.min(60_000, Math.max(1000, life / 10));
+  return useUntil;
 }
 
 /** A token cached in this process, with a single-flight login. */
