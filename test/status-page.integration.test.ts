@@ -25,7 +25,7 @@ const FIXTURE: Record<Category, string[]> = {
   healthy: ['h-01', 'h-02', 'h-03', 'h-04', 'h-05'],
   // The hostile id sorts first in the first failing category, so it is on the first page.
   cognito_token_expired: [EVIL_ID, 'exp-01', 'exp-02'],
-  wrong_organization_code: ['org-01', 'org-02'],
+  wrong_organization_code: ['3f2b8c1e-9a4d-4e6b-8c2a-1d5e7f9a0b3c', '8d1e4f7a-2b5c-4a9e-b3d6-0c8f1e2a5b7d'],
   environment_mismatch: ['env-01'],
   missing_permission: ['perm-01'],
   provider_unavailable: ['down-01', 'down-02'],
@@ -152,7 +152,7 @@ describe('status page (real Redis, real HTTP, real browser)', () => {
     expect(page).toMatch(/id="need-action"><span class="value">9</);
     expect(page).toContain('2026-11-02 11:45:30 UTC');
     expect(page).toContain('30 s');
-    expect(page).toMatch(/Oldest poll age<\/dt><dd>1 min 0 s/);
+    expect(page).toMatch(/Oldest poll age<\/dt><dd>1 min</);
     expect(page).toMatch(/crm-sync<\/td><td data-label="State"><span class="state-bad">failing/);
     expect(page).toMatch(/partner-app<\/td><td data-label="State"><span class="state-ok">ok</);
   });

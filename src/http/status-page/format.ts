@@ -6,7 +6,7 @@ export function formatTime(iso: string | null | undefined): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
-/** A duration for people: `850 ms`, `4.2 s`, `12 s`, `4 min 5 s`, `3 h 12 min`, `2 d 4 h`. */
+/** A duration for people: `850 ms`, `4.2 s`, `12 s`, `4 min 5 s`, `3 h 12 min`, `2 d 4 h`; a zero second unit is left out (`4 h`). */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '—';
   if (ms < 1000) return `${Math.round(ms)} ms`;
@@ -15,10 +15,11 @@ export function formatDuration(ms: number): string {
   if (s < 60) return `${s < 10 ? (Math.floor(s * 10) / 10).toFixed(1) : Math.floor(s)} s`;
   const totalSeconds = Math.floor(s);
   const minutes = Math.floor(totalSeconds / 60);
-  if (minutes < 60) return `${minutes} min ${totalSeconds % 60} s`;
+  const two = (big: number, bigUnit: string, small: number, smallUnit: string) => (small === 0 ? `${big} ${bigUnit}` : `${big} ${bigUnit} ${small} ${smallUnit}`);
+  if (minutes < 60) return two(minutes, 'min', totalSeconds % 60, 's');
   const hours = Math.floor(minutes / 60);
-  if (hours < 24) return `${hours} h ${minutes % 60} min`;
-  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+  if (hours < 24) return two(hours, 'h', minutes % 60, 'min');
+  return two(Math.floor(hours / 24), 'd', hours % 24, 'h');
 }
 
 /** How long ago an ISO time was, relative to `nowMs` (`3 h 12 min ago`); an em dash when unknown. */

@@ -12,11 +12,11 @@ export interface EndpointHealth {
 }
 
 /** One word for an endpoint's health, and how worrying it is. */
-export function endpointState(e: EndpointHealth): { label: string; level: 'ok' | 'warn' | 'bad' } {
+export function endpointState(e: EndpointHealth): { label: string; level: 'idle' | 'ok' | 'warn' | 'bad' } {
   if (e.disabled) return { label: 'disabled', level: 'bad' };
   if (e.failuresInRow > 0) return { label: 'failing', level: 'bad' };
   if (e.deadLetters > 0) return { label: 'ok, with dead letters', level: 'warn' };
-  if (e.lastSuccessAt === null) return { label: 'no delivery yet', level: 'ok' };
+  if (e.lastSuccessAt === null) return { label: 'no delivery yet', level: 'idle' };
   return { label: 'ok', level: 'ok' };
 }
 

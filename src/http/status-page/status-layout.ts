@@ -5,7 +5,7 @@ import { html, SafeHtml } from './safe-html.js';
 const CSS = `
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
-body{margin:0 auto;max-width:1200px;padding:16px;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#f6f8fa}
+body{margin:0 auto;max-width:1400px;padding:16px;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#f6f8fa}
 header{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 16px;margin-bottom:8px}
 h1{font-size:1.4rem;margin:0}
 h2{font-size:1.1rem;margin:0 0 10px}
@@ -25,6 +25,7 @@ th{font-size:.85rem;color:#57606a;font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .table-wrap{overflow-x:auto}
 .id,.evidence code{overflow-wrap:anywhere;word-break:break-word}
+table.credentials td.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85rem}
 .evidence code{font-size:.82rem;color:#424a53}
 .badge{border-left:.8em solid #888;padding-left:6px}
 a{color:#0550ae}
@@ -34,6 +35,7 @@ select,button{font:inherit;padding:4px 8px}
 .pager{display:flex;gap:16px;margin-top:10px}
 .empty{color:#57606a;font-style:italic}
 .state-ok{color:#1a7f37;font-weight:600}
+.state-idle{color:#57606a;font-weight:600}
 .state-warn{color:#9a6700;font-weight:600}
 .state-bad{color:#cf222e;font-weight:600}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}
@@ -41,6 +43,10 @@ dl.facts dt{color:#57606a}
 dl.facts dd{margin:0}
 ul.links{margin:0;padding-left:20px}
 @media (max-width:800px){.overview{grid-template-columns:minmax(0,1fr)}}
+@media (min-width:601px){
+table.credentials td.id{white-space:nowrap;overflow-wrap:normal;word-break:normal}
+table.credentials td.evidence{min-width:12em}
+}
 @media (max-width:600px){
 body{padding:10px}
 section{padding:12px}
