@@ -25,7 +25,7 @@ th{font-size:.85rem;color:#57606a;font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .table-wrap{overflow-x:auto}
 .id,.evidence code{overflow-wrap:anywhere;word-break:break-word}
-table.credentials td.id{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85rem}
+table.credentials td.id a{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85rem}
 .evidence code{font-size:.82rem;color:#424a53}
 .badge{border-left:.8em solid #888;padding-left:6px}
 a{color:#0550ae}
