@@ -74,6 +74,7 @@ describe('control API users', () => {
 
   it('GET /_sim/users pages ids; DELETE /_sim/users/{id} makes the user disappear from Leaf', async () => {
     const s = await sim(25);
+    expect(field((await call(s, 'GET', '/_sim/users')).json, 'size')).toBe(100);
     const page1 = await call(s, 'GET', '/_sim/users?page=1&size=10');
     expect(page1.json).toEqual({ total: 25, page: 1, size: 10, ids: s.sim.userIds().slice(10, 20) });
     const victim = s.sim.userIds()[3] ?? '';
@@ -135,6 +136,7 @@ describe('control API credentials and events', () => {
     expect(created.status).toBe(200);
     expect(field(created.json, 'expectedCategory')).toBe('healthy');
     expect(field(field(created.json, 'credential'), 'clientEnvironment')).toBe('STAGE');
+    expect(field((await call(s, 'GET', `/_sim/users/${lonely}`)).json, 'events')).toEqual([]);
     expect((await call(s, 'PUT', `/_sim/users/${lonely}/credential`, { status: '' })).status).toBe(400);
     expect((await call(s, 'PUT', '/_sim/users/nobody/credential', {})).status).toBe(404);
   });
@@ -170,9 +172,11 @@ describe('control API mix, stats and faults', () => {
     const id = s.sim.userIds()[0] ?? '';
     await fetch(`${s.url}${USERS_PATH}`, { headers: { authorization: `Bearer ${token}` } });
     await fetch(`${s.url}${USERS_PATH}/${id}/panorama-credentials/events`, { headers: { authorization: `Bearer ${token}` } });
-    await fetch(`${s.url}${USERS_PATH}/${id}/panorama-credentials/events`, { headers: { authorization: `Bearer ${token}` } });
+    await fetch(`${s.url}${USERS_PATH}/${id}/panorama-credentials`, { headers: { authorization: `Bearer ${token}` } });
+    await fetch(`${s.url}${USERS_PATH}/${id}/cnhi-credentials`, { headers: { authorization: `Bearer ${token}` } });
+    await fetch(`${s.url}/services/alerts/api/alerts/webhooks`, { headers: { authorization: `Bearer ${token}` } });
     const stats = (await call(s, 'GET', '/_sim/stats')).json;
-    expect(field(stats, 'requests')).toEqual({ authenticate: 1, list_users: 1, get_events: 2 });
+    expect(field(stats, 'requests')).toEqual({ authenticate: 1, list_users: 1, get_events: 1, get_credential: 1, other_provider: 1, webhooks: 1 });
     expect(field(stats, 'currentRps')).toBeGreaterThanOrEqual(1);
     const reset = (await call(s, 'POST', '/_sim/stats/reset')).json;
     expect(field(reset, 'requests')).toEqual({});

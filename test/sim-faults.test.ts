@@ -51,6 +51,20 @@ describe('faults on Leaf routes', { timeout: 60_000 }, () => {
     for (let i = 0; i < 10; i += 1) expect((await fetch(`${s.url}/_sim/faults`)).status).toBe(200);
   });
 
+  it('does not count rejected requests against the window', async () => {
+    let now = 5_000_000;
+    const s = await sim({ now: () => now });
+    const token = await simToken(s.url);
+    now += 1001;
+    await setFaults(s, { rateLimitRps: 1 });
+    const users = () => fetch(`${s.url}${USERS_PATH}`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await users()).status).toBe(200);
+    now += 500;
+    expect((await users()).status).toBe(429);
+    now += 501;
+    expect((await users()).status).toBe(200);
+  });
+
   it('accepts only whole request rates', async () => {
     const s = await sim();
     const response = await fetch(`${s.url}/_sim/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"rateLimitRps": 0.5}' });
@@ -69,6 +83,7 @@ describe('faults on Leaf routes', { timeout: 60_000 }, () => {
       if (r.status >= 500) {
         errors += 1;
         expect([500, 502, 503]).toContain(r.status);
+        if (r.status === 503) expect(r.headers.get('retry-after')).toBe('1');
         expect(await r.json()).toMatchObject({ status: r.status });
       } else {
         expect(r.status).toBe(200);
@@ -81,6 +96,8 @@ describe('faults on Leaf routes', { timeout: 60_000 }, () => {
     await setFaults(s, { errorRate: 1 });
     expect((await fetch(`${s.url}/_sim/users`)).status).toBe(200);
     expect((await fetch(`${s.url}${USERS_PATH}`, { headers: { authorization: `Bearer ${token}` } })).status).toBeGreaterThanOrEqual(500);
+    // Faults cover the login route too.
+    await expect(simToken(s.url)).rejects.toThrow(/answered 5\d\d/);
   });
 
   it('replaces a share of successful JSON bodies with malformed ones (truncated JSON, HTML, empty)', async () => {

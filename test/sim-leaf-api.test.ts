@@ -179,6 +179,9 @@ describe('GET /users paging', () => {
     expect(await byEmail.json()).toEqual([{ id: target.id, name: target.name, email: target.email, externalId: target.externalId }]);
     const byExternal = await get(`${s.url}${USERS_PATH}?externalId=${encodeURIComponent(target.externalId)}`, token);
     expect(((await byExternal.json()) as Array<{ id: string }>).map((u) => u.id)).toEqual([target.id]);
+    const byName = await get(`${s.url}${USERS_PATH}?name=${encodeURIComponent(target.name)}&size=1`, token);
+    expect(((await byName.json()) as Array<{ name: string }>).every((u) => u.name === target.name)).toBe(true);
+    expect(links(byName.headers.get('link'))['last']).toContain(`name=${encodeURIComponent(target.name).replace(/%20/g, '+')}`);
     const none = await get(`${s.url}${USERS_PATH}?email=nobody%40example.com`, token);
     expect(none.headers.get('x-total-count')).toBe('0');
     expect(await none.json()).toEqual([]);
@@ -209,6 +212,14 @@ describe('Panorama credentials and events', { timeout: 60_000 }, () => {
     }
     const deere = await get(`${s.url}${USERS_PATH}/${connected}/john-deere-credentials`, token);
     expect(deere.status).toBe(404);
+    expect((await get(`${s.url}${USERS_PATH}/${connected}/john-deere-credentials/events`, token)).status).toBe(404);
+    const one = await get(`${s.url}${USERS_PATH}/${connected}`, token);
+    expect(await one.json()).toMatchObject({ id: connected });
+    expect(one.headers.get('server-timing')).toMatch(/^sim;dur=\d+\.\d{3}$/);
+    expect((await get(`${s.url}${USERS_PATH}/nobody`, token)).status).toBe(404);
+    const unknownPath = await get(`${s.url}/services/nothing/here`, token);
+    expect(unknownPath.status).toBe(404);
+    expectLeafError(await unknownPath.json(), 404);
   });
 
   it("serves a user's events as a bare array in Leaf's varied formats", async () => {

@@ -70,7 +70,9 @@ describe('seeded population', { timeout: 60_000 }, () => {
     expect(transientAfterDefinitive).toBeGreaterThan(0);
     expect(unauthenticatedWithSuccesses).toBeGreaterThan(0);
     expect(recovered).toBeGreaterThan(0);
-    expect(stage).toBeGreaterThan(0);
+    const connected = users.filter((u) => u.credential !== null).length;
+    expect(stage / connected).toBeGreaterThan(0.15);
+    expect(stage / connected).toBeLessThan(0.25);
   });
 
   it('generates events within the 30-day retention, before the start time', () => {
