@@ -103,6 +103,17 @@ describe('webhook service against a real receiver and Redis', () => {
     expect(joined).not.toContain('secret-refresh-value');
   });
 
+  it('drops, with an error logged, a transition whose body can never fit in 8 KiB', async () => {
+    const r = await receiver();
+    const { lines } = await service([endpoint('app', r)]);
+    await xaddTransition(redis, prefix, transition('healthy', 'cognito_token_expired', { leafUserId: 'u'.repeat(9000) }));
+    await xaddTransition(redis, prefix, transition('healthy', 'cognito_token_expired'));
+    await r.waitFor(1);
+    await eventually(async () => (await redis.xlen(`${prefix}:${OUTBOX_STREAM}`)) === 0, 5000, 'outbox drained');
+    expect(r.requests).toHaveLength(1);
+    expect(lines.some((l) => l.includes('"level":"error"') && l.includes('too large'))).toBe(true);
+  });
+
   it('sends nothing new when a category flaps back within the cool-down', async () => {
     const r = await receiver();
     await service([endpoint('app', r)]);
@@ -152,6 +163,23 @@ describe('webhook service against a real receiver and Redis', () => {
     expect(r.requests).toHaveLength(1);
     await queue.close();
     expect((await s.endpointsState())[0]).toMatchObject({ name: 'app', url: `http://127.0.0.1:${r.port}/hook`, failuresInRow: 0, disabled: false });
+  });
+
+  it('takes over entries a dead consumer left pending and forgets idle consumers', async () => {
+    const r = await receiver();
+    const stream = `${prefix}:${OUTBOX_STREAM}`;
+    await redis.xgroup('CREATE', stream, 'webhooks', '0', 'MKSTREAM');
+    const t = transition('healthy', 'cognito_token_expired');
+    await xaddTransition(redis, prefix, t);
+    // A consumer that read the entry and died before handling it.
+    await redis.call('XREADGROUP', 'GROUP', 'webhooks', 'dead-consumer', 'COUNT', '10', 'STREAMS', stream, '>');
+    await service([endpoint('app', r)], { tuning: { claimIdleMs: 300, blockMs: 100 } });
+    const [q] = await r.waitFor(1, 10_000);
+    expect(header(q as ReceivedRequest, 'webhook-id')).toBe(webhookIdFor(t.id, 'app'));
+    const consumers = async () => ((await redis.call('XINFO', 'CONSUMERS', stream, 'webhooks')) as unknown[][]).map((row) => String(row[row.indexOf('name') + 1]));
+    expect(await consumers()).toContain('dead-consumer');
+    await eventually(async () => !(await consumers()).includes('dead-consumer'), 10_000, 'idle consumer forgotten');
+    expect(await consumers()).toHaveLength(1);
   });
 
   it('retries while the receiver is down and delivers once when it is back', async () => {

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { isCredwatchError } from '../errors.js';
 import { safeError, type Logger } from '../logger.js';
 import { OUTBOX_GROUP, OUTBOX_STREAM, type Transition } from '../monitor/transition.js';
 import type { DeliveryJobData } from './delivery.processor.js';
@@ -121,6 +122,17 @@ export function createDispatcher(options: DispatcherOptions) {
     return true;
   }
 
+  /** The body, or undefined (logged) when it cannot be built at all: retrying would never help. */
+  function bodyOrUndefined(t: Transition, decision: NotificationDecision): string | undefined {
+    try {
+      return buildWebhookBody(t, decision.type, now());
+    } catch (error) {
+      if (!isCredwatchError(error, 'WEBHOOK_PAYLOAD_TOO_LARGE')) throw error;
+      logger.error({ transitionId: t.id, err: safeError(error) }, 'webhook body too large even without evidence: not sent');
+      return undefined;
+    }
+  }
+
   /** Handles one outbox entry completely, then acknowledges and deletes it. */
   async function handle(id: string, fields: string[] | null): Promise<void> {
     const at = fields === null ? -1 : fields.indexOf('t');
@@ -135,8 +147,8 @@ export function createDispatcher(options: DispatcherOptions) {
       logger.error({ streamId: id }, 'outbox entry without a readable transition: dropped');
     } else {
       const decision = await decide(transition);
-      if (decision !== null) {
-        const body = buildWebhookBody(transition, decision.type, now());
+      const body = decision === null ? undefined : bodyOrUndefined(transition, decision);
+      if (decision !== null && body !== undefined) {
         for (const endpoint of options.endpoints) {
           if (!endpointWants(endpoint, transition, decision)) continue;
           const webhookId = webhookIdFor(transition.id, endpoint.name);
@@ -149,8 +161,8 @@ export function createDispatcher(options: DispatcherOptions) {
   }
 
   async function handleAll(list: StreamEntry[]): Promise<void> {
+    // The whole batch is finished even while stopping, so a graceful stop leaves nothing pending.
     for (const [id, fields] of list) {
-      if (!running) return;
       try {
         await handle(id, fields);
       } catch (error) {
@@ -167,6 +179,21 @@ export function createDispatcher(options: DispatcherOptions) {
       cursor = String(reply[0] ?? '0-0');
       await handleAll(entries(reply[1]).filter(([, f]) => f !== null));
     } while (cursor !== '0-0' && running);
+    await pruneConsumers();
+  }
+
+  /** Forgets consumers idle for 10 × claimIdleMs that hold nothing (each process start adds one). */
+  async function pruneConsumers(): Promise<void> {
+    const reply = (await redis.call('XINFO', 'CONSUMERS', stream, OUTBOX_GROUP)) as unknown;
+    for (const row of Array.isArray(reply) ? reply : []) {
+      const fields: unknown[] = Array.isArray(row) ? row : Object.entries(row as object).flat();
+      const field = (name: string) => fields[fields.indexOf(name) + 1];
+      const name = String(field('name'));
+      const idle = Number(field('idle'));
+      if (name !== consumer && Number(field('pending')) === 0 && idle > options.claimIdleMs * 10) {
+        await redis.xgroup('DELCONSUMER', stream, OUTBOX_GROUP, name);
+      }
+    }
   }
 
   async function run(reader: Redis): Promise<void> {
@@ -199,12 +226,17 @@ export function createDispatcher(options: DispatcherOptions) {
       blocking.on('error', () => undefined);
       loop = run(blocking);
     },
-    /** Stops reading; an entry being handled is finished first. */
-    async stop(): Promise<void> {
+    /**
+     * Stops reading; the batch being handled is finished first, waiting at most `stopTimeoutMs` (entries
+     * not finished stay pending and are taken over after claimIdleMs).
+     */
+    async stop(stopTimeoutMs = 5000): Promise<void> {
       if (!running) return;
       running = false;
       blocking?.disconnect();
-      await loop;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, stopTimeoutMs)))]);
+      clearTimeout(timer);
       blocking = undefined;
       loop = undefined;
     },
