@@ -409,3 +409,15 @@ describe('secrets', () => {
     for (const output of outputs) for (const secret of secrets) expect(output).not.toContain(secret);
   });
 });
+
+describe('closing', () => {
+  it('fails waiting requests with LEAF_UNAVAILABLE once the client is closed', async () => {
+    const s = await sim();
+    const c = client(s, { budget: new MemoryRequestBudget(0.5) });
+    await c.authenticate(); // takes the only token of the next 2 s
+    const pending = c.getCredential('panorama', s.sim.userIds()[0] ?? '');
+    await new Promise((r) => setTimeout(r, 50));
+    c.close();
+    expect(await caught(pending)).toMatchObject({ code: 'LEAF_UNAVAILABLE', operation: 'get_credential', message: 'Leaf get_credential: the client was closed' });
+  });
+});

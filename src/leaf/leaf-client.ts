@@ -253,7 +253,7 @@ export class LeafClient {
     let attempt = 0;
     let renewed = false;
     for (;;) {
-      await this.options.budget.acquire(signal);
+      await this.whileOpen(spec.call, this.options.budget.acquire(signal));
       const started = performance.now();
       let response: Response<string>;
       try {
@@ -268,7 +268,7 @@ export class LeafClient {
         // Never keep the got error: its options hold the Authorization header and the login body.
         this.record(spec.call, undefined, started);
         const cause = SafeCause.from(error);
-        if (signal.aborted) throw new LeafError('LEAF_UNAVAILABLE', `Leaf ${spec.call}: the client was closed`, { operation: spec.call });
+        if (signal.aborted) throw this.closedError(spec.call);
         if (attempt < this.options.maxRetries) {
           await this.backoff(spec.call, attempt, undefined, cause.code ?? cause.message);
           attempt += 1;
@@ -326,7 +326,21 @@ export class LeafClient {
   private async backoff(call: LeafCall, attempt: number, status: number | undefined, reason?: string, retryAfterMs?: number): Promise<void> {
     const delayMs = Math.max(retryDelay(attempt, this.options.retry), retryAfterMs ?? 0);
     this.options.logger?.warn({ operation: call, status, reason, attempt: attempt + 1, delayMs }, 'Leaf request failed; retrying');
-    await sleep(delayMs, this.closing.signal);
+    await this.whileOpen(call, sleep(delayMs, this.closing.signal));
+  }
+
+  /** Awaits a wait (budget, backoff); once the client is closed, fails with LEAF_UNAVAILABLE instead. */
+  private async whileOpen(call: LeafCall, wait: Promise<void>): Promise<void> {
+    try {
+      await wait;
+    } catch (error) {
+      if (this.closing.signal.aborted) throw this.closedError(call);
+      throw error;
+    }
+  }
+
+  private closedError(call: LeafCall): LeafError {
+    return new LeafError('LEAF_UNAVAILABLE', `Leaf ${call}: the client was closed`, { operation: call });
   }
 
   private record(call: LeafCall, status: number | undefined, startedMs: number): void {
