@@ -106,6 +106,9 @@ describe('POST /leaf/alerts', () => {
       expect((await post(body, leafSign(body))).status).toBe(400);
     }
     expect(polls).toEqual([]);
+    const huge = JSON.stringify({ type: 'credentialsUnauthenticated', credentialId: 'c-1', pad: 'x'.repeat(70_000) });
+    expect(await post(huge, leafSign(huge))).toMatchObject({ status: 413, json: { error: 'too_large' } });
+    expect(await outcome('invalid')).toBe(4);
   });
 
   it('turns an alert pushed by the simulator into a poll request', async () => {

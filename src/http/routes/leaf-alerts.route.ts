@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import express, { Router } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../logger.js';
 import { safeError } from '../../logger.js';
 import type { ProviderId } from '../../leaf/providers.js';
@@ -80,6 +80,14 @@ export function createLeafAlertsRouter(deps: LeafAlertsRouteDeps): Router {
     count('accepted');
     log.info({ leafUserId: owner.leafUserId, provider: owner.provider, type: alert['type'] }, 'Leaf alert: poll requested');
     res.status(202).json({ status: 'poll_requested' });
+  });
+
+  // A body over the limit (413) or an unreadable one: answer its status, never a 500.
+  router.use('/leaf/alerts', (error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const status = typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' ? error.status : 0;
+    if (status < 400 || status >= 500) return next(error);
+    count('invalid');
+    res.status(status).json({ error: status === 413 ? 'too_large' : 'bad_request', message: status === 413 ? `body over ${MAX_BODY}` : 'unreadable body' });
   });
 
   return router;
