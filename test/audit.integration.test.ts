@@ -4,7 +4,7 @@ import { CATEGORIES } from '../src/classify/categories.js';
 import { runCli } from '../src/cli.js';
 import type { StartedSimulator } from '../src/sim/simulator.js';
 import { freePort } from './helpers/redis-server.js';
-import { TEST_SIM_ACCOUNT, startTestSimulator } from './helpers/simulator.js';
+import { TEST_SIM_ACCOUNT, simToken, startTestSimulator } from './helpers/simulator.js';
 
 const sims: StartedSimulator[] = [];
 afterEach(async () => {
@@ -145,6 +145,16 @@ describe('credwatch audit against the simulator', () => {
       expect(result.stderr).not.toContain('wrong-password-value');
       expect(result.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it('uses a static LEAF_TOKEN without logging in', async () => {
+    const s = await sim(20, 9);
+    const token = await simToken(s.url);
+    const result = await audit(['--leaf-url', s.url, '--rps', '400', '--json'], { LEAF_TOKEN: token, LEAF_USERNAME: '', LEAF_PASSWORD: '' });
+    expect(result.stderr).toBe('');
+    const rows = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { category: string });
+    expect(tally(rows)).toEqual(s.sim.expected());
+    expect(s.sim.stats().requests['authenticate']).toBe(1); // simToken's own login only
   });
 
   it('has --help', async () => {
