@@ -35,7 +35,10 @@ beforeEach(async () => {
     createLeafAlertsRouter({
       secret: SECRET,
       lookupCredential: async (id) => known.get(id) ?? null,
-      requestPoll: async (provider, leafUserId) => void polls.push({ provider, leafUserId }),
+      requestPoll: async (provider, leafUserId) => {
+        if (leafUserId === 'redis-down') throw new Error('Connection is closed.');
+        polls.push({ provider, leafUserId });
+      },
       metrics: obs.metrics,
       logger: obs.logger,
     }),
@@ -85,6 +88,13 @@ describe('POST /leaf/alerts', () => {
     expect(res).toEqual({ status: 202, json: { status: 'poll_requested' } });
     expect(polls).toEqual([{ provider: 'panorama', leafUserId: 'user-1' }]);
     expect(await outcome('accepted')).toBe(1);
+  });
+
+  it('answers 503 when the poll cannot be enqueued, so Leaf retries', async () => {
+    known.set('c-2', { provider: 'panorama', leafUserId: 'redis-down' });
+    const body = '{"type": "credentialsUnauthenticated", "credentialId": "c-2"}';
+    expect((await post(body, leafSign(body))).status).toBe(503);
+    expect(await outcome('accepted')).toBe(0);
   });
 
   it('answers the signed registration ping with 200', async () => {
