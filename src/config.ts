@@ -104,7 +104,7 @@ export const CONFIG_DOCS: ReadonlyArray<{ name: string; default: string; doc: st
   { name: 'LEAF_ALERTS_SECRET', default: '', doc: 'Secret shared with Leaf to verify `X-Leaf-Signature` on `POST /leaf/alerts`; intake is off without it.' },
   { name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis holding queues and credential state (must run with `maxmemory-policy noeviction`); `redis+cluster://host:port,host:port` for Redis Cluster.' },
   { name: 'CREDWATCH_PREFIX', default: 'credwatch', doc: 'Prefix of every Redis key; use a hash tag such as `{credwatch}` on Redis Cluster.' },
-  { name: 'CREDWATCH_PROVIDERS', default: 'panorama', doc: 'Comma-separated providers to watch (see docs/configuration.md for ids).' },
+  { name: 'CREDWATCH_PROVIDERS', default: 'panorama', doc: 'Comma-separated provider ids to watch (listed under "Providers" in README.md).' },
   { name: 'CREDWATCH_POLL_INTERVAL', default: '15m', doc: 'How often every user is swept and polled.' },
   { name: 'CREDWATCH_POLL_CONCURRENCY', default: '8', doc: 'Poll jobs one worker process runs at once.' },
   { name: 'CREDWATCH_LEAF_RPS', default: '10', doc: 'Requests per second to Leaf, shared by every worker process.' },

@@ -208,6 +208,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       return rows;
     },
     deadLetters: () => webhooks.deadLetterCounts(),
+    providerUnavailableOverdue: () => store.countInCategorySince('provider_unavailable', Date.now() - config.monitor.providerUnavailableAfterMs),
   });
 
   const daemonClose = async (): Promise<void> => {

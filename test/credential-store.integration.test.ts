@@ -139,6 +139,20 @@ describe('CredentialStore (real Redis)', () => {
     expect((await store.get('panorama', 'a'))?.removedAt).toBeNull();
   });
 
+  it('counts credentials in a category since before a time, and lists oldest first', async () => {
+    const day = (d: number) => `2026-11-0${d}T00:00:00.000Z`;
+    await store.applyPoll(observation({ leafUserId: 'late', category: 'provider_unavailable', action: 'wait', since: day(5) }), new Date());
+    await store.applyPoll(observation({ leafUserId: 'early', category: 'provider_unavailable', action: 'wait', since: day(2) }), new Date());
+    await store.applyPoll(observation({ leafUserId: 'mid', category: 'provider_unavailable', action: 'wait', since: day(3) }), new Date());
+    expect(await store.countInCategorySince('provider_unavailable', Date.parse(day(4)))).toEqual([{ provider: 'panorama', count: 2 }]);
+    expect(await store.countInCategorySince('provider_unavailable', Date.parse(day(1)))).toEqual([{ provider: 'panorama', count: 0 }]);
+    const page1 = await store.list({ provider: 'panorama', category: 'provider_unavailable', limit: 2 });
+    expect(page1.items.map((i) => i.leafUserId)).toEqual(['early', 'mid']);
+    const page2 = await store.list({ provider: 'panorama', category: 'provider_unavailable', limit: 2, cursor: page1.nextCursor ?? undefined });
+    expect(page2.items.map((i) => i.leafUserId)).toEqual(['late']);
+    expect(page2.nextCursor).toBeNull();
+  });
+
   it('counts consecutive poll failures only for known credentials and resets them on success', async () => {
     expect(await store.recordPollFailure('panorama', 'ghost')).toBe(0);
     expect(await redis.exists(`${prefix}:cred:panorama:ghost`)).toBe(0);

@@ -35,6 +35,8 @@ export interface ScrapeSources {
   queueCounts(): Promise<Array<{ queue: string; state: string; count: number }>>;
   /** Dead letters per endpoint. */
   deadLetters(): Promise<Array<{ endpoint: string; count: number }>>;
+  /** Credentials in provider_unavailable for longer than CREDWATCH_PROVIDER_UNAVAILABLE_AFTER, per provider. */
+  providerUnavailableOverdue?(): Promise<Array<{ provider: string; count: number }>>;
 }
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -120,6 +122,16 @@ export function createMetrics(
       if (!sources) return;
       const ts = await sources.lastSweepSuccess();
       if (ts !== undefined) this.set(ts);
+    },
+  });
+  new Gauge({
+    name: 'credwatch_provider_unavailable_overdue_credentials',
+    help: 'Credentials in provider_unavailable for longer than CREDWATCH_PROVIDER_UNAVAILABLE_AFTER (default 6h).',
+    labelNames: ['provider'] as const,
+    registers,
+    async collect() {
+      if (!sources?.providerUnavailableOverdue) return;
+      for (const row of await sources.providerUnavailableOverdue()) this.set({ provider: row.provider }, row.count);
     },
   });
   const sweepDuration = new Gauge({

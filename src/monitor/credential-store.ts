@@ -76,13 +76,14 @@ local newcat = ARGV[5]
 local since = ARGV[7]
 if prev == newcat then since = redis.call('HGET', cred, 'since') or since end
 local oldCid = redis.call('HGET', cred, 'c')
+local wasRemoved = redis.call('HGET', cred, 'rm')
 local cid = ARGV[8]
 redis.call('HSET', cred, 'cat', newcat, 'act', ARGV[6], 'since', since, 'lp', ARGV[4], 'c', cid, 'e', ARGV[9],
   'cur', ARGV[10], 'cid', ARGV[11], 'rule', ARGV[12], 'reason', ARGV[13], 'ev', ARGV[14], 'f', '0')
 redis.call('HDEL', cred, 'rm')
 redis.call('PERSIST', cred)
 if prev and prev ~= newcat then redis.call('ZREM', P .. ':cat:' .. provider .. ':' .. prev, user) end
-redis.call('ZADD', P .. ':cat:' .. provider .. ':' .. newcat, 0, user)
+if prev ~= newcat or wasRemoved then redis.call('ZADD', P .. ':cat:' .. provider .. ':' .. newcat, tonumber(ARGV[17]), user) end
 redis.call('ZADD', P .. ':polled:' .. provider, observed, user)
 if oldCid and oldCid ~= '' and oldCid ~= cid then redis.call('HDEL', P .. ':credid', oldCid) end
 if cid ~= '' then redis.call('HSET', P .. ':credid', cid, provider .. ':' .. user) end
@@ -151,6 +152,10 @@ export class CredentialStore {
       reason: o.reason,
       evidence: o.evidence,
     };
+    const since = o.since === '' ? now.toISOString() : o.since;
+    const parsedSince = Date.parse(since);
+    // The category index is scored by `since`, so "in this category for longer than X" is one ZCOUNT.
+    const sinceMs = Number.isFinite(parsedSince) ? parsedSince : now.getTime();
     const reply = (await (this.redis as unknown as RedisScripts).credwatchApplyPoll(
       this.credKey(o.provider, o.leafUserId),
       this.prefix,
@@ -159,7 +164,7 @@ export class CredentialStore {
       String(o.observedAtMs),
       o.category,
       o.action,
-      o.since === '' ? now.toISOString() : o.since,
+      since,
       o.credentialId ?? '',
       o.clientEnvironment ?? '',
       o.cursorMs === null ? '' : String(o.cursorMs),
@@ -169,6 +174,7 @@ export class CredentialStore {
       JSON.stringify(o.evidence),
       String(this.options.historyLimit),
       JSON.stringify(template),
+      String(sinceMs),
     )) as [string, string, string];
     const [status, json, prevCursor] = reply;
     return {
@@ -225,8 +231,9 @@ export class CredentialStore {
   }
 
   /**
-   * A page of credentials, ordered by category then user id. The cursor is opaque to callers
-   * (`category|userId` of the last item), stable while credentials come and go.
+   * A page of credentials, ordered by category, then by how long they have been in it (oldest first).
+   * The cursor is opaque to callers (`category|userId` of the last item). A credential that changes
+   * category while someone pages may be skipped or shown twice; counts stay exact.
    */
   async list(q: { provider: ProviderId; category?: Category | undefined; limit: number; cursor?: string | undefined }): Promise<{
     items: CredentialState[];
@@ -237,9 +244,15 @@ export class CredentialStore {
     const ids: Array<[Category, string]> = [];
     for (const category of categories) {
       if (cursorCat !== undefined && CATEGORIES.indexOf(category) < CATEGORIES.indexOf(cursorCat as Category)) continue;
-      const start = cursorCat === category && cursorUser !== undefined ? `(${cursorUser}` : '-';
+      const key = this.catKey(q.provider, category);
+      let start = 0;
+      if (cursorCat === category && cursorUser !== undefined) {
+        const rank = await this.redis.zrank(key, cursorUser);
+        // The cursor's credential left this category meanwhile: resume at its old score.
+        start = rank === null ? await this.redis.zcount(key, '-inf', `(${await this.lastScore(q.provider, cursorUser)}`) : rank + 1;
+      }
       const need = q.limit + 1 - ids.length;
-      const members = await this.redis.zrangebylex(this.catKey(q.provider, category), start, '+', 'LIMIT', 0, need);
+      const members = await this.redis.zrange(key, String(start), String(start + need - 1));
       for (const m of members) ids.push([category, m]);
       cursorCat = undefined;
       cursorUser = undefined;
@@ -254,6 +267,20 @@ export class CredentialStore {
       .filter((s): s is CredentialState => s !== null);
     const last = page[page.length - 1];
     return { items, nextCursor: ids.length > q.limit && last ? `${last[0]}|${last[1]}` : null };
+  }
+
+  private async lastScore(provider: ProviderId, userId: string): Promise<number> {
+    const since = await this.redis.hget(this.credKey(provider, userId), 'since');
+    const ms = since === null ? Number.NaN : Date.parse(since);
+    return Number.isFinite(ms) ? ms : 0;
+  }
+
+  /** How many credentials have been in `category` since before `beforeMs` (one ZCOUNT per provider). */
+  async countInCategorySince(category: Category, beforeMs: number): Promise<Array<{ provider: ProviderId; count: number }>> {
+    const pipeline = this.redis.pipeline();
+    for (const provider of this.options.providers) pipeline.zcount(this.catKey(provider, category), '-inf', `(${beforeMs}`);
+    const results = (await pipeline.exec()) ?? [];
+    return this.options.providers.map((provider, i) => ({ provider, count: Number(results[i]?.[1] ?? 0) }));
   }
 
   /** Which provider and Leaf user a credential id belongs to (Leaf alerts carry only the credential id). */

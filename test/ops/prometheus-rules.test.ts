@@ -115,8 +115,11 @@ describe('alert rules', () => {
     expect(sections.filter((s) => !alerts.some((a) => a.alert === s))).toEqual([]);
   });
 
-  it('ProviderUnavailable holds for 6h, matching CREDWATCH_PROVIDER_UNAVAILABLE_AFTER', () => {
-    expect(alerts.find((a) => a.alert === 'CredwatchProviderUnavailable')?.for).toBe('6h');
+  it('ProviderUnavailable reads the overdue count credwatch derives from CREDWATCH_PROVIDER_UNAVAILABLE_AFTER', () => {
+    const rule = alerts.find((a) => a.alert === 'CredwatchProviderUnavailable');
+    expect(rule?.expr).toContain('credwatch_provider_unavailable_overdue_credentials');
+    // The duration is credwatch's configuration, not the rule's: the rule only debounces.
+    expect(rule?.for).toBe('5m');
   });
 
   it('unit tests cover every alert firing and staying silent', () => {
