@@ -111,18 +111,18 @@ export function isoDate(ms: number, fraction: 0 | 3 | 6, micros = 0): string {
 function headerString(rng: Rng, style: Style, exchange: Exchange, atMs: number): string {
   const kind = style.headers === 'empty' && exchange.headers !== undefined ? 'lines' : style.headers;
   if (kind === 'empty') return '';
-  const isHtml = exchange.body.startsWith('<');
-  const headers: Record<string, string> = {
-    'Content-Type': isHtml ? 'text/html' : exchange.body.startsWith('{') ? 'application/x-amz-json-1.1' : 'text/plain',
-    Date: new Date(atMs).toUTCString(),
-    'x-amzn-RequestId': rngUuid(rng),
-    'Content-Length': String(Buffer.byteLength(exchange.body)),
-    ...exchange.headers,
-  };
-  if (kind === 'json') return JSON.stringify(headers);
-  return Object.entries(headers)
-    .map(([name, value]) => `${name}: ${value}`)
-    .join('\n');
+  const body = exchange.body;
+  const headers: Array<[string, string]> = [
+    ['Content-Type', body.startsWith('<') ? 'text/html' : body.startsWith('{') ? 'application/x-amz-json-1.1' : 'text/plain'],
+    ['Date', new Date(atMs).toUTCString()],
+    ['x-amzn-RequestId', rngUuid(rng)],
+    ['Content-Length', String(Buffer.byteLength(body))],
+  ];
+  if (exchange.headers !== undefined) headers.push(...Object.entries(exchange.headers));
+  if (kind === 'json') return JSON.stringify(Object.fromEntries(headers));
+  let out = '';
+  for (const [name, value] of headers) out += out === '' ? `${name}: ${value}` : `\n${name}: ${value}`;
+  return out;
 }
 
 /** The event log of seeded user `index`: successful syncs over recent days, then its scenario's tail. */

@@ -39,9 +39,9 @@ export const SUCCESS: readonly Template[] = [
     statusCode: 200,
     body: json({
       AuthenticationResult: {
-        AccessToken: fakeJwt(rng),
+        AccessToken: fakeJwt(rng, 64),
         ExpiresIn: 3600,
-        IdToken: fakeJwt(rng),
+        IdToken: fakeJwt(rng, 64),
         TokenType: 'Bearer',
       },
       ChallengeParameters: {},
@@ -144,12 +144,12 @@ export const FARMS = ['Prairie', 'Cedar Creek', 'Riverbend', 'High Plains', 'Sun
 const b64url = (text: string): string => Buffer.from(text).toString('base64url');
 
 /** A JWT-shaped fake token (not signed by anything: it only has to look like a Cognito token). */
-export function fakeJwt(rng: Rng): string {
+export function fakeJwt(rng: Rng, signatureBytes = 256): string {
   const header = b64url(JSON.stringify({ kid: rng.hex(20), alg: 'RS256' }));
   const payload = b64url(
     JSON.stringify({ sub: rng.hex(32), token_use: 'access', scope: 'aws.cognito.signin.user.admin', exp: 1_790_000_000 + rng.int(0, 9_999_999) }),
   );
-  return `${header}.${payload}.${rng.bytes(256).toString('base64url')}`;
+  return `${header}.${payload}.${rng.bytes(signatureBytes).toString('base64url')}`;
 }
 
 /** A Cognito-refresh-token-shaped fake (a JWE: five base64url parts). */
