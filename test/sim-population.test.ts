@@ -26,6 +26,19 @@ describe('seeded population', { timeout: 60_000 }, () => {
     expect(new Set(a.map((u) => u.id)).size).toBe(150);
   });
 
+  it('keeps the seed contract: --users 200 --seed 1 gives the mix docs/simulator.md shows', () => {
+    expect(createSimulator({ users: 200, seed: 1 }).expected()).toEqual({
+      healthy: 119,
+      cognito_token_expired: 6,
+      wrong_organization_code: 8,
+      environment_mismatch: 9,
+      missing_permission: 8,
+      provider_unavailable: 12,
+      not_connected: 28,
+      unclassified: 10,
+    });
+  });
+
   it('has about 60% healthy, about 10% not connected and every other category', () => {
     const sim = createSimulator({ users: 20_000, seed: 9, now: () => NOW });
     const mix = sim.expected();
