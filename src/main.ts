@@ -300,7 +300,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         publicRouters: [createHealthRouter(readiness), ...(separateMetrics ? [] : [metricsRouter])],
         adminRouters: [createCredentialsRouter({ store, providers: config.monitor.providers, requestPoll })],
         browserRouters: [
-          createStatusRouter({ store, providers: config.monitor.providers, endpoints: () => webhooks.endpointsState(), version: VERSION }),
+          createStatusRouter({
+            store,
+            providers: config.monitor.providers,
+            endpoints: () => webhooks.endpointsState(),
+            version: VERSION,
+            logger,
+            metricsHref: separateMetrics ? null : undefined,
+          }),
         ],
       });
       const http = createServer(app);

@@ -11,7 +11,7 @@ export interface AdminAppDeps {
   publicRouters: Router[];
   /** Routers behind the admin token (the JSON API). */
   adminRouters: Router[];
-  /** Routers behind the admin token that browsers use (HTTP Basic challenge), e.g. the status page. */
+  /** Routers for `GET /` behind the admin token with an HTTP Basic challenge (the status page). */
   browserRouters?: Router[];
 }
 
@@ -23,8 +23,9 @@ export function buildAdminApp(deps: AdminAppDeps): Express {
   for (const router of deps.publicRouters) app.use(router);
   app.use('/api', requireAdmin(deps.adminToken));
   for (const router of deps.adminRouters) app.use(router);
-  for (const router of deps.browserRouters ?? []) {
-    app.use(requireAdmin(deps.adminToken, { browser: true }), router);
+  if (deps.browserRouters && deps.browserRouters.length > 0) {
+    // Only the page itself asks a browser for the password: an unknown path stays a plain 404.
+    app.get('/', requireAdmin(deps.adminToken, { browser: true }), ...deps.browserRouters);
   }
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not_found', message: 'no such route' });
