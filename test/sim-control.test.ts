@@ -53,6 +53,9 @@ describe('control API users', () => {
     expect(((await list.json()) as Array<{ id: string }>).at(-1)?.id).toBe('scripted-1');
 
     expect((await call(s, 'POST', '/_sim/users', { id: 'scripted-1' })).status).toBe(409);
+    const contradictory = await call(s, 'POST', '/_sim/users', { id: 'scripted-2', credential: null, events: [{ statusCode: 200 }] });
+    expect(contradictory.status).toBe(409);
+    expect((await call(s, 'GET', '/_sim/users/scripted-2')).status).toBe(404);
     const noCredential = await call(s, 'POST', '/_sim/users', { credential: null });
     expect(noCredential.status).toBe(201);
     expect(field((await call(s, 'GET', `/_sim/users/${String(field(noCredential.json, 'id'))}`)).json, 'expectedCategory')).toBe('not_connected');

@@ -149,6 +149,9 @@ export class Population {
   }): string {
     const id = input.id ?? rngUuid(this.rng);
     if (this.has(id)) throw new RangeError(`user ${id} already exists`);
+    if (input.credential === null && input.events !== undefined && input.events.length > 0) {
+      throw new RangeError('events need a credential: do not set credential to null');
+    }
     const n = this.order.length;
     const profile: SimUserProfile = {
       id,
@@ -166,10 +169,7 @@ export class Population {
     }
     this.stored.set(id, { profile, credential, events: [] });
     this.order.push(id);
-    if (input.events !== undefined && input.events.length > 0) {
-      if (credential === null) throw new RangeError('events need a credential: do not set credential to null');
-      this.appendEvents(id, input.events);
-    }
+    if (input.events !== undefined && input.events.length > 0) this.appendEvents(id, input.events);
     return id;
   }
 
