@@ -277,6 +277,7 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\bscopes? .{0,40}\b(?:not granted|required|missing)\b/i,
         /\bnot (?:allowed|permitted) to (?:access|read|view|list|perform)\b/i,
         /\bpermission (?:is )?required\b/i,
+        /\b(?:has|have) not (?:yet )?granted (?:the |any )?(?:required )?(?:permissions?|access|scopes?)\b/i,
       ],
     },
   },
