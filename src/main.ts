@@ -11,7 +11,9 @@ import { CredwatchError } from './errors.js';
 import { buildAdminApp } from './http/app.js';
 import { createCredentialsRouter } from './http/routes/credentials.route.js';
 import { createHealthRouter } from './http/routes/health.route.js';
+import { createLeafAlertsRouter } from './http/routes/leaf-alerts.route.js';
 import { createMetricsRouter } from './http/routes/metrics.route.js';
+import { createWebhooksRouter } from './http/routes/webhooks.route.js';
 import { createStatusRouter } from './http/routes/status.route.js';
 import { LeafClient } from './leaf/leaf-client.js';
 import { RedisRequestBudget } from './leaf/request-budget.js';
@@ -24,6 +26,7 @@ import { createPollProcessor } from './monitor/poll.processor.js';
 import { POLL_JOB_DEFAULTS, QUEUES, jitteredBackoff, upsertSchedules } from './monitor/schedules.js';
 import { createSweepProcessor, enqueuePolls } from './monitor/sweep.processor.js';
 import { VERSION } from './version.js';
+import { deliveryQueueName } from './webhooks/delivery.processor.js';
 import { loadEndpoints } from './webhooks/endpoints.js';
 import { createWebhookService, type WebhookService } from './webhooks/webhook-service.js';
 
@@ -173,7 +176,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const pollQueue = new Queue(QUEUES.poll, { ...queueOptions, defaultJobOptions: POLL_JOB_DEFAULTS });
   const sweepQueue = new Queue(QUEUES.sweep, queueOptions);
   closers.unshift(async () => void (await Promise.all([pollQueue.close(), sweepQueue.close()])));
-  for (const queue of [pollQueue, sweepQueue]) {
+  // Read-only handles on the delivery queues, for the queue gauges.
+  const deliveryQueues = endpoints.map((e) => new Queue(deliveryQueueName(e.name), queueOptions));
+  closers.unshift(async () => void (await Promise.all(deliveryQueues.map((q) => q.close()))));
+  for (const queue of [pollQueue, sweepQueue, ...deliveryQueues]) {
     // Connection errors are already logged (rate-limited) by the shared client's listener.
     queue.on('error', () => undefined);
   }
@@ -200,7 +206,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
     queueCounts: async () => {
       const rows: Array<{ queue: string; state: string; count: number }> = [];
-      for (const queue of [pollQueue, sweepQueue]) {
+      for (const queue of [pollQueue, sweepQueue, ...deliveryQueues]) {
         const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
         rows.push({ queue: queue.name, state: 'waiting', count: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0) });
         for (const state of ['active', 'delayed', 'failed']) rows.push({ queue: queue.name, state, count: counts[state] ?? 0 });
@@ -297,8 +303,23 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const app = buildAdminApp({
         adminToken: config.http.adminToken,
         logger,
-        publicRouters: [createHealthRouter(readiness), ...(separateMetrics ? [] : [metricsRouter])],
-        adminRouters: [createCredentialsRouter({ store, providers: config.monitor.providers, requestPoll })],
+        publicRouters: [
+          createHealthRouter(readiness),
+          ...(separateMetrics ? [] : [metricsRouter]),
+          // Leaf's push path: an alert only makes the poll of that credential happen sooner.
+          ...(config.leaf.alertsSecret === undefined
+            ? []
+            : [
+                createLeafAlertsRouter({
+                  secret: config.leaf.alertsSecret,
+                  lookupCredential: (id) => store.findByCredentialId(id),
+                  requestPoll: (provider, leafUserId) => enqueuePolls(pollQueue, [provider], [leafUserId], 'leaf_alert'),
+                  metrics,
+                  logger: logger.child({ component: 'leaf-alerts' }),
+                }),
+              ]),
+        ],
+        adminRouters: [createCredentialsRouter({ store, providers: config.monitor.providers, requestPoll }), createWebhooksRouter(webhooks)],
         browserRouters: [
           createStatusRouter({
             store,

@@ -56,9 +56,9 @@ describe('monitor daemon resilience (real processes, real Redis)', () => {
     for (const id of s.sim.userIds()) expect((await coordinator.store.get('panorama', id))?.category).toBe(s.sim.expectedCategory(id));
     expect((await coordinator.pollQueue.getJobCounts('failed'))['failed']).toBe(0);
     // Each credential's first verdict was recorded once, whichever worker wrote it.
-    const outbox = await redis.xlen(`${prefix}:outbox`);
+    const transitions = Number(await redis.get(`${prefix}:seq:transition`));
     const failing = s.sim.userIds().filter((id) => s.sim.expectedCategory(id) !== 'healthy').length;
-    expect(outbox).toBe(failing);
+    expect(transitions).toBe(failing);
     // The kill left jobs in flight, and they were recovered as stalled jobs.
     expect(active).toBeGreaterThan(0);
 
