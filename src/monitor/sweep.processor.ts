@@ -1,4 +1,5 @@
 import type { Job, Queue } from 'bullmq';
+import { isCredwatchError } from '../errors.js';
 import type { ProviderId } from '../leaf/providers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -7,8 +8,11 @@ import { POLL_PRIORITY, type PollJobData, type PollReason, type SweepJobData } f
 
 /** What the sweep needs from the Leaf client: pages of users, never all users at once. */
 export interface LeafUserLister {
-  listUserPages(options?: { size?: number }): AsyncGenerator<{ users: Array<{ id: string }>; page: number; total: number | undefined }>;
+  listUserPages(options?: { size?: number; startPage?: number }): AsyncGenerator<{ users: Array<{ id: string }>; page: number; total: number | undefined }>;
 }
+
+/** How many 429s in a row a sweep waits out before it gives up (and BullMQ retries the sweep). */
+const MAX_RATE_LIMITED_PAGES = 20;
 
 /** The deduplication id of a user's poll: one poll per user and provider queued or running at a time. */
 export function pollDedupId(provider: string, leafUserId: string): string {
@@ -53,18 +57,34 @@ export function createSweepProcessor(deps: SweepProcessorDeps) {
     await deps.store.sweepStarted(started);
     let users = 0;
     let lastProgress = 0;
-    for await (const page of deps.leaf.listUserPages({ size: 100 })) {
-      const ids = page.users.map((u) => u.id);
-      await enqueuePolls(deps.pollQueue, deps.providers, ids, 'sweep');
-      await deps.store.markSeen(ids, started.getTime());
-      users += ids.length;
-      if (page.total !== undefined && page.total > 0) {
-        const pct = Math.floor((users / page.total) * 100);
-        await job.updateProgress(pct);
-        if (pct >= lastProgress + 25) {
-          lastProgress = pct;
-          log.info({ users, total: page.total }, `sweep listed ${pct}% of users`);
+    let nextPage = 0;
+    let rateLimitedInARow = 0;
+    for (;;) {
+      try {
+        for await (const page of deps.leaf.listUserPages({ size: 100, startPage: nextPage })) {
+          rateLimitedInARow = 0;
+          nextPage = page.page + 1;
+          const ids = page.users.map((u) => u.id);
+          await enqueuePolls(deps.pollQueue, deps.providers, ids, 'sweep');
+          await deps.store.markSeen(ids, started.getTime());
+          users += ids.length;
+          if (page.total !== undefined && page.total > 0) {
+            const pct = Math.floor((users / page.total) * 100);
+            await job.updateProgress(pct);
+            if (pct >= lastProgress + 25) {
+              lastProgress = pct;
+              log.info({ users, total: page.total }, `sweep listed ${pct}% of users`);
+            }
+          }
         }
+        break;
+      } catch (error) {
+        // A 429 while listing: wait it out and resume at the refused page, rather than start over.
+        if (!isCredwatchError(error, 'LEAF_RATE_LIMITED') || ++rateLimitedInARow > MAX_RATE_LIMITED_PAGES) throw error;
+        const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+        const waitMs = typeof retryAfterMs === 'number' && retryAfterMs > 0 ? retryAfterMs : 1000;
+        log.warn({ page: nextPage, waitMs }, 'Leaf rate limited the user listing; resuming after Retry-After');
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
     }
     const removed = await deps.store.removeUnseen(started.getTime(), now().getTime());
