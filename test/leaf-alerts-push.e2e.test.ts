@@ -1,14 +1,9 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLeafAlertsRouter } from '../src/http/routes/leaf-alerts.route.js';
 import { LeafClient } from '../src/leaf/leaf-client.js';
 import { MemoryRequestBudget } from '../src/leaf/request-budget.js';
 import { MemoryTokenStore } from '../src/leaf/token-store.js';
-import type { Daemon } from '../src/main.js';
 import type { StartedSimulator } from '../src/sim/simulator.js';
-import { simEvent, startTestDaemon, testLogger, waitForSweepDone } from './helpers/daemon.js';
+import { simEvent, startTestDaemon, waitForSweepDone } from './helpers/daemon.js';
 import { deleteKeys, testRedis, uniquePrefix } from './helpers/redis.js';
 import { startTestSimulator, TEST_SIM_ACCOUNT } from './helpers/simulator.js';
 import { TEST_SECRET } from './helpers/webhook-fixtures.js';
@@ -29,24 +24,7 @@ function forUser(leafUserId: string, type: string) {
   };
 }
 
-/** Serves the Leaf alert intake for a running daemon, wired as main.ts wires it. */
-async function startIntake(daemon: Daemon): Promise<string> {
-  const app = express().use(
-    createLeafAlertsRouter({
-      secret: ALERTS_SECRET,
-      lookupCredential: (id) => daemon.store.findByCredentialId(id),
-      requestPoll: (provider, leafUserId) => daemon.requestPoll(provider, leafUserId),
-      metrics: daemon.metrics,
-      logger: testLogger(),
-    }),
-  );
-  const server: Server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  cleanups.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/leaf/alerts`;
-}
-
-describe('push path: Leaf alert → poll → webhook', () => {
+describe('push path through the daemon: Leaf alert → POST /leaf/alerts → poll → webhook', () => {
   it('delivers the re-auth webhook within seconds of a simulator alert, without waiting for the sweep', async () => {
     const prefix = uniquePrefix('leaf-push');
     const { redis, cleanup } = await testRedis(prefix);
@@ -56,7 +34,7 @@ describe('push path: Leaf alert → poll → webhook', () => {
     const receiver = await WebhookReceiver.start();
     cleanups.unshift(() => receiver.stop());
     const daemon = await startTestDaemon(sim, prefix, {
-      env: { CREDWATCH_WEBHOOK_URL: receiver.url(), CREDWATCH_WEBHOOK_SECRET: TEST_SECRET, CREDWATCH_POLL_INTERVAL: '1h' },
+      env: { CREDWATCH_WEBHOOK_URL: receiver.url(), CREDWATCH_WEBHOOK_SECRET: TEST_SECRET, CREDWATCH_POLL_INTERVAL: '1h', LEAF_ALERTS_SECRET: ALERTS_SECRET },
     });
     cleanups.unshift(async () => {
       await daemon.close();
@@ -80,7 +58,7 @@ describe('push path: Leaf alert → poll → webhook', () => {
     if (pushed === undefined || swept === undefined) throw new Error('expected two healthy simulated users');
 
     // With the push path: the simulator pushes a signed alert when the credential turns UNAUTHENTICATED.
-    const hook = await leaf.createAlertWebhook({ events: ['credentialsUnauthenticated', 'credentialsLimitedPermission'], name: 'credwatch', secret: ALERTS_SECRET, url: await startIntake(daemon) });
+    const hook = await leaf.createAlertWebhook({ events: ['credentialsUnauthenticated', 'credentialsLimitedPermission'], name: 'credwatch', secret: ALERTS_SECRET, url: `${daemon.httpUrl}/leaf/alerts` });
     const brokeAt = Date.now();
     await simEvent(sim, pushed, 'expired');
     const [webhook] = await receiver.waitFor(1, 15_000, forUser(pushed, 'credential.action_required'));
