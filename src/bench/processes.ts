@@ -1,0 +1,188 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { CredwatchError } from '../errors.js';
+
+/** The compiled CLI every child runs (`bin/credwatch.js`). */
+export const CREDWATCH_BIN = fileURLToPath(new URL('../../bin/credwatch.js', import.meta.url));
+/** The raw-loop child's entry, compiled next to this file. */
+export const RAW_LOOP_JS = fileURLToPath(new URL('./raw-loop.js', import.meta.url));
+/** The Leaf account the simulator children accept (the simulator's defaults; a local fake, not a secret). */
+export const SIM_ACCOUNT = { username: 'bench@example.com', password: 'bench-password' } as const;
+
+/** A child process with its captured output. */
+export interface BenchChild {
+  child: ChildProcess;
+  output(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Spawns `node args...` with exactly `env`, capturing stdout+stderr (the last 64 KiB, for error messages). */
+export function spawnNode(args: string[], env: Record<string, string>, nodeFlags: string[] = []): BenchChild {
+  let output = '';
+  const child = spawn(process.execPath, [...nodeFlags, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-65_536);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return { child, output: () => output, stop: (graceMs = 5000) => stopChild(child, graceMs) };
+}
+
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Polls `check` every `everyMs` until it returns a value, failing after `timeoutMs` or when `alive` says the child died. */
+export async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, options: { timeoutMs: number; everyMs?: number; child?: BenchChild }): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const child = options.child?.child;
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new CredwatchError('BENCH_FAILED', `child exited (${child.exitCode ?? child.signalCode}) while waiting for ${what}:\n${options.child?.output().slice(-2000)}`);
+    }
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new CredwatchError('BENCH_FAILED', `timed out after ${options.timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, options.everyMs ?? 50));
+  }
+}
+
+/** A simulator child (`credwatch sim`) and its control API. */
+export interface SimChild extends BenchChild {
+  url: string;
+  setFaults(faults: { latencyMs?: number; rateLimitRps?: number }): Promise<void>;
+  stats(): Promise<{ requests: Record<string, number>; rateLimited: number }>;
+  resetStats(): Promise<void>;
+}
+
+/** Starts `credwatch sim --port 0` in its own process and waits for its "listening on" line. */
+export async function startSimChild(options: { users: number; seed: number; latencyMs: number; baseEnv: Record<string, string> }): Promise<SimChild> {
+  const args = [CREDWATCH_BIN, 'sim', '--port', '0', '--users', String(options.users), '--seed', String(options.seed), '--latency', String(options.latencyMs)];
+  const base = spawnNode([...args, '--username', SIM_ACCOUNT.username, '--password', SIM_ACCOUNT.password], options.baseEnv);
+  const url = await waitUntil('the simulator to listen', async () => /listening on (http:\/\/\S+)/.exec(base.output())?.[1], { timeoutMs: 120_000, child: base });
+  const control = async (path: string, init: RequestInit = {}): Promise<unknown> => {
+    const res = await fetch(`${url}/_sim${path}`, { ...init, headers: { 'content-type': 'application/json' } });
+    if (!res.ok) throw new CredwatchError('BENCH_FAILED', `simulator control ${path} answered ${res.status}`);
+    return res.json();
+  };
+  return {
+    ...base,
+    url,
+    setFaults: async (faults) => void (await control('/faults', { method: 'PUT', body: JSON.stringify(faults) })),
+    stats: async () => (await control('/stats')) as { requests: Record<string, number>; rateLimited: number },
+    resetStats: async () => void (await control('/stats/reset', { method: 'POST' })),
+  };
+}
+
+/** The environment of a bench daemon child. */
+export function daemonEnv(options: { simUrl: string; redisUrl: string; prefix: string; concurrency: number; rps: number }): Record<string, string> {
+  return {
+    LEAF_API_URL: options.simUrl,
+    LEAF_USERNAME: SIM_ACCOUNT.username,
+    LEAF_PASSWORD: SIM_ACCOUNT.password,
+    REDIS_URL: options.redisUrl,
+    CREDWATCH_PREFIX: options.prefix,
+    // The schedule fires once at start; the bench never waits for a second one.
+    CREDWATCH_POLL_INTERVAL: '24h',
+    CREDWATCH_POLL_CONCURRENCY: String(options.concurrency),
+    CREDWATCH_LEAF_RPS: String(options.rps),
+    CREDWATCH_PORT: '0',
+    CREDWATCH_HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+  };
+}
+
+/** Starts `credwatch start --role ...` as a child. */
+export function startDaemonChild(env: Record<string, string>, roles: string[], nodeFlags: string[] = []): BenchChild {
+  return spawnNode([CREDWATCH_BIN, 'start', ...roles.flatMap((r) => ['--role', r])], env, nodeFlags);
+}
+
+/** Peak resident set size of a live child in MiB (VmHWM from /proc), or null off Linux. */
+export function peakRssMb(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? null : Math.round((Number(kb) / 1024) * 10) / 10;
+  } catch {
+    return null;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A private `redis-server` for the bench, so its memory figures count credwatch's keys only. */
+export interface PrivateRedis {
+  url: string;
+  client: Redis;
+  version: string;
+  usedMemory(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Starts `redis-server` on a free loopback port (noeviction, no persistence). */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'credwatch-bench-redis-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'], {
+    stdio: 'ignore',
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', (error) =>
+      reject(new CredwatchError('REDIS_UNAVAILABLE', `the bench starts a private redis-server and could not run it (${error.message}); install redis-server (apt-get install redis-server)`)),
+    );
+    child.once('spawn', () => resolve());
+  });
+  const url = `redis://127.0.0.1:${port}`;
+  const client = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true, retryStrategy: (n) => (n > 50 ? null : 100) });
+  client.on('error', () => undefined);
+  // ioredis keeps reconnecting (retryStrategy) after a first refused connection; wait for it to be ready.
+  client.connect().catch(() => undefined);
+  await waitUntil('the private redis-server', async () => (client.status === 'ready' ? true : undefined), { timeoutMs: 10_000, everyMs: 100 });
+  const info = await client.info('server');
+  return {
+    url,
+    client,
+    version: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
+    usedMemory: async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1] ?? NaN),
+    stop: async () => {
+      client.disconnect();
+      await stopChild(child, 2000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Deletes every key under a prefix (SCAN, never KEYS). */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
