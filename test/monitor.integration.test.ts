@@ -99,6 +99,20 @@ describe('monitor daemon against the simulator (real Redis, real HTTP)', () => {
     expect(metrics).toMatch(/credwatch_credential_transitions_total\{provider="panorama",from="cognito_token_expired",to="healthy"\} 1\n/);
   });
 
+  it('marks users that disappear from Leaf as removed at the next sweep', async () => {
+    const { sim, daemon } = await setup(12);
+    await waitForSweepDone(daemon, 12);
+    const gone = sim.sim.userIds()[3] ?? '';
+    const res = await fetch(`${sim.url}/_sim/users/${gone}`, { method: 'DELETE' });
+    expect(res.ok).toBe(true);
+    await daemon.sweepNow();
+    await waitFor('the removal', async () => (await daemon.store.get('panorama', gone))?.removedAt);
+    const summary = await api<{ total: number }>(daemon, '/api/summary');
+    expect(summary.body.total).toBe(11);
+    const detail = await api<{ removedAt: string | null }>(daemon, `/api/credentials/${gone}`);
+    expect(detail.body.removedAt).not.toBeNull();
+  });
+
   it('guards the API with the admin token and names bad parameters', async () => {
     const { daemon } = await setup(3);
     const noToken = await fetch(`${daemon.httpUrl}/api/summary`);
