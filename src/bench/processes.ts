@@ -123,6 +123,19 @@ export function peakRssMb(pid: number | undefined): number | null {
   }
 }
 
+/** CPU seconds (user + system) a live process has used, from /proc/<pid>/stat (100 ticks/s), or null off Linux. */
+export function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -141,6 +154,8 @@ export interface PrivateRedis {
   client: Redis;
   version: string;
   usedMemory(): Promise<number>;
+  /** CPU seconds the server has used (INFO cpu, user + system). */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -169,6 +184,10 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     client,
     version: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
     usedMemory: async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1] ?? NaN),
+    cpuSeconds: async () => {
+      const info = await client.info('cpu');
+      return Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? NaN) + Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? NaN);
+    },
     stop: async () => {
       client.disconnect();
       await stopChild(child, 2000);

@@ -7,6 +7,8 @@ export interface RawLoopResult {
   requests: number;
   seconds: number;
   polls_per_s: number;
+  /** CPU seconds this process used during the timed part. */
+  cpu_seconds: number;
 }
 
 /**
@@ -28,6 +30,7 @@ export async function rawLoop(options: { url: string; username: string; password
   let next = 0;
   let requests = 0;
   const started = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   const worker = async (): Promise<void> => {
     while (next < users.length) {
       const id = users[next++] ?? '';
@@ -42,8 +45,9 @@ export async function rawLoop(options: { url: string; username: string; password
   };
   await Promise.all(Array.from({ length: options.concurrency }, () => worker()));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStart);
   agent.destroy();
-  return { polls: users.length, requests, seconds, polls_per_s: users.length / seconds };
+  return { polls: users.length, requests, seconds, polls_per_s: users.length / seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 // Run as a child: node raw-loop.js URL USERNAME PASSWORD CONCURRENCY (the bench passes a local simulator's account).

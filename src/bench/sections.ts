@@ -1,5 +1,5 @@
 import { CredwatchError } from '../errors.js';
-import { RAW_LOOP_JS, SIM_ACCOUNT, spawnNode, startSimChild, waitUntil, type PrivateRedis } from './processes.js';
+import { cpuSeconds, RAW_LOOP_JS, SIM_ACCOUNT, spawnNode, startSimChild, waitUntil, type PrivateRedis } from './processes.js';
 import type { RawLoopResult } from './raw-loop.js';
 import { runSweep } from './sweep-run.js';
 
@@ -66,7 +66,10 @@ export async function pipelineSection(ctx: BenchContext, s: BenchSizes) {
   try {
     const credwatch: number[] = [];
     const raw: number[] = [];
+    const cpu = { credwatch: [] as number[], redis: [] as number[], raw: [] as number[], sim: [] as number[] };
+    const simCpu = () => cpuSeconds(sim.child.pid) ?? NaN;
     for (let r = 1; r <= s.pipelineRounds; r += 1) {
+      const simBefore = simCpu();
       const run = await runSweep({
         redis: ctx.redis,
         sim,
@@ -79,8 +82,12 @@ export async function pipelineSection(ctx: BenchContext, s: BenchSizes) {
         timeoutMs: 600_000,
       });
       credwatch.push(run.pollsPerS);
+      if (run.daemonCpuSeconds !== null) cpu.credwatch.push((run.daemonCpuSeconds * 1000) / s.pipelineUsers);
+      cpu.redis.push((run.redisCpuSeconds * 1000) / s.pipelineUsers);
+      cpu.sim.push(((simCpu() - simBefore) * 1000) / s.pipelineUsers);
       const rawRun = await runRawLoop(ctx, sim.url, s.pipelineConcurrency);
       raw.push(rawRun.polls_per_s);
+      cpu.raw.push((rawRun.cpu_seconds * 1000) / rawRun.polls);
       ctx.progress(`pipeline round ${r}/${s.pipelineRounds}: credwatch ${run.pollsPerS.toFixed(1)} polls/s, raw ${rawRun.polls_per_s.toFixed(1)} polls/s`);
     }
     const cw = median(credwatch);
@@ -92,6 +99,12 @@ export async function pipelineSection(ctx: BenchContext, s: BenchSizes) {
       raw_polls_per_s: round(rw, 1),
       ratio: round(cw / rw, 3),
       rounds: s.pipelineRounds,
+      // CPU cost per poll (median of rounds): the daemon processes, redis-server during their sweep, the raw loop.
+      credwatch_cpu_ms_per_poll: cpu.credwatch.length > 0 ? round(median(cpu.credwatch), 3) : null,
+      redis_cpu_ms_per_poll: round(median(cpu.redis), 3),
+      raw_cpu_ms_per_poll: round(median(cpu.raw), 3),
+      // The simulator's CPU per credwatch poll (its two answers, the sweep's pages): the same work the raw loop causes.
+      simulator_cpu_ms_per_poll: round(median(cpu.sim), 3),
       credwatch_rounds: credwatch.map((v) => round(v, 1)),
       raw_rounds: raw.map((v) => round(v, 1)),
     };

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { CredentialStore } from '../monitor/credential-store.js';
 import { QUEUES } from '../monitor/schedules.js';
-import { deletePrefix, daemonEnv, peakRssMb, startDaemonChild, waitUntil, type BenchChild, type PrivateRedis, type SimChild } from './processes.js';
+import { cpuSeconds, deletePrefix, daemonEnv, peakRssMb, startDaemonChild, waitUntil, type BenchChild, type PrivateRedis, type SimChild } from './processes.js';
 
 /** How one measured sweep runs. */
 export interface SweepRunOptions {
@@ -31,6 +31,9 @@ export interface SweepRun {
   credentials: number;
   /** Peak RSS of the (first) worker process, MiB. */
   rssMb: number | null;
+  /** CPU seconds used during the sweep by the daemon processes together, and by redis-server. */
+  daemonCpuSeconds: number | null;
+  redisCpuSeconds: number;
 }
 
 /**
@@ -69,6 +72,17 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepRun> {
       timeoutMs: 30_000,
       child: scheduler,
     });
+    const daemonCpu = (): number | null => {
+      let sum = 0;
+      for (const c of children) {
+        const n = cpuSeconds(c.child.pid);
+        if (n === null) return null;
+        sum += n;
+      }
+      return sum;
+    };
+    const cpuAtStart = daemonCpu();
+    const redisCpuAtStart = await o.redis.cpuSeconds();
     const credentials = await waitUntil(
       `${o.users} credentials assessed and an idle poll queue`,
       async () => {
@@ -83,8 +97,11 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepRun> {
       { timeoutMs: o.timeoutMs, everyMs: 50 },
     );
     const seconds = (Date.now() - Date.parse(startedAt)) / 1000;
+    const cpuAtEnd = daemonCpu();
+    const redisCpuSeconds = (await o.redis.cpuSeconds()) - redisCpuAtStart;
+    const daemonCpuSeconds = cpuAtStart === null || cpuAtEnd === null ? null : cpuAtEnd - cpuAtStart;
     if (o.inspect) await o.inspect({ daemon, metricsUrl, prefix });
-    return { seconds, pollsPerS: o.users / seconds, credentials, rssMb: peakRssMb(daemon.child.pid) };
+    return { seconds, pollsPerS: o.users / seconds, credentials, rssMb: peakRssMb(daemon.child.pid), daemonCpuSeconds, redisCpuSeconds };
   } finally {
     await Promise.all(children.map((c) => c.stop()));
     await pollQueue.close();
