@@ -173,8 +173,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
   closers.unshift(async () => leaf.close());
   const queueOptions = { connection: redis, prefix };
-  const pollQueue = new Queue(QUEUES.poll, { ...queueOptions, defaultJobOptions: POLL_JOB_DEFAULTS });
-  const sweepQueue = new Queue(QUEUES.sweep, queueOptions);
+  // BullMQ keeps an events stream per queue (10 000 entries by default); nothing here reads it, so keep it short.
+  const streams = { events: { maxLen: 1000 } };
+  const pollQueue = new Queue(QUEUES.poll, { ...queueOptions, streams, defaultJobOptions: POLL_JOB_DEFAULTS });
+  const sweepQueue = new Queue(QUEUES.sweep, { ...queueOptions, streams });
   closers.unshift(async () => void (await Promise.all([pollQueue.close(), sweepQueue.close()])));
   // Read-only handles on the delivery queues, for the queue gauges.
   const deliveryQueues = endpoints.map((e) => new Queue(deliveryQueueName(e.name), queueOptions));

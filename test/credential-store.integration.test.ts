@@ -126,9 +126,10 @@ describe('CredentialStore (real Redis)', () => {
     expect(await store.findByCredentialId('nope')).toBeNull();
     expect(await store.oldestPollAges(11_000)).toEqual([{ provider: 'panorama', ageSeconds: 10 }]);
 
+    // 'a' was last listed at 100, 'b' at 2000; neither was polled since 1000 ('a' at 1000 is not "since").
     await store.markSeen(['a', 'b'], 100);
-    await store.markSeen(['b'], 200);
-    expect(await store.removeUnseen(200, 300)).toBe(1);
+    await store.markSeen(['b'], 2_000);
+    expect(await store.removeUnseen(1_500, 11_000)).toBe(1);
     const a = await store.get('panorama', 'a');
     expect(a?.removedAt).not.toBeNull();
     expect(await store.findByCredentialId('ca')).toBeNull();

@@ -99,12 +99,16 @@ describe('monitor daemon against the simulator (real Redis, real HTTP)', () => {
     expect(metrics).toMatch(/credwatch_credential_transitions_total\{provider="panorama",from="cognito_token_expired",to="healthy"\} 1\n/);
   });
 
-  it('marks users that disappear from Leaf as removed at the next sweep', async () => {
+  it('marks users that disappear from Leaf as removed within one more sweep', async () => {
     const { sim, daemon } = await setup(12);
     await waitForSweepDone(daemon, 12);
     const gone = sim.sim.userIds()[3] ?? '';
     const res = await fetch(`${sim.url}/_sim/users/${gone}`, { method: 'DELETE' });
     expect(res.ok).toBe(true);
+    // The first sweep after the deletion no longer lists the user; the one after that marks it removed.
+    await daemon.sweepNow();
+    await waitForSweepDone(daemon, 12);
+    expect((await daemon.store.get('panorama', gone))?.removedAt).toBeNull();
     await daemon.sweepNow();
     await waitFor('the removal', async () => (await daemon.store.get('panorama', gone))?.removedAt);
     const summary = await api<{ total: number }>(daemon, '/api/summary');

@@ -33,7 +33,7 @@ function state(overrides: Partial<CredentialState> = {}): CredentialState {
   };
 }
 
-const NO_SWEEP: SweepInfo = { lastStartedAt: null, lastFinishedAt: null, lastDurationMs: null, lastUsers: null };
+const NO_SWEEP: SweepInfo = { lastStartedAt: null, lastFinishedAt: null, lastDurationMs: null, lastUsers: null, lastCompleteStartedAt: null };
 
 function model(overrides: Partial<StatusPageModel> = {}): StatusPageModel {
   return {
@@ -190,7 +190,7 @@ describe('status page', () => {
 
 describe('sweep and webhook sections', () => {
   it('shows the last sweep, a sweep in progress and the oldest poll age', () => {
-    const sweep: SweepInfo = { lastStartedAt: '2026-11-02T11:50:00.000Z', lastFinishedAt: '2026-11-02T11:50:42.000Z', lastDurationMs: 42_000, lastUsers: 12_345 };
+    const sweep: SweepInfo = { lastStartedAt: '2026-11-02T11:50:00.000Z', lastFinishedAt: '2026-11-02T11:50:42.000Z', lastDurationMs: 42_000, lastUsers: 12_345, lastCompleteStartedAt: '2026-11-02T11:50:00.000Z' };
     const done = String(renderSweepSection(sweep, 125, NOW.getTime()));
     expect(done).toContain('2026-11-02 11:50:00 UTC');
     expect(done).toContain('42 s');

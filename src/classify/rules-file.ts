@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { CredwatchError } from '../errors.js';
 import { CATEGORIES } from './categories.js';
 import { assessCredential } from './assess-credential.js';
-import { classifyEvent } from './classify-event.js';
+import { classifyEvent, decideEvent, type Decision } from './classify-event.js';
 import { BUILTIN_RULES, type Rule, type RuleMatch, type StatusSpec } from './rules.js';
 import type { Assessment, Classification, ClassifyContext, CredentialEvent, CredentialSummary, RawCredentialEvent } from './types.js';
 
@@ -138,6 +138,8 @@ export async function loadRulesFile(path: string): Promise<Rule[]> {
 export interface Classifier {
   rules: readonly Rule[];
   classifyEvent(event: RawCredentialEvent | CredentialEvent, context: ClassifyContext): Classification;
+  /** Category and rule of a normalised event without building evidence: the cheap path for counting. */
+  decideEvent(event: CredentialEvent, context: ClassifyContext): Decision;
   assessCredential(events: readonly (RawCredentialEvent | CredentialEvent)[], credential: CredentialSummary | null): Assessment;
 }
 
@@ -147,6 +149,10 @@ export function createClassifier(options: { extraRules?: readonly Rule[] } = {})
   return {
     rules,
     classifyEvent: (event, context) => classifyEvent(event, context, rules),
+    decideEvent: (event, context) => {
+      const { parsed: _parsed, ...decision } = decideEvent(event, context, rules);
+      return decision;
+    },
     assessCredential: (events, credential) => assessCredential(events, credential, { rules }),
   };
 }

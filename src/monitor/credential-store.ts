@@ -59,6 +59,8 @@ export interface SweepInfo {
   lastFinishedAt: string | null;
   lastDurationMs: number | null;
   lastUsers: number | null;
+  /** Start of the last sweep that listed every user (removal compares against it). */
+  lastCompleteStartedAt: string | null;
 }
 
 // One script writes the state, the indexes, the history and the outbox entry, so a transition can never
@@ -79,8 +81,9 @@ local oldCid = redis.call('HGET', cred, 'c')
 local wasRemoved = redis.call('HGET', cred, 'rm')
 local cid = ARGV[8]
 redis.call('HSET', cred, 'cat', newcat, 'act', ARGV[6], 'since', since, 'lp', ARGV[4], 'c', cid, 'e', ARGV[9],
-  'cur', ARGV[10], 'cid', ARGV[11], 'rule', ARGV[12], 'reason', ARGV[13], 'ev', ARGV[14], 'f', '0')
-redis.call('HDEL', cred, 'rm')
+  'cur', ARGV[10], 'cid', ARGV[11], 'rule', ARGV[12], 'reason', ARGV[13], 'ei', ARGV[14], 'es', ARGV[18], 'f', '0')
+-- Small values keep the hash in Redis's compact listpack encoding: an empty excerpt is not stored.
+if ARGV[19] == '' then redis.call('HDEL', cred, 'rm', 'ex') else redis.call('HSET', cred, 'ex', ARGV[19]); redis.call('HDEL', cred, 'rm') end
 redis.call('PERSIST', cred)
 if prev and prev ~= newcat then redis.call('ZREM', P .. ':cat:' .. provider .. ':' .. prev, user) end
 if prev ~= newcat or wasRemoved then redis.call('ZADD', P .. ':cat:' .. provider .. ':' .. newcat, tonumber(ARGV[17]), user) end
@@ -171,10 +174,12 @@ export class CredentialStore {
       o.lastEventId ?? '',
       o.ruleId,
       o.reason,
-      JSON.stringify(o.evidence),
+      o.evidence.eventId ?? '',
       String(this.options.historyLimit),
       JSON.stringify(template),
       String(sinceMs),
+      o.evidence.statusCode === null ? '' : String(o.evidence.statusCode),
+      o.evidence.excerpt,
     )) as [string, string, string];
     const [status, json, prevCursor] = reply;
     return {
@@ -291,38 +296,42 @@ export class CredentialStore {
     return leafUserId === undefined ? null : { provider: provider as ProviderId, leafUserId };
   }
 
-  /** Records that these Leaf users were listed by a sweep at `atMs` (one round trip per page). */
+  /**
+   * Records that these Leaf users were listed by a sweep at `atMs`: a field of each credential's hash
+   * (one pipelined round trip per page; a field costs far less memory than an index entry).
+   */
   async markSeen(userIds: readonly string[], atMs: number): Promise<void> {
     if (userIds.length === 0) return;
-    const args: Array<string | number> = [];
-    for (const id of userIds) args.push(atMs, id);
-    await this.redis.zadd(`${this.prefix}:seen`, ...args);
+    const pipeline = this.redis.pipeline();
+    for (const id of userIds) for (const provider of this.options.providers) pipeline.hset(this.credKey(provider, id), 'sn', String(atMs));
+    await pipeline.exec();
   }
 
-  /** Marks removed every credential of users not listed since `beforeMs`; returns how many users. */
-  async removeUnseen(beforeMs: number, nowMs: number): Promise<number> {
-    const seenKey = `${this.prefix}:seen`;
+  /**
+   * Marks removed the credentials of users that no sweep listed since `sinceMs` (the start of the
+   * previous sweep). Only credentials not polled since then are candidates, read from the poll-age
+   * index, so this costs little when nothing disappeared. Returns how many were marked.
+   */
+  async removeUnseen(sinceMs: number, nowMs: number): Promise<number> {
     let removed = 0;
-    for (;;) {
-      const users = await this.redis.zrangebyscore(seenKey, '-inf', `(${beforeMs}`, 'LIMIT', 0, 500);
-      if (users.length === 0) return removed;
-      const pipeline = this.redis.pipeline();
-      for (const user of users) {
-        for (const provider of this.options.providers) {
-          (pipeline as unknown as RedisScripts).credwatchMarkRemoved(
-            this.credKey(provider, user),
-            this.prefix,
-            provider,
-            user,
-            String(nowMs),
-            String(REMOVED_RETENTION_MS),
-          );
+    for (const provider of this.options.providers) {
+      let offset = 0;
+      for (;;) {
+        const users = await this.redis.zrangebyscore(`${this.prefix}:polled:${provider}`, '-inf', `(${sinceMs}`, 'LIMIT', offset, 500);
+        if (users.length === 0) break;
+        const seen = await Promise.all(users.map((u) => this.redis.hget(this.credKey(provider, u), 'sn')));
+        const gone = users.filter((_, i) => Number(seen[i] ?? 0) < sinceMs);
+        const pipeline = this.redis.pipeline();
+        for (const user of gone) {
+          (pipeline as unknown as RedisScripts).credwatchMarkRemoved(this.credKey(provider, user), this.prefix, provider, user, String(nowMs), String(REMOVED_RETENTION_MS));
         }
+        await pipeline.exec();
+        removed += gone.length;
+        // Removed entries left the index; the others stay, so step over them.
+        offset += users.length - gone.length;
       }
-      pipeline.zrem(seenKey, ...users);
-      await pipeline.exec();
-      removed += users.length;
     }
+    return removed;
   }
 
   /** Records the start of a sweep. */
@@ -330,9 +339,19 @@ export class CredentialStore {
     await this.redis.hset(`${this.prefix}:sweep`, 'startedAt', at.toISOString());
   }
 
-  /** Records a finished sweep (every user listed and enqueued). */
-  async sweepFinished(at: Date, durationMs: number, users: number): Promise<void> {
-    await this.redis.hset(`${this.prefix}:sweep`, 'finishedAt', at.toISOString(), 'durationMs', String(durationMs), 'users', String(users));
+  /** Records a finished sweep (every user listed and enqueued) that started at `startedAt`. */
+  async sweepFinished(at: Date, durationMs: number, users: number, startedAt: Date): Promise<void> {
+    await this.redis.hset(
+      `${this.prefix}:sweep`,
+      'finishedAt',
+      at.toISOString(),
+      'durationMs',
+      String(durationMs),
+      'users',
+      String(users),
+      'completeStartedAt',
+      startedAt.toISOString(),
+    );
   }
 
   /** The last sweep's times and size. */
@@ -343,6 +362,7 @@ export class CredentialStore {
       lastFinishedAt: h['finishedAt'] ?? null,
       lastDurationMs: h['durationMs'] === undefined ? null : Number(h['durationMs']),
       lastUsers: h['users'] === undefined ? null : Number(h['users']),
+      lastCompleteStartedAt: h['completeStartedAt'] ?? null,
     };
   }
 }
@@ -359,12 +379,7 @@ function splitOnce(value: string, sep: string): [string, string | undefined] {
 
 function toState(provider: ProviderId, leafUserId: string, h: Record<string, string>): CredentialState | null {
   if (h['cat'] === undefined) return null;
-  let evidence: Evidence = { eventId: null, statusCode: null, excerpt: '' };
-  try {
-    evidence = JSON.parse(h['ev'] ?? '') as Evidence;
-  } catch {
-    // Keep the empty evidence: state written by an older version may lack it.
-  }
+  const evidence: Evidence = { eventId: h['ei'] || null, statusCode: h['es'] ? Number(h['es']) : null, excerpt: h['ex'] ?? '' };
   const lp = Number(h['lp'] ?? 0);
   return {
     provider,

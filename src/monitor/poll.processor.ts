@@ -25,7 +25,8 @@ export interface LeafReader {
 /** What the poll processor needs from the classifier (pure). */
 export interface PollClassifier {
   assessCredential(events: readonly CredentialEvent[], credential: CredentialSummary | null): Assessment;
-  classifyEvent(event: CredentialEvent, context: ClassifyContext): Classification;
+  /** Category of one event without evidence: used to count new events. */
+  decideEvent(event: CredentialEvent, context: ClassifyContext): Pick<Classification, 'category'>;
 }
 
 /** How a failed poll maps to queue behaviour: the one place that decides it. */
@@ -93,7 +94,9 @@ export function createPollProcessor(deps: PollProcessorDeps) {
           since: assessment.since,
           ruleId: assessment.ruleId,
           reason: assessment.reason,
-          evidence: assessment.evidence,
+          // A healthy credential's evidence is its event id and status: the excerpt of a 2xx body says nothing
+          // an operator needs, and leaving it out keeps most credentials' state in Redis's compact encoding.
+          evidence: assessment.category === 'healthy' ? { ...assessment.evidence, excerpt: '' } : assessment.evidence,
           cursorMs: newest?.createdAtMs ?? null,
           lastEventId: newest?.id ?? null,
         },
@@ -139,7 +142,7 @@ function countNewEvents(
   const context: ClassifyContext = { clientEnvironment: credential?.clientEnvironment };
   const classified = fresh.slice(-MAX_NEW_EVENTS_CLASSIFIED);
   for (const event of classified) {
-    const c = deps.classifier.classifyEvent(event, context);
+    const c = deps.classifier.decideEvent(event, context);
     deps.metrics.eventsClassified.inc({ provider, category: c.category });
     // Detection latency only for events that arrived between two polls: the first poll sees 30 days of log.
     if (previousCursorMs !== null && event.createdAtMs !== null) {

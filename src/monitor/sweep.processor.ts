@@ -47,13 +47,15 @@ export interface SweepProcessorDeps {
 
 /**
  * Builds the sweep processor: pages through Leaf's users, enqueues one poll per user and provider, marks
- * users seen, and at the end marks removed those Leaf no longer lists.
+ * users seen, and at the end marks removed those that the previous complete sweep and this one did not
+ * list (so a user is marked removed at most one interval after Leaf stops listing it).
  */
 export function createSweepProcessor(deps: SweepProcessorDeps) {
   const now = deps.now ?? (() => new Date());
   return async function processSweep(job: Job<SweepJobData>): Promise<{ users: number }> {
     const started = now();
     const log = deps.logger.child({ jobId: job.id, sweep: job.data.trigger });
+    const previous = await deps.store.sweepInfo();
     await deps.store.sweepStarted(started);
     let users = 0;
     let lastProgress = 0;
@@ -87,10 +89,12 @@ export function createSweepProcessor(deps: SweepProcessorDeps) {
         await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
     }
-    const removed = await deps.store.removeUnseen(started.getTime(), now().getTime());
+    // Users that neither the previous complete sweep nor this one listed, and nobody polled since, are gone.
+    const since = previous.lastCompleteStartedAt ? Date.parse(previous.lastCompleteStartedAt) : Number.NaN;
+    const removed = Number.isFinite(since) ? await deps.store.removeUnseen(since, now().getTime()) : 0;
     const finished = now();
     const durationMs = finished.getTime() - started.getTime();
-    await deps.store.sweepFinished(finished, durationMs, users);
+    await deps.store.sweepFinished(finished, durationMs, users, started);
     deps.metrics.sweepDuration.set(durationMs / 1000);
     log.info({ users, removed, durationMs }, 'sweep enqueued every user');
     return { users };
