@@ -129,7 +129,16 @@ export class RedisRequestBudget implements RequestBudget {
     this.intervalMs = 1000 / options.rps;
   }
 
-  async acquire(signal?: AbortSignal): Promise<void> {
+  /** Callers of this process queue here, so one of them at a time asks Redis (no herd on each slot). */
+  private turn: Promise<void> = Promise.resolve();
+
+  acquire(signal?: AbortSignal): Promise<void> {
+    const mine = this.turn.then(() => this.acquireNow(signal));
+    this.turn = mine.catch(() => undefined);
+    return mine;
+  }
+
+  private async acquireNow(signal?: AbortSignal): Promise<void> {
     for (;;) {
       if (signal?.aborted) throw abortError(signal);
       const waitMs = await this.run('acquire', 0);
