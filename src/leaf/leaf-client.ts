@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -96,6 +97,8 @@ export class LeafClient {
   private readonly alertWebhooks: string;
 
   constructor(private readonly options: LeafClientOptions) {
+    // Every in-flight request and wait listens to this one signal: as many as the poll concurrency.
+    setMaxListeners(0, this.closing.signal);
     this.apiUrl = options.apiUrl.replace(/\/+$/, '');
     this.userManagement = `${this.apiUrl}/services/usermanagement/api`;
     this.alertWebhooks = `${this.apiUrl}/services/alerts/api/alerts/webhooks`;
