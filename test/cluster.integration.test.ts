@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from 'ioredis';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, parseClusterUrl } from '../src/config.js';
 import { startDaemon, type Daemon } from '../src/main.js';
 import type { StartedSimulator } from '../src/sim/simulator.js';
 import { api, daemonEnv, simEvent, testLogger, waitFor, waitForSweepDone } from './helpers/daemon.js';
@@ -85,5 +85,29 @@ describe('the daemon on a three-node Redis Cluster (hash-tagged prefix)', () => 
   it('refuses a cluster URL with a prefix that has no hash tag', () => {
     expect(() => loadConfig({ REDIS_URL: cluster.url, CREDWATCH_PREFIX: 'credwatch' })).toThrow(/hash tag/);
     expect(loadConfig({ REDIS_URL: cluster.url, CREDWATCH_PREFIX: '{cw}' }).redis.cluster?.nodes).toHaveLength(3);
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).redis.cluster).toBeUndefined();
+  });
+
+  it('parses seed nodes and credentials from redis+cluster:// URLs and rejects malformed ones without echoing them', () => {
+    expect(parseClusterUrl('redis+cluster://app:s3cr%40t@10.0.0.1:7000,redis-b.internal:7001')).toEqual({
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-b.internal', port: 7001 },
+      ],
+      username: 'app',
+      password: 's3cr@t',
+    });
+    expect(parseClusterUrl('redis+cluster://:only-password@h:1')).toEqual({ nodes: [{ host: 'h', port: 1 }], username: undefined, password: 'only-password' });
+    for (const bad of ['redis+cluster://', 'redis+cluster://h', 'redis+cluster://h:0', 'redis+cluster://h:70000', 'redis+cluster://h:1,', 'redis://h:1']) {
+      expect(parseClusterUrl(bad), bad).toBeUndefined();
+    }
+    let message = '';
+    try {
+      loadConfig({ REDIS_URL: 'redis+cluster://app:hunter2@h:1,bad', CREDWATCH_PREFIX: '{cw}' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/REDIS_URL: expected a redis:\/\/, rediss:\/\/ or redis\+cluster:\/\//);
+    expect(message).not.toContain('hunter2');
   });
 });
