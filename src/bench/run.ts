@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,16 @@ import { benchSizes, pipelineSection, rateLimitSection, scaleOutSection, scaleSe
 export const SECTIONS = ['pipeline', 'rate_limit', 'scale', 'scale_out'] as const;
 type Section = (typeof SECTIONS)[number];
 
-const DEFAULT_OUT = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DEFAULT_OUT = join(ROOT, 'bench/results/');
+
+/** The measured code's commit, with `+dirty` when the working tree differs (null outside a git checkout). */
+function gitCommit(): string | null {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  if (head.status !== 0) return null;
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', 'src'], { cwd: ROOT, encoding: 'utf8' });
+  return `${head.stdout.trim()}${dirty.stdout.trim() === '' ? '' : '+dirty'}`;
+}
 
 const HELP = `Usage: npm run bench -- [options]   (or: node bin/bench.js [options])
 
@@ -123,6 +133,7 @@ export async function runBench(argv: string[], io: BenchIo): Promise<number> {
       redisVersion: redis.version,
       date: new Date().toISOString(),
       quick: args.quick,
+      commit: gitCommit(),
     },
   };
   const workerFlags = args.cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', args.cpuProf];
