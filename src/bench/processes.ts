@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { CredwatchError } from '../errors.js';
+import { deleteKeysWithPrefix, freePort } from '../local-resources.js';
 
 /** The compiled CLI every child runs (`bin/credwatch.js`). */
 export const CREDWATCH_BIN = fileURLToPath(new URL('../../bin/credwatch.js', import.meta.url));
@@ -136,17 +136,6 @@ export function cpuSeconds(pid: number | undefined): number | null {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A private `redis-server` for the bench, so its memory figures count credwatch's keys only. */
 export interface PrivateRedis {
@@ -198,10 +187,5 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
 
 /** Deletes every key under a prefix (SCAN, never KEYS). */
 export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
+  await deleteKeysWithPrefix(redis, prefix);
 }

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { UsageError, type Command } from '../cli/command.js';
 import { parseDuration } from '../duration.js';
+import { deleteKeysWithPrefix } from '../local-resources.js';
 import { startDaemon, type Daemon } from '../main.js';
 import { startSimulator } from '../sim/simulator.js';
 import { resolveDemoRedis } from './demo-redis.js';
@@ -115,12 +116,7 @@ export const demoCommand: Command = {
         await running.close();
         // The demo's keys go with it: a demo leaves nothing behind in a shared Redis.
         const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-        let cursor = '0';
-        do {
-          const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length > 0) await client.unlink(...keys);
-        } while (cursor !== '0');
+        await deleteKeysWithPrefix(client, prefix);
         client.disconnect();
       });
       const base = daemon.httpUrl ?? '';

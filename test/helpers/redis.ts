@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { deleteKeysWithPrefix } from '../../src/local-resources.js';
 import { RedisServerProcess, waitForRedis } from './redis-server.js';
 
 export interface ResolvedRedis {
@@ -77,15 +78,8 @@ export async function testRedis(prefix: string): Promise<{ redis: Redis; cleanup
 }
 
 /** Deletes every key starting with `prefix` (SCAN, never KEYS). */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
-  return deleted;
+export function deleteKeys(redis: Redis, prefix: string): Promise<number> {
+  return deleteKeysWithPrefix(redis, prefix);
 }
 
 declare module 'vitest' {
