@@ -67,7 +67,7 @@ function renderFilter(m: StatusPageModel): SafeHtml {
 
 function renderCredentials(m: StatusPageModel): SafeHtml {
   const heading = m.query.category === undefined ? 'Credentials that need action' : html`Credentials in ${categoryBadge(m.query.category)}`;
-  const scope = m.query.category === undefined ? html`<p class="meta">Every category but healthy, by category then Leaf user id.</p>` : '';
+  const scope = m.query.category === undefined ? html`<p class="meta">Every category but healthy, by category, longest in it first.</p>` : '';
   return html`<section id="credentials" aria-labelledby="credentials-h"><h2 id="credentials-h">${heading}</h2>${scope}
 ${renderFilter(m)}
 ${renderCredentialsTable(m.page.items, m.query, m.now.getTime())}
