@@ -2,12 +2,11 @@ import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import express from 'express';
-import { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { createClassifier, loadRulesFile } from './classify/index.js';
 import { UsageError, type Command } from './cli/command.js';
 import { loadConfig, ROLES, type Config, type Role } from './config.js';
-import { CredwatchError } from './errors.js';
 import { buildAdminApp } from './http/app.js';
 import { createCredentialsRouter } from './http/routes/credentials.route.js';
 import { createHealthRouter } from './http/routes/health.route.js';
@@ -21,6 +20,7 @@ import { RedisTokenStore } from './leaf/token-store.js';
 import type { ProviderId } from './leaf/providers.js';
 import { createLogger, safeError, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { connectRedis } from './redis-connection.js';
 import { CredentialStore } from './monitor/credential-store.js';
 import { createPollProcessor } from './monitor/poll.processor.js';
 import { POLL_JOB_DEFAULTS, QUEUES, jitteredBackoff, upsertSchedules } from './monitor/schedules.js';
@@ -74,73 +74,6 @@ function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CredwatchError('REDIS_UNAVAILABLE', message)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function redactUrl(url: string): string {
-  if (url.startsWith('redis+cluster://')) return url.replace(/\/\/[^@/]*@/, '//***@');
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'redis://(unparsable)';
-  }
-}
-
-/** Connects to Redis and fails with one clear line when it does not answer. */
-async function connectRedis(config: Config, logger: Logger, metrics: Metrics): Promise<Redis> {
-  const retry = (times: number) => Math.min(times * 200, 5000);
-  const cluster = config.redis.cluster;
-  // A Cluster answers the same commands as a single Redis (scripts included, with the hash-tagged prefix
-  // keeping every key in one slot); every part of the daemon is typed against Redis, hence the cast.
-  const redis = cluster
-    ? (new Cluster(cluster.nodes, {
-        lazyConnect: true,
-        clusterRetryStrategy: retry,
-        redisOptions: { maxRetriesPerRequest: null, username: cluster.username, password: cluster.password },
-      }) as unknown as Redis)
-    : new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: retry });
-  let lastErrorLog = 0;
-  redis.on('error', (error) => {
-    metrics.redisErrors.inc();
-    // ioredis emits an error per reconnect attempt; one line every 10 s is enough to be seen.
-    if (Date.now() - lastErrorLog > 10_000) {
-      lastErrorLog = Date.now();
-      logger.error({ err: safeError(error) }, 'Redis connection error; reconnecting');
-    }
-  });
-  redis.on('reconnecting', () => metrics.redisErrors.inc());
-  redis.on('ready', () => {
-    if (lastErrorLog !== 0) logger.info('Redis connection restored');
-  });
-  try {
-    await withTimeout(redis.connect(), 5000, `Redis at ${redactUrl(config.redis.url)} did not answer within 5 s`);
-    await redis.ping();
-  } catch (error) {
-    redis.disconnect();
-    throw new CredwatchError('REDIS_UNAVAILABLE', `cannot reach Redis at ${redactUrl(config.redis.url)}: ${(error as Error).message}`);
-  }
-  try {
-    const policy = (await redis.config('GET', 'maxmemory-policy')) as string[];
-    if (policy[1] !== undefined && policy[1] !== 'noeviction') {
-      logger.warn({ policy: policy[1] }, 'Redis maxmemory-policy is not noeviction: queue and state keys may be evicted');
-    }
-  } catch {
-    // Managed Redis services often forbid CONFIG; the docs tell operators to set noeviction themselves.
-  }
-  return redis;
 }
 
 /** Builds and starts every part the roles ask for. The composition root: nothing else wires parts together. */
