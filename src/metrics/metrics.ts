@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 import { CATEGORIES } from '../classify/categories.js';
 import type { ProviderId } from '../leaf/providers.js';
+import { WEBHOOK_EVENT_TYPES } from '../webhooks/endpoints.js';
 
 export const LEAF_OPERATIONS = ['authenticate', 'list_users', 'get_credential', 'get_events'] as const;
 export type LeafOperation = (typeof LEAF_OPERATIONS)[number];
@@ -8,7 +9,6 @@ export const STATUS_CLASSES = ['2xx', '4xx', '429', '5xx', 'error'] as const;
 export type StatusClass = (typeof STATUS_CLASSES)[number];
 export const POLL_OUTCOMES = ['ok', 'leaf_error', 'rate_limited', 'not_connected'] as const;
 export type PollOutcome = (typeof POLL_OUTCOMES)[number];
-export const WEBHOOK_EVENTS = ['credential.action_required', 'credential.recovered'] as const;
 export const DELIVERY_OUTCOMES = ['delivered', 'retrying', 'failed', 'dead_lettered'] as const;
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
@@ -212,7 +212,7 @@ export function createMetrics(
   }
   for (const operation of LEAF_OPERATIONS) for (const sc of STATUS_CLASSES) leafRequests.inc({ operation, status_class: sc }, 0);
   for (const endpoint of options.endpoints ?? []) {
-    for (const event of WEBHOOK_EVENTS) for (const outcome of DELIVERY_OUTCOMES) webhookDeliveries.inc({ endpoint, event, outcome }, 0);
+    for (const event of WEBHOOK_EVENT_TYPES) for (const outcome of DELIVERY_OUTCOMES) webhookDeliveries.inc({ endpoint, event, outcome }, 0);
     webhookEndpointDisabled.set({ endpoint }, 0);
   }
   for (const outcome of ['accepted', 'bad_signature', 'unknown_credential', 'ping']) leafAlerts.inc({ outcome }, 0);

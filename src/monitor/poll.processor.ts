@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { Assessment, Classification, ClassifyContext, CredentialEvent, CredentialSummary } from '../classify/types.js';
 import type { ClientEnvironment } from '../classify/categories.js';
 import { isCredwatchError } from '../errors.js';
+import { isLeafError } from '../leaf/errors.js';
 import type { ProviderId } from '../leaf/providers.js';
 import type { Logger } from '../logger.js';
 import { safeError } from '../logger.js';
@@ -37,9 +38,9 @@ export type PollFailure =
 
 /** Maps a Leaf or Redis error to the queue behaviour (pure). */
 export function classifyPollError(error: unknown): PollFailure {
-  if (isCredwatchError(error, 'LEAF_RATE_LIMITED')) {
-    const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
-    return { kind: 'rate_limited', retryAfterMs: typeof retryAfterMs === 'number' && retryAfterMs > 0 ? retryAfterMs : 1000 };
+  if (isLeafError(error, 'LEAF_RATE_LIMITED')) {
+    const retryAfterMs = error.retryAfterMs;
+    return { kind: 'rate_limited', retryAfterMs: retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : 1000 };
   }
   // A user Leaf no longer has, or a request Leaf rejects as such, will not get better by retrying.
   if (isCredwatchError(error, 'LEAF_NOT_FOUND') || isCredwatchError(error, 'LEAF_REQUEST_REJECTED')) return { kind: 'permanent' };

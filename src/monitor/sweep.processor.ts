@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import { isCredwatchError } from '../errors.js';
+import { isLeafError } from '../leaf/errors.js';
 import type { ProviderId } from '../leaf/providers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -82,9 +82,8 @@ export function createSweepProcessor(deps: SweepProcessorDeps) {
         break;
       } catch (error) {
         // A 429 while listing: wait it out and resume at the refused page, rather than start over.
-        if (!isCredwatchError(error, 'LEAF_RATE_LIMITED') || ++rateLimitedInARow > MAX_RATE_LIMITED_PAGES) throw error;
-        const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
-        const waitMs = typeof retryAfterMs === 'number' && retryAfterMs > 0 ? retryAfterMs : 1000;
+        if (!isLeafError(error, 'LEAF_RATE_LIMITED') || ++rateLimitedInARow > MAX_RATE_LIMITED_PAGES) throw error;
+        const waitMs = error.retryAfterMs !== undefined && error.retryAfterMs > 0 ? error.retryAfterMs : 1000;
         log.warn({ page: nextPage, waitMs }, 'Leaf rate limited the user listing; resuming after Retry-After');
         await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
