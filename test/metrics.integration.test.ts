@@ -55,6 +55,11 @@ describe('/metrics of a running daemon after a scripted scenario', () => {
     const summary = (await api<{ categories: Record<string, number>; total: number }>(daemon, '/api/summary')).body;
     for (const c of CATEGORIES) expect(m.get(`credwatch_credentials{provider="panorama",category="${c}"}`)).toBe(summary.categories[c]);
     expect(m.get('credwatch_credential_transitions_total{provider="panorama",from="healthy",to="environment_mismatch"}')).toBe(1);
+    // provider_unavailable for longer than CREDWATCH_PROVIDER_UNAVAILABLE_AFTER (6h by default), from each `since`.
+    const unavailable = (await api<{ items: Array<{ since: string }> }>(daemon, '/api/credentials?category=provider_unavailable&limit=500')).body.items;
+    const overdue = unavailable.filter((c) => Date.parse(c.since) < Date.now() - 6 * 3_600_000).length;
+    expect(unavailable.length).toBeGreaterThan(0);
+    expect(m.get('credwatch_provider_unavailable_overdue_credentials{provider="panorama"}')).toBe(overdue);
 
     const connected = sim.sim.userIds().filter((id) => sim.sim.user(id)?.credential).length;
     const notConnected = users - connected;

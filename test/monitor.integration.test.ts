@@ -1,10 +1,13 @@
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/logger.js';
 import { Redis } from 'ioredis';
 import type { Daemon } from '../src/main.js';
 import { startDaemon } from '../src/main.js';
 import type { StartedSimulator } from '../src/sim/simulator.js';
 import { ADMIN_TOKEN, api, daemonEnv, simEvent, startTestDaemon, testLogger, waitFor, waitForSweepDone } from './helpers/daemon.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from './helpers/redis.js';
+import { RedisServerProcess } from './helpers/redis-server.js';
 import { startTestSimulator } from './helpers/simulator.js';
 
 describe('monitor daemon against the simulator (real Redis, real HTTP)', () => {
@@ -136,6 +139,28 @@ describe('monitor daemon against the simulator (real Redis, real HTTP)', () => {
     expect((await fetch(`${daemon.httpUrl}/readyz`)).status).toBe(200);
     const basic = await fetch(`${daemon.httpUrl}/api/summary`, { headers: { authorization: `Basic ${Buffer.from(`x:${ADMIN_TOKEN}`).toString('base64')}` } });
     expect(basic.status).toBe(200);
+  });
+
+  it('warns at start when Redis may evict keys (maxmemory-policy is not noeviction)', async () => {
+    const server = await RedisServerProcess.start({ args: ['--maxmemory-policy', 'allkeys-lru'] });
+    cleanups.push(() => server.dispose());
+    const sim = await startTestSimulator({ users: 1 });
+    cleanups.push(() => sim.close());
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'warn',
+      format: 'json',
+      destination: new Writable({
+        write(chunk, _enc, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    });
+    const daemon = await startDaemon({ env: daemonEnv(sim, uniquePrefix('evict'), { REDIS_URL: server.url }), roles: ['http'], logger });
+    cleanups.push(() => daemon.close());
+    const warning = lines.map((l) => JSON.parse(l) as { msg: string; policy?: string }).find((l) => l.msg.includes('maxmemory-policy'));
+    expect(warning?.policy).toBe('allkeys-lru');
   });
 
   it('fails at start with one clear line when Redis or Leaf auth is not there', async () => {
