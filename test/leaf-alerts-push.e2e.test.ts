@@ -1,11 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeafClient } from '../src/leaf/leaf-client.js';
-import { MemoryRequestBudget } from '../src/leaf/request-budget.js';
-import { MemoryTokenStore } from '../src/leaf/token-store.js';
 import type { StartedSimulator } from '../src/sim/simulator.js';
 import { simEvent, startTestDaemon, waitForSweepDone } from './helpers/daemon.js';
 import { deleteKeys, testRedis, uniquePrefix } from './helpers/redis.js';
-import { startTestSimulator, TEST_SIM_ACCOUNT } from './helpers/simulator.js';
+import { simLeafClient, startTestSimulator } from './helpers/simulator.js';
 import { TEST_SECRET } from './helpers/webhook-fixtures.js';
 import { WebhookReceiver, type ReceivedRequest } from './helpers/webhook-receiver.js';
 
@@ -42,15 +39,7 @@ describe('push path through the daemon: Leaf alert → POST /leaf/alerts → pol
     });
     await waitForSweepDone(daemon, USERS);
 
-    const leaf = new LeafClient({
-      apiUrl: sim.url,
-      username: TEST_SIM_ACCOUNT.username,
-      password: TEST_SIM_ACCOUNT.password,
-      requestTimeoutMs: 5000,
-      maxRetries: 0,
-      budget: new MemoryRequestBudget(100),
-      tokenStore: new MemoryTokenStore(),
-    });
+    const leaf = simLeafClient(sim);
     cleanups.unshift(async () => leaf.close());
     const healthy: string[] = [];
     for (const id of sim.sim.userIds()) if ((await daemon.store.get('panorama', id))?.category === 'healthy' && sim.sim.user(id)?.credential?.status === 'OK') healthy.push(id);

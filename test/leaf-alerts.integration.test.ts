@@ -4,12 +4,9 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLeafAlertsRouter, verifyLeafSignature } from '../src/http/routes/leaf-alerts.route.js';
-import { LeafClient } from '../src/leaf/leaf-client.js';
 import type { ProviderId } from '../src/leaf/providers.js';
-import { MemoryRequestBudget } from '../src/leaf/request-budget.js';
-import { MemoryTokenStore } from '../src/leaf/token-store.js';
 import type { StartedSimulator } from '../src/sim/simulator.js';
-import { startTestSimulator, TEST_SIM_ACCOUNT } from './helpers/simulator.js';
+import { simLeafClient, startTestSimulator } from './helpers/simulator.js';
 import { eventually, metricValue, observability } from './helpers/webhook-fixtures.js';
 
 const SECRET = 'leaf-alerts-secret';
@@ -123,15 +120,7 @@ describe('POST /leaf/alerts', () => {
 
   it('turns an alert pushed by the simulator into a poll request', async () => {
     sim = await startTestSimulator();
-    const leaf = new LeafClient({
-      apiUrl: sim.url,
-      username: TEST_SIM_ACCOUNT.username,
-      password: TEST_SIM_ACCOUNT.password,
-      requestTimeoutMs: 5000,
-      maxRetries: 0,
-      budget: new MemoryRequestBudget(100),
-      tokenStore: new MemoryTokenStore(),
-    });
+    const leaf = simLeafClient(sim);
     const hook = await leaf.createAlertWebhook({ events: ['credentialsUnauthenticated', 'credentialsLimitedPermission'], name: 'credwatch', secret: SECRET, url });
     expect(hook.events).toEqual(['credentialsUnauthenticated', 'credentialsLimitedPermission']);
     await eventually(async () => (await outcome('ping')) === 1, 5000, 'registration ping');

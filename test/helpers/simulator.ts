@@ -1,3 +1,6 @@
+import { LeafClient } from '../../src/leaf/leaf-client.js';
+import { MemoryRequestBudget } from '../../src/leaf/request-budget.js';
+import { MemoryTokenStore } from '../../src/leaf/token-store.js';
 import { startSimulator, type SimulatorOptions, type StartedSimulator } from '../../src/sim/simulator.js';
 
 /** The Leaf account every test simulator accepts. */
@@ -30,4 +33,17 @@ export async function simToken(url: string, account: { username: string; passwor
   const body = (await response.json()) as { id_token?: unknown };
   if (typeof body.id_token !== 'string') throw new Error('authenticate answered without id_token');
   return body.id_token;
+}
+
+/** A Leaf client logged in to a test simulator with the test account (no retries, 100 rps, in memory). */
+export function simLeafClient(sim: StartedSimulator): LeafClient {
+  return new LeafClient({
+    apiUrl: sim.url,
+    username: TEST_SIM_ACCOUNT.username,
+    password: TEST_SIM_ACCOUNT.password,
+    requestTimeoutMs: 5000,
+    maxRetries: 0,
+    budget: new MemoryRequestBudget(100),
+    tokenStore: new MemoryTokenStore(),
+  });
 }
