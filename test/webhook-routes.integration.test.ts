@@ -71,6 +71,10 @@ describe('webhooks admin routes', () => {
           disabled: false,
           disabledAt: null,
           deadLetters: 0,
+          state: 'healthy',
+          failingSince: null,
+          waiting: 0,
+          backlog: 0,
         },
       ],
     });

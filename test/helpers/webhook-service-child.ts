@@ -19,7 +19,12 @@ const service = createWebhookService({
   metrics: createMetrics(new Registry(), { providers: ['panorama'], endpoints: ['app'], version: 'test', defaultMetrics: false }),
   logger: createLogger({ level: env['CHILD_LOG_LEVEL'] ?? 'warn', format: 'json' }),
   retrySchedule: [200, 200, 200, 200, 200],
-  tuning: { claimIdleMs: 500, blockMs: 200, concurrency: 1, lockDurationMs: 1000, stalledIntervalMs: 500 },
+  health: {
+    failureThreshold: Number(env['CHILD_FAILURE_THRESHOLD'] ?? '5'),
+    probeIntervalMs: Number(env['CHILD_PROBE_INTERVAL_MS'] ?? '5000'),
+    ratePerSecond: Number(env['CHILD_RATE'] ?? '50'),
+  },
+  tuning: { claimIdleMs: 500, blockMs: 200, concurrency: 1, lockDurationMs: 1000, stalledIntervalMs: 500, reconcileMs: 300 },
 });
 await service.start();
 process.stdout.write('ready\n');
