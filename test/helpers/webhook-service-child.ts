@@ -18,7 +18,7 @@ const service = createWebhookService({
   notifyUnclassified: false,
   metrics: createMetrics(new Registry(), { providers: ['panorama'], endpoints: ['app'], version: 'test', defaultMetrics: false }),
   logger: createLogger({ level: env['CHILD_LOG_LEVEL'] ?? 'warn', format: 'json' }),
-  retrySchedule: [200, 200, 200, 200, 200],
+  retrySchedule: (env['CHILD_RETRY_SCHEDULE'] ?? '200,200,200,200,200').split(',').map(Number),
   health: {
     failureThreshold: Number(env['CHILD_FAILURE_THRESHOLD'] ?? '5'),
     probeIntervalMs: Number(env['CHILD_PROBE_INTERVAL_MS'] ?? '5000'),
