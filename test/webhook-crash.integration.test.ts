@@ -104,7 +104,7 @@ describe('webhook delivery across kill -9', () => {
     // Two failures open the circuit; probe every 300 ms; the schedule spans a minute (the give-up age).
     const extra = { CHILD_FAILURE_THRESHOLD: '2', CHILD_PROBE_INTERVAL_MS: '300', CHILD_RATE: '0', CHILD_RETRY_SCHEDULE: '200,200,60000' };
     await receiver.stop();
-    let running = await child(extra);
+    const first = await child(extra);
     const transitions = Array.from({ length: 30 }, (_, i) => transition('healthy', 'cognito_token_expired', { leafUserId: `catch-up-${i}` }));
     for (const t of transitions) await xaddTransition(redis, prefix, t);
     await eventually(async () => (await redis.zcard(`${prefix}:webhooks:waiting:app`)) >= 28, 15_000, 'deliveries waiting for the endpoint');
@@ -113,8 +113,8 @@ describe('webhook delivery across kill -9', () => {
     await receiver.listen();
     await receiver.waitFor(8, 15_000, (r) => r.status === 200);
     const deliveredAtKill = new Set(receiver.accepted().map(id)).size;
-    await running.kill();
-    running = await child(extra);
+    await first.kill();
+    await child(extra);
 
     const expected = transitions.map((t) => webhookIdFor(t.id, 'app'));
     await eventually(() => new Set(receiver.accepted().map(id)).size === expected.length, 30_000, 'every transition delivered');
