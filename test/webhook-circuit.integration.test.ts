@@ -114,6 +114,14 @@ describe('endpoint circuit and catch-up', () => {
       expect(maxConcurrent(probes)).toBe(1);
       // Probing, not every message's retries: far fewer requests than notifications during the outage.
       expect(duringOutage.length).toBeLessThanOrEqual(5 + Math.ceil(OUTAGE_MS / (0.9 * PROBE_INTERVAL_MS)) + 1);
+      // The delivery log sees the stopped half too (connection refused): probes never overlapped there either.
+      const logged = (await s.listDeliveries({ endpoint: 'app', limit: 1000 })).filter((a) => Date.parse(a.at) < back);
+      const loggedProbes = logged.filter((a) => a.probe).map((a) => ({ at: Date.parse(a.at) - a.latencyMs, answeredAt: Date.parse(a.at) }));
+      expect(loggedProbes.length).toBeGreaterThanOrEqual(Math.floor(OUTAGE_MS / 2 / (1.1 * PROBE_INTERVAL_MS)));
+      expect(maxConcurrent(loggedProbes)).toBe(1);
+      // Non-probe attempts: the 5 that opened the circuit, plus any already in flight at that moment.
+      expect(logged.filter((a) => !a.probe).length).toBeGreaterThanOrEqual(5);
+      expect(logged.filter((a) => !a.probe).length).toBeLessThanOrEqual(5 + 4);
       expect(catchUpMs).toBeLessThanOrEqual(10_000);
       for (const q of accepted) {
         const first = [...duringOutage, ...accepted].find((o) => id(o) === id(q));
@@ -124,7 +132,8 @@ describe('endpoint circuit and catch-up', () => {
       }
       expect((await s.endpointsState())[0]).toMatchObject({ state: 'healthy', failuresInRow: 0, waiting: 0, backlog: 0, deadLetters: 0 });
       process.stdout.write(
-        `[webhook-circuit] outage ${OUTAGE_MS} ms, ${TRANSITIONS} transitions: ${duringOutage.length} requests during the outage (${probes.length} probes), ` +
+        `[webhook-circuit] outage ${OUTAGE_MS} ms, ${TRANSITIONS} transitions: ${logged.length} attempts during the outage (${loggedProbes.length} probes; ` +
+          `${duringOutage.length} reached the receiver while it answered 503), ` +
           `catch-up ${catchUpMs} ms after the receiver's return\n`,
       );
     },
@@ -155,8 +164,8 @@ describe('endpoint circuit and catch-up', () => {
 
     r.setFallback({ status: 200 });
     await s.enableEndpoint('app');
-    await eventually(() => new Set(r.accepted().map(id)).size >= 5, 10_000, 'waiting deliveries released');
-    // The probe keeps its own 60 s timer; every waiting delivery went out at once.
+    // Every waiting delivery and the probe (whose timer says 60 s) go out at once.
+    await eventually(() => new Set(r.accepted().map(id)).size === 6, 10_000, 'waiting deliveries released');
     expect((await s.endpointsState())[0]).toMatchObject({ state: 'healthy' });
     expect(await metricValue(metrics, 'credwatch_webhook_endpoint_state', { endpoint: 'app', state: 'healthy' })).toBe(1);
   });

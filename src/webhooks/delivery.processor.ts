@@ -221,7 +221,7 @@ export function createDeliveryProcessor(deps: {
     });
 
     if (ok) {
-      if (await deps.circuit.recordSuccess(d.endpoint, now())) {
+      if (await deps.circuit.recordSuccess(d.endpoint, now(), jobId)) {
         log.info({ probe: admission === 'probe' }, 'webhook endpoint answered again: releasing its waiting deliveries');
         deps.onRelease(d.endpoint);
       }

@@ -37,12 +37,15 @@ end
 return {n, failing and 1 or 0}
 `;
 
-// Records a 2xx and closes the circuit. KEYS: endpoint hash, probe key. ARGV: at ms.
-// Returns 1 when the endpoint was failing (its waiting deliveries must be released).
+// Records a 2xx and closes the circuit. KEYS: endpoint hash, probe key, waiting set. ARGV: at ms, job id.
+// A probe held by another delivery joins the waiting set so the release sends it too, without waiting
+// for its timer. Returns 1 when the endpoint was failing (its waiting deliveries must be released).
 const SUCCESS = `
 local was = redis.call('HGET', KEYS[1], 'failingSince')
 redis.call('HSET', KEYS[1], 'lastSuccessAt', ARGV[1], 'failuresInRow', '0')
 redis.call('HDEL', KEYS[1], 'failingSince')
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[2] then redis.call('ZADD', KEYS[3], 0, holder) end
 redis.call('DEL', KEYS[2])
 if was then return 1 end
 return 0
@@ -91,8 +94,8 @@ export function createEndpointCircuit(redis: Redis, prefix: string) {
     },
 
     /** Records a 2xx; true when this closed the circuit (the waiting deliveries must be released). */
-    async recordSuccess(endpoint: string, atMs: number): Promise<boolean> {
-      return Number(await redis.eval(SUCCESS, 2, endpointKey(endpoint), probeKey(endpoint), String(atMs))) === 1;
+    async recordSuccess(endpoint: string, atMs: number, jobId: string): Promise<boolean> {
+      return Number(await redis.eval(SUCCESS, 3, endpointKey(endpoint), probeKey(endpoint), waitingKey(endpoint), String(atMs), jobId)) === 1;
     },
 
     /** Extends the probe role of `jobId` over its next delay. */
@@ -105,9 +108,12 @@ export function createEndpointCircuit(redis: Redis, prefix: string) {
       await redis.eval(DROP_PROBE, 1, probeKey(endpoint), jobId);
     },
 
-    /** Closes the circuit without a delivery (an operator's enable). */
+    /** Closes the circuit without a delivery (an operator's enable); the probe joins the waiting set. */
     async reset(endpoint: string): Promise<void> {
-      await redis.multi().hdel(endpointKey(endpoint), 'failingSince').hset(endpointKey(endpoint), 'failuresInRow', '0').del(probeKey(endpoint)).exec();
+      const holder = await redis.get(probeKey(endpoint));
+      const tx = redis.multi().hdel(endpointKey(endpoint), 'failingSince').hset(endpointKey(endpoint), 'failuresInRow', '0').del(probeKey(endpoint));
+      if (holder !== null) tx.zadd(waitingKey(endpoint), 0, holder);
+      await tx.exec();
     },
 
     /** The state of every endpoint plus its waiting count, in one round trip. */

@@ -16,8 +16,8 @@ export interface ReceivedRequest {
   answeredAt?: number;
 }
 
-/** The most requests that were in flight (arrived, not yet answered) at once among `requests`. */
-export function maxConcurrent(requests: readonly ReceivedRequest[]): number {
+/** The most requests that were in flight (from `at` to `answeredAt`) at once among `requests`. */
+export function maxConcurrent(requests: ReadonlyArray<Pick<ReceivedRequest, 'at' | 'answeredAt'>>): number {
   const edges = requests.flatMap((r) => [
     { t: r.at, d: 1 },
     { t: r.answeredAt ?? Number.POSITIVE_INFINITY, d: -1 },
