@@ -165,10 +165,30 @@ describe('endpoint circuit and catch-up', () => {
 
     r.setFallback({ status: 200 });
     await s.enableEndpoint('app');
-    // Every waiting delivery and the probe (whose timer says 60 s) go out at once.
+    // Every waiting delivery, the probe (whose timer says 60 s) and the delivery that failed before the
+    // circuit opened (its own retry timer says 5 s) go out at once.
+    const enabledAt = Date.now();
     await eventually(() => new Set(r.accepted().map(id)).size === 6, 10_000, 'waiting deliveries released');
+    expect(Math.max(...r.accepted().map((q) => q.at)) - enabledAt).toBeLessThan(1500);
     expect((await s.endpointsState())[0]).toMatchObject({ state: 'healthy' });
     expect(await metricValue(metrics, 'credwatch_webhook_endpoint_state', { endpoint: 'app', state: 'healthy' })).toBe(1);
+  });
+
+  it('a 410 on the probe still disables the endpoint and sends every waiting delivery to the dead letters', async () => {
+    const r = await receiver();
+    r.setFallback({ status: 500 });
+    const { service: s } = await service([endpoint('app', r)], { retrySchedule: [300, 60_000], health: { failureThreshold: 2, probeIntervalMs: 400 } });
+    for (let i = 0; i < 5; i += 1) await xaddTransition(redis, prefix, transition('healthy', 'missing_permission', { leafUserId: `gone-${i}` }));
+    await eventually(async () => ((await s.endpointsState())[0]?.waiting ?? 0) >= 3, 10_000, 'deliveries waiting');
+    r.setFallback({ status: 410 });
+    await eventually(async () => ((await s.deadLetterCounts())[0]?.count ?? 0) === 5, 10_000, 'every delivery dead-lettered');
+    const sent = r.requests.length;
+    await sleep(800);
+    expect(r.requests.length).toBe(sent);
+    expect(r.requests.filter((q) => q.status === 410)).toHaveLength(1);
+    expect((await s.endpointsState())[0]).toMatchObject({ state: 'disabled', disabled: true, waiting: 0, backlog: 0 });
+    const reasons = (await s.listDeadLetters({ limit: 10 })).items.map((d) => d.lastError).sort();
+    expect(reasons).toEqual(['HTTP 410', ...Array<string>(4).fill('endpoint disabled (it answered 410 Gone)')]);
   });
 
   it('replays exactly the notifications since a time, dead letters included, with their webhook-ids and bodies', async () => {

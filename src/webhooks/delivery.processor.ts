@@ -258,6 +258,7 @@ export function createDeliveryProcessor(deps: {
       log.warn({ attempt, error: failure }, 'webhook delivery exhausted its attempts: dead letter');
       return deadLetter(job, attempt, failure);
     }
+    await deps.circuit.markRetrying(d.endpoint, jobId, job.timestamp);
     deps.metrics.webhookDeliveries.inc({ ...labels, outcome: 'retrying' }, 1);
     log.info({ attempt, error: failure, retryAfterMs }, 'webhook delivery failed; will retry');
     throw new WebhookDeliveryError(failure, retryAfterMs);

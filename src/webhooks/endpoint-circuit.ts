@@ -8,8 +8,9 @@ export type EndpointCircuitState = (typeof ENDPOINT_STATES)[number];
 export type Admission = 'send' | 'probe' | 'wait';
 
 // Decides, atomically across every worker process, whether a delivery may be sent.
-// KEYS: endpoint hash, probe key, waiting set. ARGV: job id, waiting score (ms), probe ttl ms.
+// KEYS: endpoint hash, probe key, waiting set, retrying set. ARGV: job id, waiting score (ms), probe ttl ms.
 const ADMIT = `
+redis.call('ZREM', KEYS[4], ARGV[1])
 if not redis.call('HGET', KEYS[1], 'failingSince') then
   redis.call('ZREM', KEYS[3], ARGV[1])
   return 'send'
@@ -37,18 +38,22 @@ end
 return {n, failing and 1 or 0}
 `;
 
-// Records a 2xx and closes the circuit. KEYS: endpoint hash, probe key, waiting set. ARGV: at ms, job id.
-// A probe held by another delivery joins the waiting set so the release sends it too, without waiting
-// for its timer. Returns 1 when the endpoint was failing (its waiting deliveries must be released).
+// Records a 2xx and closes the circuit. KEYS: endpoint hash, probe key, waiting set, retrying set.
+// ARGV: at ms, job id. When the endpoint was failing, the probe held by another delivery and the
+// deliveries on their own retry timer join the waiting set, so the release sends them too without
+// waiting for their timers. Returns 1 when the endpoint was failing (the waiting set must be released).
 const SUCCESS = `
 local was = redis.call('HGET', KEYS[1], 'failingSince')
 redis.call('HSET', KEYS[1], 'lastSuccessAt', ARGV[1], 'failuresInRow', '0')
 redis.call('HDEL', KEYS[1], 'failingSince')
 local holder = redis.call('GET', KEYS[2])
-if holder and holder ~= ARGV[2] then redis.call('ZADD', KEYS[3], 0, holder) end
 redis.call('DEL', KEYS[2])
-if was then return 1 end
-return 0
+if not was then return 0 end
+if holder and holder ~= ARGV[2] then redis.call('ZADD', KEYS[3], 0, holder) end
+redis.call('ZUNIONSTORE', KEYS[3], 2, KEYS[3], KEYS[4], 'AGGREGATE', 'MIN')
+redis.call('DEL', KEYS[4])
+redis.call('ZREM', KEYS[3], ARGV[2])
+return 1
 `;
 
 // Keeps the probe role with the job holding it. KEYS: probe key. ARGV: job id, ttl ms.
@@ -65,21 +70,31 @@ return 0
 
 /**
  * The circuit of each endpoint in Redis, shared by every worker process: consecutive failures, the
- * time it started failing, the job holding the probe role, and the deliveries waiting for it to recover
- * (a sorted set of job ids by creation time, so the catch-up sends the oldest first).
+ * time it started failing, the job holding the probe role, the deliveries waiting for it to recover
+ * (a sorted set of job ids by creation time, so the catch-up sends the oldest first) and those on
+ * their own retry timer (joined to the waiting ones when the endpoint recovers).
  */
 export function createEndpointCircuit(redis: Redis, prefix: string) {
   const key = (...parts: string[]) => [prefix, 'webhooks', ...parts].join(':');
   const endpointKey = (name: string) => key('endpoint', name);
   const probeKey = (name: string) => key('probe', name);
   const waitingKey = (name: string) => key('waiting', name);
+  const retryingKey = (name: string) => key('retrying', name);
 
   return {
     waitingKey,
 
     /** Whether the delivery `jobId` may be sent now; 'wait' also puts it on the waiting set. */
     async admit(endpoint: string, jobId: string, createdAtMs: number, probeTtlMs: number): Promise<Admission> {
-      return (await redis.eval(ADMIT, 3, endpointKey(endpoint), probeKey(endpoint), waitingKey(endpoint), jobId, String(createdAtMs), String(Math.ceil(probeTtlMs)))) as Admission;
+      return (await redis.eval(ADMIT, 4, endpointKey(endpoint), probeKey(endpoint), waitingKey(endpoint), retryingKey(endpoint), jobId, String(createdAtMs), String(Math.ceil(probeTtlMs)))) as Admission;
+    },
+
+    /**
+     * Notes a delivery that failed while the endpoint was still healthy and sleeps on its own retry
+     * timer: if the endpoint goes failing and recovers meanwhile, the recovery sends it at once too.
+     */
+    async markRetrying(endpoint: string, jobId: string, createdAtMs: number): Promise<void> {
+      await redis.zadd(retryingKey(endpoint), createdAtMs, jobId);
     },
 
     /** Puts a delivery on the waiting set (it is parked until the endpoint recovers). */
@@ -95,7 +110,7 @@ export function createEndpointCircuit(redis: Redis, prefix: string) {
 
     /** Records a 2xx; true when this closed the circuit (the waiting deliveries must be released). */
     async recordSuccess(endpoint: string, atMs: number, jobId: string): Promise<boolean> {
-      return Number(await redis.eval(SUCCESS, 3, endpointKey(endpoint), probeKey(endpoint), waitingKey(endpoint), String(atMs), jobId)) === 1;
+      return Number(await redis.eval(SUCCESS, 4, endpointKey(endpoint), probeKey(endpoint), waitingKey(endpoint), retryingKey(endpoint), String(atMs), jobId)) === 1;
     },
 
     /** Extends the probe role of `jobId` over its next delay. */
@@ -113,6 +128,7 @@ export function createEndpointCircuit(redis: Redis, prefix: string) {
       const holder = await redis.get(probeKey(endpoint));
       const tx = redis.multi().hdel(endpointKey(endpoint), 'failingSince').hset(endpointKey(endpoint), 'failuresInRow', '0').del(probeKey(endpoint));
       if (holder !== null) tx.zadd(waitingKey(endpoint), 0, holder);
+      tx.zunionstore(waitingKey(endpoint), 2, waitingKey(endpoint), retryingKey(endpoint), 'AGGREGATE', 'MIN').del(retryingKey(endpoint));
       await tx.exec();
     },
 
