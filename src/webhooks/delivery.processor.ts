@@ -244,11 +244,11 @@ export function createDeliveryProcessor(deps: {
       // The endpoint is failing: only its probe keeps trying (on the schedule, capped), the others wait.
       // A delivery that was in flight when the circuit opened becomes the probe if there is none.
       if (admission !== 'probe') admission = await deps.circuit.admit(d.endpoint, jobId, job.timestamp, probeTtl(circuit.probeIntervalMs));
-      if (admission === 'wait') return park(job, token, attempt);
       if (agedOut(job)) return giveUpWhileFailing(job, admission, attempt);
+      deps.metrics.webhookDeliveries.inc({ ...labels, outcome: 'retrying' }, 1);
+      if (admission === 'wait') return park(job, token, attempt);
       const delay = probeDelay({ failuresInRow: health.failuresInRow, options: circuit, retryAfterMs });
       await deps.circuit.keepProbe(d.endpoint, jobId, probeTtl(delay));
-      deps.metrics.webhookDeliveries.inc({ ...labels, outcome: 'retrying' }, 1);
       log.info({ failuresInRow: health.failuresInRow, error: failure, nextProbeMs: delay }, 'webhook endpoint failing: probe failed; probing again later');
       return sleep(job, token, delay);
     }
