@@ -121,6 +121,13 @@ export const CONFIG_DOCS: ReadonlyArray<{ name: string; default: string; doc: st
   { name: 'CREDWATCH_WEBHOOK_URL', default: '', doc: 'A single webhook endpoint URL (with CREDWATCH_WEBHOOK_SECRET).' },
   { name: 'CREDWATCH_WEBHOOK_SECRET', default: '', doc: 'Its signing secret, `whsec_<base64>`.' },
   { name: 'CREDWATCH_WEBHOOK_TIMEOUT', default: '15s', doc: 'A delivery not answered 2xx within this time is retried.' },
+  { name: 'CREDWATCH_WEBHOOK_FAILURE_THRESHOLD', default: '5', doc: 'Failed attempts in a row that mark a webhook endpoint failing (one probe at a time, the rest wait).' },
+  { name: 'CREDWATCH_WEBHOOK_PROBE_INTERVAL', default: '5s', doc: 'Longest delay between two probes of a failing endpoint (the retry schedule, capped).' },
+  { name: 'CREDWATCH_WEBHOOK_CONCURRENCY', default: '4', doc: 'Deliveries in flight per endpoint in one process.' },
+  { name: 'CREDWATCH_WEBHOOK_RATE', default: '50', doc: 'Deliveries started per second per endpoint over every process (paces the catch-up); 0 = no limit.' },
+  { name: 'CREDWATCH_WEBHOOK_REPLAY_MAX', default: '10000', doc: 'Notifications kept per endpoint for replay.' },
+  { name: 'CREDWATCH_WEBHOOK_REPLAY_RETENTION', default: '7d', doc: 'How long notifications are kept for replay.' },
+  { name: 'CREDWATCH_WEBHOOK_LOG_SIZE', default: '1000', doc: 'Delivery attempts kept per endpoint in the delivery log.' },
   { name: 'CREDWATCH_JOB_LOCK_DURATION', default: '30s', doc: 'Lock of a running job; a crashed worker\'s job is picked up again after about this long.' },
   { name: 'CREDWATCH_SHUTDOWN_TIMEOUT', default: '10s', doc: 'How long SIGTERM waits for in-flight jobs before closing.' },
   { name: 'LOG_LEVEL', default: 'info', doc: 'pino level: trace, debug, info, warn, error, fatal, silent.' },
@@ -181,6 +188,13 @@ const schema = z.object({
   CREDWATCH_WEBHOOK_URL: url(),
   CREDWATCH_WEBHOOK_SECRET: optionalString,
   CREDWATCH_WEBHOOK_TIMEOUT: duration('15s'),
+  CREDWATCH_WEBHOOK_FAILURE_THRESHOLD: integer(5, 1, 1000),
+  CREDWATCH_WEBHOOK_PROBE_INTERVAL: duration('5s'),
+  CREDWATCH_WEBHOOK_CONCURRENCY: integer(4, 1, 1000),
+  CREDWATCH_WEBHOOK_RATE: integer(50, 0, 100_000),
+  CREDWATCH_WEBHOOK_REPLAY_MAX: integer(10_000, 0, 1_000_000),
+  CREDWATCH_WEBHOOK_REPLAY_RETENTION: duration('7d'),
+  CREDWATCH_WEBHOOK_LOG_SIZE: integer(1000, 1, 100_000),
   CREDWATCH_JOB_LOCK_DURATION: duration('30s'),
   CREDWATCH_SHUTDOWN_TIMEOUT: duration('10s'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -219,6 +233,10 @@ export interface Config {
     url: string | undefined;
     secret: string | undefined;
     timeoutMs: number;
+    /** Deliveries in flight per endpoint in one process. */
+    concurrency: number;
+    /** Endpoint circuit, catch-up pace, replay record and delivery log bounds. */
+    health: { failureThreshold: number; probeIntervalMs: number; ratePerSecond: number; replayMax: number; replayRetentionMs: number; logSize: number };
   };
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
 }
@@ -328,6 +346,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       url: v.CREDWATCH_WEBHOOK_URL,
       secret: v.CREDWATCH_WEBHOOK_SECRET,
       timeoutMs: v.CREDWATCH_WEBHOOK_TIMEOUT,
+      concurrency: v.CREDWATCH_WEBHOOK_CONCURRENCY,
+      health: {
+        failureThreshold: v.CREDWATCH_WEBHOOK_FAILURE_THRESHOLD,
+        probeIntervalMs: v.CREDWATCH_WEBHOOK_PROBE_INTERVAL,
+        ratePerSecond: v.CREDWATCH_WEBHOOK_RATE,
+        replayMax: v.CREDWATCH_WEBHOOK_REPLAY_MAX,
+        replayRetentionMs: v.CREDWATCH_WEBHOOK_REPLAY_RETENTION,
+        logSize: v.CREDWATCH_WEBHOOK_LOG_SIZE,
+      },
     },
     log: { level: v.LOG_LEVEL, format: v.LOG_FORMAT },
   };

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   WEBHOOK_ENDPOINT_UNKNOWN: 'no webhook endpoint with that name is configured',
   DEAD_LETTER_NOT_FOUND: 'no dead letter with that id',
   WEBHOOK_DELIVERY_FAILED: 'a webhook endpoint did not answer 2xx in time; the delivery is retried',
+  WEBHOOK_ENDPOINT_DISABLED: 'the webhook endpoint is disabled (it answered 410 Gone); enable it first',
   BENCH_FAILED: 'a benchmark step failed: a child process exited or a wait timed out',
 } as const;
 

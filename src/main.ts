@@ -128,7 +128,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     notifyUnclassified: config.monitor.notifyUnclassified,
     metrics,
     logger,
-    tuning: { lockDurationMs: config.monitor.jobLockDurationMs, stalledIntervalMs: config.monitor.jobLockDurationMs },
+    health: config.webhooks.health,
+    tuning: { lockDurationMs: config.monitor.jobLockDurationMs, stalledIntervalMs: config.monitor.jobLockDurationMs, concurrency: config.webhooks.concurrency },
   });
   closers.unshift(() => webhooks.close());
   const requestPoll = (provider: ProviderId, leafUserId: string) => enqueuePolls(pollQueue, [provider], [leafUserId], 'manual');
@@ -150,6 +151,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
     deadLetters: () => webhooks.deadLetterCounts(),
     providerUnavailableOverdue: () => store.countInCategorySince('provider_unavailable', Date.now() - config.monitor.providerUnavailableAfterMs),
+    webhookEndpoints: () => webhooks.endpointHealth(),
   });
 
   const daemonClose = async (): Promise<void> => {

@@ -213,6 +213,17 @@ describe('sweep and webhook sections', () => {
     expect(table).toContain('(1 h ago)');
     expect(String(renderWebhooksSection(null, 0))).toContain('could not be read');
   });
+
+  it('shows the circuit state and the backlog of each endpoint', () => {
+    const base = { name: 'app', disabled: false, lastSuccessAt: '2026-11-02T11:00:00.000Z', failuresInRow: 0, deadLetters: 0 };
+    expect(endpointState({ ...base, state: 'failing', failuresInRow: 7 })).toEqual({ label: 'failing', level: 'bad' });
+    expect(endpointState({ ...base, state: 'healthy', failuresInRow: 2 })).toEqual({ label: 'retrying', level: 'warn' });
+    expect(endpointState({ ...base, state: 'disabled' })).toEqual({ label: 'disabled', level: 'bad' });
+    const table = String(renderWebhooksSection([{ ...base, state: 'failing', failuresInRow: 7, backlog: 4321 }], NOW.getTime()));
+    expect(table).toContain('Backlog');
+    expect(table).toContain('4,321');
+    expect(table).toContain('state-bad">failing');
+  });
 });
 
 describe('query parsing', () => {

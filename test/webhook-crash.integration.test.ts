@@ -27,8 +27,8 @@ afterEach(async () => {
   await cleanup();
 });
 
-async function child(): Promise<WebhookChild> {
-  const c = await startWebhookChild({ redisUrl: testRedisUrl(), prefix, endpointUrl: receiver.url(), secret: TEST_SECRET });
+async function child(extra: Record<string, string> = {}): Promise<WebhookChild> {
+  const c = await startWebhookChild({ redisUrl: testRedisUrl(), prefix, endpointUrl: receiver.url(), secret: TEST_SECRET, extra });
   children.push(c);
   return c;
 }
@@ -98,5 +98,34 @@ describe('webhook delivery across kill -9', () => {
     // but before the job was marked done: at most one repeat per kill, always with the same webhook-id.
     const repeats = [...counts.values()].reduce((sum, n) => sum + n - 1, 0);
     expect(repeats).toBeLessThanOrEqual(3);
+  });
+
+  it('loses and doubles nothing when killed -9 during the catch-up after an outage', async () => {
+    // Two failures open the circuit; probe every 300 ms; the schedule spans a minute (the give-up age).
+    const extra = { CHILD_FAILURE_THRESHOLD: '2', CHILD_PROBE_INTERVAL_MS: '300', CHILD_RATE: '0', CHILD_RETRY_SCHEDULE: '200,200,60000' };
+    await receiver.stop();
+    const first = await child(extra);
+    const transitions = Array.from({ length: 30 }, (_, i) => transition('healthy', 'cognito_token_expired', { leafUserId: `catch-up-${i}` }));
+    for (const t of transitions) await xaddTransition(redis, prefix, t);
+    await eventually(async () => (await redis.zcard(`${prefix}:webhooks:waiting:app`)) >= 28, 15_000, 'deliveries waiting for the endpoint');
+
+    receiver.setFallback({ status: 200, delayMs: 40 });
+    await receiver.listen();
+    await receiver.waitFor(8, 15_000, (r) => r.status === 200);
+    const deliveredAtKill = new Set(receiver.accepted().map(id)).size;
+    await first.kill();
+    await child(extra);
+
+    const expected = transitions.map((t) => webhookIdFor(t.id, 'app'));
+    await eventually(() => new Set(receiver.accepted().map(id)).size === expected.length, 30_000, 'every transition delivered');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(deliveredAtKill).toBeLessThan(expected.length);
+    const counts = countById(receiver.accepted());
+    expect([...counts.keys()].sort()).toEqual([...expected].sort());
+    // Concurrency 1: the kill can interrupt at most the one request in flight after the receiver
+    // accepted it; that repeat carries the same webhook-id. Nothing else is sent twice.
+    const repeats = [...counts.values()].reduce((sum, n) => sum + n - 1, 0);
+    expect(repeats).toBeLessThanOrEqual(1);
+    expect(await redis.zcard(`${prefix}:webhooks:waiting:app`)).toBe(0);
   });
 });

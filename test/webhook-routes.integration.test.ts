@@ -71,6 +71,10 @@ describe('webhooks admin routes', () => {
           disabled: false,
           disabledAt: null,
           deadLetters: 0,
+          state: 'healthy',
+          failingSince: null,
+          waiting: 0,
+          backlog: 0,
         },
       ],
     });
@@ -130,5 +134,41 @@ describe('webhooks admin routes', () => {
     const endpoints = (await call('GET', '/api/webhooks/endpoints')).json['endpoints'] as Array<Record<string, unknown>>;
     expect(endpoints[0]).toMatchObject({ failuresInRow: 0, lastError: 'HTTP 500', deadLetters: 0 });
     expect(endpoints[0]?.['lastSuccessAt']).toEqual(expect.any(String));
+  });
+
+  it('replays since a time and lists delivery attempts, answering 400/404/409 for bad requests', async () => {
+    const t = transition('healthy', 'cognito_token_expired', { leafUserId: 'route-user' });
+    await xaddTransition(redis, prefix, t);
+    await eventually(async () => ((await service.deadLetterCounts())[0]?.count ?? 0) === 1, 10_000, 'dead letter');
+    const id = webhookIdFor(t.id, 'app');
+    const attempts = await call('GET', '/api/webhooks/deliveries?endpoint=app&credential=route-user');
+    expect(attempts.status).toBe(200);
+    expect(attempts.json['items']).toMatchObject([{ endpoint: 'app', webhookId: id, status: 500, error: 'HTTP 500', credential: 'panorama:route-user', probe: false }]);
+    expect(JSON.stringify(attempts.json)).not.toContain('query-secret');
+    expect((await call('GET', '/api/webhooks/deliveries?credential=someone-else')).json).toEqual({ items: [] });
+
+    receiver.setFallback({ status: 200 });
+    const since = new Date(Date.now() - 60_000).toISOString();
+    expect(await call('POST', `/api/webhooks/endpoints/app/replay?since=${since}`)).toEqual({ status: 202, json: { endpoint: 'app', since, replayed: 1 } });
+    await receiver.waitFor(1, 10_000, (r) => r.status === 200);
+    expect((await service.deadLetterCounts())[0]?.count).toBe(0);
+    const future = new Date(Date.now() + 60_000).toISOString();
+    expect((await call('POST', `/api/webhooks/endpoints/app/replay?since=${future}`)).json).toMatchObject({ replayed: 0 });
+
+    for (const [method, path, status, parameter] of [
+      ['POST', '/api/webhooks/endpoints/app/replay', 400, 'since'],
+      ['POST', '/api/webhooks/endpoints/app/replay?since=yesterday', 400, 'since'],
+      ['POST', '/api/webhooks/endpoints/app/replay?since=2026-01-01T00:00:00Z&x=1', 400, 'x'],
+      ['GET', '/api/webhooks/deliveries?limit=0', 400, 'limit'],
+      ['GET', '/api/webhooks/deliveries?endpoint=other', 400, 'endpoint'],
+      ['GET', '/api/webhooks/deliveries?credential=a%20b', 400, 'credential'],
+    ] as const) {
+      const res = await call(method, path);
+      expect(res.status, path).toBe(status);
+      expect(res.json['parameter'], path).toBe(parameter);
+    }
+    expect((await call('POST', '/api/webhooks/endpoints/other/replay?since=2026-01-01T00:00:00Z')).status).toBe(404);
+    await redis.hset(`${prefix}:webhooks:endpoint:app`, 'disabled', '1');
+    expect(await call('POST', '/api/webhooks/endpoints/app/replay?since=2026-01-01T00:00:00Z')).toMatchObject({ status: 409, json: { error: 'endpoint_disabled' } });
   });
 });

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 import { CATEGORIES } from '../classify/categories.js';
 import type { ProviderId } from '../leaf/providers.js';
+import { ENDPOINT_STATES } from '../webhooks/endpoint-circuit.js';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/endpoints.js';
 
 export const LEAF_OPERATIONS = ['authenticate', 'list_users', 'get_credential', 'get_events'] as const;
@@ -37,6 +38,8 @@ export interface ScrapeSources {
   deadLetters(): Promise<Array<{ endpoint: string; count: number }>>;
   /** Credentials in provider_unavailable for longer than CREDWATCH_PROVIDER_UNAVAILABLE_AFTER, per provider. */
   providerUnavailableOverdue?(): Promise<Array<{ provider: string; count: number }>>;
+  /** State (healthy / failing / disabled) and undelivered backlog of each webhook endpoint. */
+  webhookEndpoints?(): Promise<Array<{ endpoint: string; state: string; backlog: number }>>;
 }
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -175,6 +178,26 @@ export function createMetrics(
     help: '1 when an endpoint was disabled (it answered 410), else 0.',
     labelNames: ['endpoint'] as const,
     registers,
+  });
+  new Gauge({
+    name: 'credwatch_webhook_endpoint_state',
+    help: '1 for the current state of each webhook endpoint (healthy, failing: circuit open, disabled: 410), else 0.',
+    labelNames: ['endpoint', 'state'] as const,
+    registers,
+    async collect() {
+      if (!sources?.webhookEndpoints) return;
+      for (const row of await sources.webhookEndpoints()) for (const state of ENDPOINT_STATES) this.set({ endpoint: row.endpoint, state }, row.state === state ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'credwatch_webhook_backlog',
+    help: 'Webhook deliveries of each endpoint not yet delivered: queued, retrying, waiting for the endpoint to recover, or in flight.',
+    labelNames: ['endpoint'] as const,
+    registers,
+    async collect() {
+      if (!sources?.webhookEndpoints) return;
+      for (const row of await sources.webhookEndpoints()) this.set({ endpoint: row.endpoint }, row.backlog);
+    },
   });
   new Gauge({
     name: 'credwatch_queue_jobs',

@@ -1,13 +1,15 @@
 import { got, RequestError } from 'got';
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { CredwatchError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { excerpt } from '../redact.js';
 import { VERSION } from '../version.js';
 import type { DeadLetterStore } from './dead-letters.js';
+import { credentialOf, type DeliveryLog } from './delivery-log.js';
+import type { Admission, EndpointCircuit } from './endpoint-circuit.js';
 import type { WebhookEndpoint, WebhookEventType } from './endpoints.js';
-import { parseRetryAfter } from './retry-delay.js';
+import { parseRetryAfter, RETRY_JITTER, retryDelay } from './retry-delay.js';
 import { signPayload } from './signing.js';
 import type { WebhookStore } from './webhook-store.js';
 
@@ -20,6 +22,33 @@ export interface DeliveryJobData {
   body: string;
   /** Set on jobs an operator redelivered from the dead letters. */
   redeliveries?: number;
+  /** Set on jobs an operator replayed (`POST /api/webhooks/endpoints/{name}/replay`). */
+  replay?: true;
+}
+
+/** How the endpoint circuit behaves (docs/webhooks.md, "Endpoint health"). */
+export interface CircuitOptions {
+  /** Failed attempts in a row that mark an endpoint failing. */
+  failureThreshold: number;
+  /** Longest delay between two probes of a failing endpoint. */
+  probeIntervalMs: number;
+  /** How long a waiting delivery sleeps before it checks the circuit again by itself. */
+  parkMs: number;
+  /** A delivery still undelivered this long after it was created, while its endpoint fails, is dead-lettered. */
+  giveUpAfterMs: number;
+  /** The retry schedule (the probe follows it, capped at probeIntervalMs). */
+  schedule: readonly number[];
+  random: () => number;
+}
+
+/** The delay before the next probe of a failing endpoint: the retry schedule, capped, Retry-After as a floor. */
+export function probeDelay(input: { failuresInRow: number; options: CircuitOptions; retryAfterMs: number | undefined }): number {
+  const { options } = input;
+  const step = Math.min(Math.max(input.failuresInRow - options.failureThreshold + 1, 1), Math.max(options.schedule.length, 1));
+  const scheduled = retryDelay({ failedAttempts: step, schedule: options.schedule, random: options.random() });
+  const cap = Math.round(options.probeIntervalMs * (1 - RETRY_JITTER + 2 * RETRY_JITTER * options.random()));
+  const delay = scheduled < 0 ? cap : Math.min(scheduled, cap);
+  return Math.max(delay, input.retryAfterMs ?? 0);
 }
 
 /** How a delivery job ended. */
@@ -73,9 +102,26 @@ export function createDeliveryProcessor(deps: {
   logger: Logger;
   /** Longest Retry-After honoured, in ms. */
   maxRetryAfterMs: number;
+  circuit: EndpointCircuit;
+  circuitOptions: CircuitOptions;
+  deliveryLog: DeliveryLog;
+  /** Called when an endpoint's circuit closed (or it was disabled): release its waiting deliveries. */
+  onRelease: (endpoint: string, limit?: number) => void;
   now?: () => number;
 }) {
   const now = deps.now ?? Date.now;
+  const circuit = deps.circuitOptions;
+  // The probe role outlives the probe's delay by a margin; a crashed probe's job takes it again when
+  // BullMQ retries it, or another waiting delivery once it expires.
+  const probeTtl = (delayMs: number) => delayMs + deps.timeoutMs + 60_000;
+
+  /** Moves the job back to delayed without spending an attempt (BullMQ's DelayedError contract). */
+  async function sleep(job: Job<DeliveryJobData>, token: string | undefined, delayMs: number): Promise<never> {
+    await job.moveToDelayed(now() + delayMs, token);
+    throw new DelayedError();
+  }
+
+  const agedOut = (job: Job<DeliveryJobData>) => now() - job.timestamp > circuit.giveUpAfterMs;
 
   async function deadLetter(job: Job<DeliveryJobData>, attempts: number, reason: string): Promise<DeliveryResult> {
     const d = job.data;
@@ -93,11 +139,27 @@ export function createDeliveryProcessor(deps: {
     return { outcome: 'dead_lettered', reason };
   }
 
-  return async function processDelivery(job: Job<DeliveryJobData>): Promise<DeliveryResult> {
+  async function giveUpWhileFailing(job: Job<DeliveryJobData>, admission: Admission, attempts: number): Promise<DeliveryResult> {
+    const d = job.data;
+    if (admission === 'probe') {
+      await deps.circuit.dropProbe(d.endpoint, String(job.id));
+      deps.onRelease(d.endpoint, 1);
+    }
+    deps.metrics.webhookDeliveries.inc({ endpoint: d.endpoint, event: d.type, outcome: 'dead_lettered' }, 1);
+    return deadLetter(job, attempts, 'endpoint failing for longer than the retry schedule lasts: given up');
+  }
+
+  /** A delivery that may not be sent now: it waits, without spending an attempt, until the endpoint recovers. */
+  async function park(job: Job<DeliveryJobData>, token: string | undefined, attempts: number): Promise<DeliveryResult> {
+    if (agedOut(job)) return giveUpWhileFailing(job, 'wait', attempts);
+    return sleep(job, token, circuit.parkMs);
+  }
+
+  return async function processDelivery(job: Job<DeliveryJobData>, token?: string): Promise<DeliveryResult> {
     const d = job.data;
     const log = deps.logger.child({ endpoint: d.endpoint, webhookId: d.webhookId, jobId: job.id, event: d.type });
     const labels = { endpoint: d.endpoint, event: d.type };
-    if (d.redeliveries === undefined) await deps.store.setMarker(d.webhookId, 'started');
+    if (d.redeliveries === undefined && d.replay === undefined) await deps.store.setMarker(d.webhookId, 'started');
     const attempt = job.attemptsMade + 1;
     const endpoint = deps.endpoints.get(d.endpoint);
     if (endpoint === undefined) {
@@ -109,6 +171,9 @@ export function createDeliveryProcessor(deps: {
       log.info('endpoint disabled: delivery goes straight to dead letters');
       return deadLetter(job, attempt - 1, 'endpoint disabled (it answered 410 Gone)');
     }
+    const jobId = String(job.id);
+    let admission = await deps.circuit.admit(d.endpoint, jobId, job.timestamp, probeTtl(circuit.probeIntervalMs));
+    if (admission === 'wait') return park(job, token, attempt - 1);
 
     const timestamp = Math.floor(now() / 1000);
     const headers = {
@@ -139,21 +204,53 @@ export function createDeliveryProcessor(deps: {
     } catch (error) {
       failure = describeNetworkError(error, deps.timeoutMs);
     }
-    deps.metrics.webhookDeliveryDuration.observe({ endpoint: d.endpoint }, (performance.now() - started) / 1000);
+    const latencyMs = performance.now() - started;
+    deps.metrics.webhookDeliveryDuration.observe({ endpoint: d.endpoint }, latencyMs / 1000);
+    const ok = status !== undefined && status >= 200 && status < 300;
+    await deps.deliveryLog.add({
+      at: new Date(now()).toISOString(),
+      endpoint: d.endpoint,
+      webhookId: d.webhookId,
+      type: d.type,
+      transitionId: d.transitionId,
+      ...credentialOf(d.body),
+      status: status ?? null,
+      latencyMs: Math.round(latencyMs),
+      error: ok ? null : failure,
+      probe: admission === 'probe',
+    });
 
-    if (status !== undefined && status >= 200 && status < 300) {
-      await deps.store.recordSuccess(d.endpoint, now());
+    if (ok) {
+      if (await deps.circuit.recordSuccess(d.endpoint, now(), jobId)) {
+        log.info({ probe: admission === 'probe' }, 'webhook endpoint answered again: releasing its waiting deliveries');
+        deps.onRelease(d.endpoint);
+      }
       deps.metrics.webhookDeliveries.inc({ ...labels, outcome: 'delivered' }, 1);
       log.debug({ status, attempt }, 'webhook delivered');
-      return { outcome: 'delivered', status };
+      return { outcome: 'delivered', status: status ?? 0 };
     }
-    await deps.store.recordFailure(d.endpoint, now(), failure);
+    const health = await deps.circuit.recordFailure(d.endpoint, now(), failure, circuit.failureThreshold);
     if (status === 410) {
       await deps.store.disable(d.endpoint, now());
+      if (admission === 'probe') await deps.circuit.dropProbe(d.endpoint, jobId);
+      // The waiting deliveries run now and meet the disabled endpoint: straight to dead letters.
+      deps.onRelease(d.endpoint);
       deps.metrics.webhookEndpointDisabled.set({ endpoint: d.endpoint }, 1);
       deps.metrics.webhookDeliveries.inc({ ...labels, outcome: 'failed' }, 1);
       log.warn({ url: safeUrl(endpoint.url) }, 'webhook endpoint answered 410 Gone: endpoint disabled');
       return deadLetter(job, attempt, failure);
+    }
+    if (health.failing) {
+      // The endpoint is failing: only its probe keeps trying (on the schedule, capped), the others wait.
+      // A delivery that was in flight when the circuit opened becomes the probe if there is none.
+      if (admission !== 'probe') admission = await deps.circuit.admit(d.endpoint, jobId, job.timestamp, probeTtl(circuit.probeIntervalMs));
+      if (agedOut(job)) return giveUpWhileFailing(job, admission, attempt);
+      deps.metrics.webhookDeliveries.inc({ ...labels, outcome: 'retrying' }, 1);
+      if (admission === 'wait') return park(job, token, attempt);
+      const delay = probeDelay({ failuresInRow: health.failuresInRow, options: circuit, retryAfterMs });
+      await deps.circuit.keepProbe(d.endpoint, jobId, probeTtl(delay));
+      log.info({ failuresInRow: health.failuresInRow, error: failure, nextProbeMs: delay }, 'webhook endpoint failing: probe failed; probing again later');
+      return sleep(job, token, delay);
     }
     const maxAttempts = job.opts.attempts ?? 1;
     if (attempt >= maxAttempts) {
@@ -161,6 +258,7 @@ export function createDeliveryProcessor(deps: {
       log.warn({ attempt, error: failure }, 'webhook delivery exhausted its attempts: dead letter');
       return deadLetter(job, attempt, failure);
     }
+    await deps.circuit.markRetrying(d.endpoint, jobId, job.timestamp);
     deps.metrics.webhookDeliveries.inc({ ...labels, outcome: 'retrying' }, 1);
     log.info({ attempt, error: failure, retryAfterMs }, 'webhook delivery failed; will retry');
     throw new WebhookDeliveryError(failure, retryAfterMs);

@@ -7,6 +7,7 @@ import { safeError, type Logger } from '../logger.js';
 import { OUTBOX_GROUP, OUTBOX_STREAM, type Transition } from '../monitor/transition.js';
 import type { DeliveryJobData } from './delivery.processor.js';
 import type { WebhookEndpoint } from './endpoints.js';
+import type { NotificationRecord } from './notification-record.js';
 import { decideNotification, type NotificationDecision } from './notification-policy.js';
 import { buildWebhookBody } from './payload.js';
 import type { WebhookStore } from './webhook-store.js';
@@ -55,6 +56,8 @@ export interface DispatcherOptions {
   store: WebhookStore;
   cooldownMs: number;
   notifyUnclassified: boolean;
+  /** Where every enqueued notification is recorded for replay (optional). */
+  record?: NotificationRecord;
   /** Job options every delivery gets (attempts and backoff). */
   jobOptions: { attempts: number };
   logger: Logger;
@@ -111,6 +114,7 @@ export function createDispatcher(options: DispatcherOptions) {
     // jobId (BullMQ ignores a duplicate while the job exists; the processor sets 'started' before it
     // can finish, so a 'pending' marker means no delivery began).
     await store.setMarker(data.webhookId, 'pending');
+    await options.record?.record(endpoint.name, { webhookId: data.webhookId, type: data.type, transitionId: data.transitionId, body: data.body, atMs: now() });
     await queue.add(data.type, data, {
       jobId: data.webhookId,
       attempts: options.jobOptions.attempts,

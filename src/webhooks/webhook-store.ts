@@ -34,7 +34,8 @@ function iso(ms: string | undefined): string | null {
 
 /**
  * Every Redis key of the webhook side except dead letters: last notification per credential, the
- * decision per transition, enqueue markers per delivery, and endpoint state.
+ * decision per transition, enqueue markers per delivery, and endpoint state (failures and the circuit
+ * are written by endpoint-circuit.ts, in the same hash).
  */
 export function createWebhookStore(redis: Redis, prefix: string) {
   const key = (...parts: string[]) => [prefix, 'webhooks', ...parts].join(':');
@@ -94,16 +95,6 @@ export function createWebhookStore(redis: Redis, prefix: string) {
     async setMarker(webhookId: string, state: 'pending' | 'enqueued' | 'started'): Promise<void> {
       if (state === 'pending') await redis.set(markerKey(webhookId), state, 'PX', MARKER_TTL_MS, 'NX');
       else await redis.set(markerKey(webhookId), state, 'PX', MARKER_TTL_MS);
-    },
-
-    /** Records a 2xx answer. */
-    async recordSuccess(endpoint: string, atMs: number): Promise<void> {
-      await redis.hset(endpointKey(endpoint), { lastSuccessAt: String(atMs), failuresInRow: '0' });
-    },
-
-    /** Records a failed attempt with its (already redacted) error. */
-    async recordFailure(endpoint: string, atMs: number, error: string): Promise<void> {
-      await redis.multi().hincrby(endpointKey(endpoint), 'failuresInRow', 1).hset(endpointKey(endpoint), { lastFailureAt: String(atMs), lastError: error }).exec();
     },
 
     /** Marks an endpoint disabled (it answered 410 Gone); kept until `enable`. */

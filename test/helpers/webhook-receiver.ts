@@ -12,6 +12,25 @@ export interface ReceivedRequest {
   at: number;
   /** Status the receiver answered (0 when the connection was dropped). */
   status: number;
+  /** Date.now() when the answer was sent or the connection dropped (undefined while in flight). */
+  answeredAt?: number;
+}
+
+/** The most requests that were in flight (from `at` to `answeredAt`) at once among `requests`. */
+export function maxConcurrent(requests: ReadonlyArray<Pick<ReceivedRequest, 'at' | 'answeredAt'>>): number {
+  const edges = requests.flatMap((r) => [
+    { t: r.at, d: 1 },
+    { t: r.answeredAt ?? Number.POSITIVE_INFINITY, d: -1 },
+  ]);
+  // An answer and an arrival at the same millisecond do not overlap.
+  edges.sort((a, b) => a.t - b.t || a.d - b.d);
+  let now = 0;
+  let max = 0;
+  for (const e of edges) {
+    now += e.d;
+    max = Math.max(max, now);
+  }
+  return max;
 }
 
 /** How the receiver answers one request. */
@@ -101,6 +120,7 @@ export class WebhookReceiver {
         for (const wake of this.waiters.splice(0)) wake();
         const reply = (r: ServerResponse) => {
           record.status = answer.status;
+          record.answeredAt = Date.now();
           this.requests.push(record);
           r.writeHead(answer.status, answer.headers ?? {}).end(answer.body ?? '');
           for (const wake of this.waiters.splice(0)) wake();
@@ -110,6 +130,7 @@ export class WebhookReceiver {
           res.on('close', () => {
             if (!res.writableEnded) {
               clearTimeout(timer);
+              record.answeredAt = Date.now();
               this.requests.push(record);
               for (const wake of this.waiters.splice(0)) wake();
             }

@@ -18,8 +18,13 @@ const service = createWebhookService({
   notifyUnclassified: false,
   metrics: createMetrics(new Registry(), { providers: ['panorama'], endpoints: ['app'], version: 'test', defaultMetrics: false }),
   logger: createLogger({ level: env['CHILD_LOG_LEVEL'] ?? 'warn', format: 'json' }),
-  retrySchedule: [200, 200, 200, 200, 200],
-  tuning: { claimIdleMs: 500, blockMs: 200, concurrency: 1, lockDurationMs: 1000, stalledIntervalMs: 500 },
+  retrySchedule: (env['CHILD_RETRY_SCHEDULE'] ?? '200,200,200,200,200').split(',').map(Number),
+  health: {
+    failureThreshold: Number(env['CHILD_FAILURE_THRESHOLD'] ?? '5'),
+    probeIntervalMs: Number(env['CHILD_PROBE_INTERVAL_MS'] ?? '5000'),
+    ratePerSecond: Number(env['CHILD_RATE'] ?? '50'),
+  },
+  tuning: { claimIdleMs: 500, blockMs: 200, concurrency: 1, lockDurationMs: 1000, stalledIntervalMs: 500, reconcileMs: 300 },
 });
 await service.start();
 process.stdout.write('ready\n');

@@ -93,6 +93,7 @@ describe('alert rules', () => {
         'CredwatchWebhookDeliveriesFailing',
         'CredwatchWebhookDeadLetters',
         'CredwatchWebhookEndpointDisabled',
+        'CredwatchWebhookEndpointFailing',
         'CredwatchQueueBacklogGrowing',
       ]),
     );

@@ -5,7 +5,7 @@ import type { DeadLetter } from '../../webhooks/dead-letters.js';
 import type { WebhookService } from '../../webhooks/webhook-service.js';
 
 /** The part of the webhook service the admin API uses. */
-export type WebhooksRouteService = Pick<WebhookService, 'endpointsState' | 'listDeadLetters' | 'redeliver' | 'enableEndpoint'>;
+export type WebhooksRouteService = Pick<WebhookService, 'endpointsState' | 'listDeadLetters' | 'redeliver' | 'enableEndpoint' | 'replay' | 'listDeliveries'>;
 
 const listQuery = z.strictObject({
   endpoint: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'expected an endpoint name').optional(),
@@ -14,12 +14,20 @@ const listQuery = z.strictObject({
 });
 const deadLetterId = z.string().regex(/^msg_[a-f0-9]{32}$/, 'expected a dead letter id (msg_ and 32 hex digits)');
 const endpointName = z.string().regex(/^[a-z0-9_-]{1,40}$/, 'expected an endpoint name');
+const replayQuery = z.strictObject({
+  since: z.string().refine((v) => /^\d{4}-\d{2}-\d{2}T/.test(v) && Number.isFinite(Date.parse(v)), 'expected an ISO 8601 time, e.g. 2026-11-02T10:00:00Z'),
+});
+const deliveriesQuery = z.strictObject({
+  endpoint: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'expected an endpoint name').optional(),
+  credential: z.string().regex(/^[A-Za-z0-9_.:@-]{1,200}$/, 'expected a Leaf user id, provider:leafUserId or a credential id').optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
 
-function badRequest(res: Response, error: z.ZodError, fallback: string): void {
+function badRequest(res: Response, error: z.ZodError, fallback: string, known = 'endpoint, limit, cursor'): void {
   const issue = error.issues[0];
   if (issue?.code === 'unrecognized_keys') {
     const parameter = issue.keys[0] ?? fallback;
-    return void res.status(400).json({ error: 'bad_request', parameter, message: `${parameter}: unknown parameter (expected endpoint, limit, cursor)` });
+    return void res.status(400).json({ error: 'bad_request', parameter, message: `${parameter}: unknown parameter (expected ${known})` });
   }
   const parameter = String(issue?.path[0] ?? fallback);
   res.status(400).json({ error: 'bad_request', parameter, message: `${parameter}: ${issue?.message ?? 'invalid'}` });
@@ -38,6 +46,7 @@ function deadLetterView(d: DeadLetter) {
 
 /**
  * `GET /api/webhooks/endpoints`, `POST /api/webhooks/endpoints/:name/enable`,
+ * `POST /api/webhooks/endpoints/:name/replay?since=`, `GET /api/webhooks/deliveries`,
  * `GET /api/webhooks/dead-letters`, `POST /api/webhooks/dead-letters/:id/redeliver` (behind the admin token).
  */
 export function createWebhooksRouter(service: WebhooksRouteService): Router {
@@ -57,6 +66,31 @@ export function createWebhooksRouter(service: WebhooksRouteService): Router {
       throw error;
     }
     res.json({ name: name.data, disabled: false });
+  });
+
+  router.post('/api/webhooks/endpoints/:name/replay', async (req, res) => {
+    const name = endpointName.safeParse(req.params['name']);
+    if (!name.success) return badRequest(res, name.error, 'name');
+    const query = replayQuery.safeParse(req.query);
+    if (!query.success) return badRequest(res, query.error, 'since', 'since');
+    try {
+      res.status(202).json(await service.replay(name.data, Date.parse(query.data.since)));
+    } catch (error) {
+      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_UNKNOWN')) return void res.status(404).json({ error: 'not_found', message: error.message });
+      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_DISABLED')) return void res.status(409).json({ error: 'endpoint_disabled', message: error.message });
+      throw error;
+    }
+  });
+
+  router.get('/api/webhooks/deliveries', async (req, res) => {
+    const query = deliveriesQuery.safeParse(req.query);
+    if (!query.success) return badRequest(res, query.error, 'query', 'endpoint, credential, limit');
+    try {
+      res.json({ items: await service.listDeliveries(query.data) });
+    } catch (error) {
+      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_UNKNOWN')) return void res.status(400).json({ error: 'bad_request', parameter: 'endpoint', message: `endpoint: ${error.message}` });
+      throw error;
+    }
   });
 
   router.get('/api/webhooks/dead-letters', async (req, res) => {

@@ -9,12 +9,18 @@ export interface EndpointHealth {
   lastSuccessAt: string | null;
   failuresInRow: number;
   deadLetters: number;
+  /** The circuit's state (healthy / failing / disabled), when known. */
+  state?: 'healthy' | 'failing' | 'disabled';
+  /** Deliveries not yet delivered (queued, retrying, waiting for recovery, in flight), when known. */
+  backlog?: number;
 }
 
 /** One word for an endpoint's health, and how worrying it is. */
 export function endpointState(e: EndpointHealth): { label: string; level: 'idle' | 'ok' | 'warn' | 'bad' } {
-  if (e.disabled) return { label: 'disabled', level: 'bad' };
-  if (e.failuresInRow > 0) return { label: 'failing', level: 'bad' };
+  if (e.disabled || e.state === 'disabled') return { label: 'disabled', level: 'bad' };
+  if (e.state === 'failing') return { label: 'failing', level: 'bad' };
+  // Without a circuit state (older callers) any failure in a row reads as failing.
+  if (e.failuresInRow > 0) return e.state === undefined ? { label: 'failing', level: 'bad' } : { label: 'retrying', level: 'warn' };
   if (e.deadLetters > 0) return { label: 'ok, with dead letters', level: 'warn' };
   if (e.lastSuccessAt === null) return { label: 'no delivery yet', level: 'idle' };
   return { label: 'ok', level: 'ok' };
@@ -49,9 +55,9 @@ export function renderWebhooksSection(endpoints: readonly EndpointHealth[] | nul
   else {
     const rows = endpoints.map((e) => {
       const state = endpointState(e);
-      return html`<tr><td data-label="Endpoint" class="id">${e.name}</td><td data-label="State"><span class="state-${state.level}">${state.label}</span></td><td data-label="Last success">${when(e.lastSuccessAt, nowMs)}</td><td data-label="Failures in a row" class="num">${formatCount(e.failuresInRow)}</td><td data-label="Dead letters" class="num">${formatCount(e.deadLetters)}</td></tr>`;
+      return html`<tr><td data-label="Endpoint" class="id">${e.name}</td><td data-label="State"><span class="state-${state.level}">${state.label}</span></td><td data-label="Last success">${when(e.lastSuccessAt, nowMs)}</td><td data-label="Failures in a row" class="num">${formatCount(e.failuresInRow)}</td><td data-label="Dead letters" class="num">${formatCount(e.deadLetters)}</td><td data-label="Backlog" class="num">${e.backlog === undefined ? '—' : formatCount(e.backlog)}</td></tr>`;
     });
-    body = html`<div class="table-wrap"><table class="stack"><thead><tr><th scope="col">Endpoint</th><th scope="col">State</th><th scope="col">Last success</th><th scope="col" class="num">Failures in a row</th><th scope="col" class="num">Dead letters</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+    body = html`<div class="table-wrap"><table class="stack"><thead><tr><th scope="col">Endpoint</th><th scope="col">State</th><th scope="col">Last success</th><th scope="col" class="num">Failures in a row</th><th scope="col" class="num">Dead letters</th><th scope="col" class="num">Backlog</th></tr></thead><tbody>${rows}</tbody></table></div>`;
   }
   return html`<section id="webhooks" aria-labelledby="webhooks-h"><h2 id="webhooks-h">Webhook endpoints</h2>${body}</section>`;
 }
