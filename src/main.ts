@@ -13,6 +13,7 @@ import { createHealthRouter } from './http/routes/health.route.js';
 import { createLeafAlertsRouter } from './http/routes/leaf-alerts.route.js';
 import { createMetricsRouter } from './http/routes/metrics.route.js';
 import { createWebhooksRouter } from './http/routes/webhooks.route.js';
+import { createIncidentsRouter } from './http/routes/incidents.route.js';
 import { createStatusRouter } from './http/routes/status.route.js';
 import { LeafClient } from './leaf/leaf-client.js';
 import { RedisRequestBudget } from './leaf/request-budget.js';
@@ -129,6 +130,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     metrics,
     logger,
     tuning: { lockDurationMs: config.monitor.jobLockDurationMs, stalledIntervalMs: config.monitor.jobLockDurationMs },
+    ...(config.incidents === undefined ? {} : { incidents: config.incidents }),
   });
   closers.unshift(() => webhooks.close());
   const requestPoll = (provider: ProviderId, leafUserId: string) => enqueuePolls(pollQueue, [provider], [leafUserId], 'manual');
@@ -150,6 +152,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
     deadLetters: () => webhooks.deadLetterCounts(),
     providerUnavailableOverdue: () => store.countInCategorySince('provider_unavailable', Date.now() - config.monitor.providerUnavailableAfterMs),
+    incidentGauges: () => webhooks.incidentGauges(),
   });
 
   const daemonClose = async (): Promise<void> => {
@@ -254,7 +257,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
                 }),
               ]),
         ],
-        adminRouters: [createCredentialsRouter({ store, providers: config.monitor.providers, requestPoll }), createWebhooksRouter(webhooks)],
+        adminRouters: [createCredentialsRouter({ store, providers: config.monitor.providers, requestPoll }), createWebhooksRouter(webhooks), createIncidentsRouter(webhooks)],
         browserRouters: [
           createStatusRouter({
             store,

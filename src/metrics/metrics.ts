@@ -37,6 +37,8 @@ export interface ScrapeSources {
   deadLetters(): Promise<Array<{ endpoint: string; count: number }>>;
   /** Credentials in provider_unavailable for longer than CREDWATCH_PROVIDER_UNAVAILABLE_AFTER, per provider. */
   providerUnavailableOverdue?(): Promise<Array<{ provider: string; count: number }>>;
+  /** Open fleet incidents and notifications waiting (held by an incident, or settling). */
+  incidentGauges?(): Promise<{ open: number; held: number; settling: number }>;
 }
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -184,6 +186,27 @@ export function createMetrics(
     async collect() {
       if (!sources) return;
       for (const row of await sources.queueCounts()) this.set({ queue: row.queue, state: row.state }, row.count);
+    },
+  });
+  new Gauge({
+    name: 'credwatch_fleet_incidents_open',
+    help: 'Fleet incidents open: one failure signature on many credentials at once (docs/webhooks.md).',
+    registers,
+    async collect() {
+      const g = await sources?.incidentGauges?.();
+      if (g) this.set(g.open);
+    },
+  });
+  new Gauge({
+    name: 'credwatch_held_notifications',
+    help: 'credential.action_required notifications not sent yet: held by an open incident, or settling (waiting CREDWATCH_INCIDENT_SETTLE).',
+    labelNames: ['reason'] as const,
+    registers,
+    async collect() {
+      const g = await sources?.incidentGauges?.();
+      if (!g) return;
+      this.set({ reason: 'incident' }, g.held);
+      this.set({ reason: 'settling' }, g.settling);
     },
   });
   const leafAlerts = new Counter({

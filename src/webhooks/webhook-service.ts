@@ -6,6 +6,9 @@ import type { Metrics } from '../metrics/metrics.js';
 import { createDeadLetterStore, type DeadLetter, type DeadLetterPage } from './dead-letters.js';
 import { createDeliveryProcessor, deliveryQueueName, safeUrl, WebhookDeliveryError, type DeliveryJobData, type DeliveryResult } from './delivery.processor.js';
 import { createDispatcher } from './dispatcher.js';
+import { createIncidentMonitor, type IncidentSettings } from '../incidents/incident-monitor.js';
+import { buildIncidentBody } from '../incidents/incident-payload.js';
+import { createIncidentStore, type FleetIncident } from '../incidents/incident-store.js';
 import type { EndpointFilters, WebhookEndpoint } from './endpoints.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, retryDelay } from './retry-delay.js';
 import { createWebhookStore, type EndpointRuntimeState } from './webhook-store.js';
@@ -52,6 +55,8 @@ export interface WebhookServiceOptions {
   /** Delays between attempts (default 5 s, 5 m, 30 m, 2 h, 5 h, 10 h, 10 h). */
   retrySchedule?: readonly number[];
   tuning?: WebhookServiceTuning;
+  /** Fleet incidents (detection, hold, incident webhooks); absent = every notification sent at once. */
+  incidents?: IncidentSettings;
 }
 
 /**
@@ -83,6 +88,16 @@ export function createWebhookService(options: WebhookServiceOptions) {
     logger: log,
     claimIdleMs: tuning.claimIdleMs ?? 60_000,
     blockMs: tuning.blockMs ?? 1000,
+    ...(options.incidents === undefined ? {} : { route: (t, d) => incidents.route(t, d) }),
+  });
+  const incidentStore = createIncidentStore(redis, prefix);
+  const incidents = createIncidentMonitor({
+    store: incidentStore,
+    prefix,
+    settings: options.incidents ?? { windowMs: 600_000, minCredentials: 20, minShare: 0.1, settleMs: 0, holdLimitMs: 7_200_000, recoveredShare: 0.8, releaseDelayMs: 0, checkIntervalMs: 5000 },
+    deliver: (t, d) => dispatcher.deliver(t, d),
+    deliverIncident: (incident, type) => dispatcher.deliverToAll(`incident:${incident.id}:${type}`, type, buildIncidentBody(incident, type, Date.now())),
+    logger: log.child({ component: 'incidents' }),
   });
   const processor = createDeliveryProcessor({
     endpoints: byName,
@@ -143,12 +158,14 @@ export function createWebhookService(options: WebhookServiceOptions) {
       });
       await Promise.all(workers.map((w) => w.waitUntilReady()));
       await dispatcher.start();
+      if (options.incidents !== undefined) incidents.start();
       log.info({ endpoints: options.endpoints.map((e) => ({ name: e.name, url: safeUrl(e.url) })) }, 'webhook service started');
     },
 
     /** Stops reading the outbox, lets in-flight deliveries finish, and closes the queues. */
     async close(): Promise<void> {
       await dispatcher.stop();
+      await incidents.stop();
       await Promise.all(workers.map((w) => w.close()));
       workers = [];
       await Promise.all([...queues.values()].map((q) => q.close()));
@@ -203,6 +220,29 @@ export function createWebhookService(options: WebhookServiceOptions) {
     /** Dead letters per endpoint, for the `credwatch_webhook_dead_letters` gauge (O(1) per endpoint). */
     async deadLetterCounts(): Promise<Array<{ endpoint: string; count: number }>> {
       return deadLetters.counts(names);
+    },
+
+    /** Fleet incidents, newest first. */
+    async listIncidents(limit?: number): Promise<FleetIncident[]> {
+      return incidentStore.list(limit);
+    },
+
+    /** One fleet incident, or null. */
+    async getIncident(id: string): Promise<FleetIncident | null> {
+      return incidentStore.get(id);
+    },
+
+    /**
+     * Resolves an open incident by hand, releasing (sending now) or discarding its held notifications.
+     * Returns how many were held, or -1 when it is not open.
+     */
+    async resolveIncident(id: string, how: 'release' | 'discard'): Promise<number> {
+      return incidents.operatorResolve(id, how);
+    },
+
+    /** Open incidents and notifications waiting, for the gauges. */
+    async incidentGauges(): Promise<{ open: number; held: number; settling: number }> {
+      return incidentStore.gauges();
     },
 
     /** Re-enables an endpoint that a 410 disabled (dead letters stay until redelivered). */
