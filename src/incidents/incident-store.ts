@@ -40,6 +40,14 @@ export interface DueNotification {
   payload: string;
 }
 
+/** What the metrics show: counts, and each open incident (at most 50) with its signature. */
+export interface IncidentGauges {
+  open: number;
+  held: number;
+  settling: number;
+  incidents: Array<{ id: string; signature: string; category: string; held: number }>;
+}
+
 /** Detection and hold settings (configuration, see README). */
 export interface IncidentRules {
   windowMs: number;
@@ -384,9 +392,14 @@ export function createIncidentStore(redis: Redis, prefix: string) {
     },
 
     /** Open incidents and notifications waiting, for the metrics. */
-    async gauges(): Promise<{ open: number; held: number; settling: number }> {
-      const [open, waiting, due] = await Promise.all([redis.hlen(`${K}open`), redis.hlen(`${K}pending-meta`), redis.zcard(`${K}due`)]);
-      return { open, held: Math.max(0, waiting - due), settling: due };
+    async gauges(): Promise<IncidentGauges> {
+      const [ids, waiting, due] = await Promise.all([redis.hvals(`${K}open`), redis.hlen(`${K}pending-meta`), redis.zcard(`${K}due`)]);
+      const incidents: IncidentGauges['incidents'] = [];
+      for (const id of ids.slice(0, 50)) {
+        const [signature, category] = await redis.hmget(`${K}inc:${id}`, 'signature', 'category');
+        incidents.push({ id, signature: (signature ?? '').slice(0, 120), category: category ?? '', held: await redis.scard(`${K}held:${id}`) });
+      }
+      return { open: ids.length, held: Math.max(0, waiting - due), settling: due, incidents };
     },
   };
 }

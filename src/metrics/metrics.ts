@@ -38,7 +38,7 @@ export interface ScrapeSources {
   /** Credentials in provider_unavailable for longer than CREDWATCH_PROVIDER_UNAVAILABLE_AFTER, per provider. */
   providerUnavailableOverdue?(): Promise<Array<{ provider: string; count: number }>>;
   /** Open fleet incidents and notifications waiting (held by an incident, or settling). */
-  incidentGauges?(): Promise<{ open: number; held: number; settling: number }>;
+  incidentGauges?(): Promise<{ open: number; held: number; settling: number; incidents: Array<{ id: string; signature: string; category: string; held: number }> }>;
 }
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -207,6 +207,18 @@ export function createMetrics(
       if (!g) return;
       this.set({ reason: 'incident' }, g.held);
       this.set({ reason: 'settling' }, g.settling);
+    },
+  });
+  new Gauge({
+    name: 'credwatch_fleet_incident',
+    help: 'One series per open fleet incident (at most 50), value = notifications it holds; labels name its signature for the alert.',
+    labelNames: ['incident', 'signature', 'category'] as const,
+    registers,
+    async collect() {
+      const g = await sources?.incidentGauges?.();
+      if (!g) return;
+      this.reset();
+      for (const i of g.incidents) this.set({ incident: i.id, signature: i.signature, category: i.category }, i.held);
     },
   });
   const leafAlerts = new Counter({

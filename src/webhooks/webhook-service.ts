@@ -8,7 +8,7 @@ import { createDeliveryProcessor, deliveryQueueName, safeUrl, WebhookDeliveryErr
 import { createDispatcher } from './dispatcher.js';
 import { createIncidentMonitor, type IncidentSettings } from '../incidents/incident-monitor.js';
 import { buildIncidentBody } from '../incidents/incident-payload.js';
-import { createIncidentStore, type FleetIncident } from '../incidents/incident-store.js';
+import { createIncidentStore, type FleetIncident, type IncidentGauges } from '../incidents/incident-store.js';
 import type { EndpointFilters, WebhookEndpoint } from './endpoints.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, retryDelay } from './retry-delay.js';
 import { createWebhookStore, type EndpointRuntimeState } from './webhook-store.js';
@@ -241,7 +241,7 @@ export function createWebhookService(options: WebhookServiceOptions) {
     },
 
     /** Open incidents and notifications waiting, for the gauges. */
-    async incidentGauges(): Promise<{ open: number; held: number; settling: number }> {
+    async incidentGauges(): Promise<IncidentGauges> {
       return incidentStore.gauges();
     },
 
