@@ -266,6 +266,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             version: VERSION,
             logger,
             metricsHref: separateMetrics ? null : undefined,
+            incidents: () => webhooks.listIncidents(20),
           }),
         ],
       });

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FleetIncident } from '../src/incidents/incident-store.js';
 import type { Daemon } from '../src/main.js';
 import type { StartedSimulator } from '../src/sim/simulator.js';
-import { api, daemonEnv, simEvent, spawnDaemon, startTestDaemon, waitFor, waitForSweepDone } from './helpers/daemon.js';
+import { ADMIN_TOKEN, api, daemonEnv, simEvent, spawnDaemon, startTestDaemon, waitFor, waitForSweepDone } from './helpers/daemon.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from './helpers/redis.js';
 import { startTestSimulator } from './helpers/simulator.js';
 import { TEST_SECRET } from './helpers/webhook-fixtures.js';
@@ -98,6 +98,10 @@ describe('fleet incidents through the daemon and the simulator', () => {
     const detectionMs = Date.parse(incident.openedAt) - Date.parse(incident.firstSeenAt);
     // Figures for the issue note (detection = first failing sighting → incident opened).
     console.log(`incident detection: ${detectionMs} ms after the first failing sighting; incident.opened received ${openedWebhookMs} ms after the storm was injected`);
+    const page = await fetch(`${daemon.httpUrl}/`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const pageHtml = await page.text();
+    expect(pageHtml).toContain('Fleet incident open');
+    expect(pageHtml).toContain('incorrect username or password.');
     await waitFor('200 held notifications', async () => (await api<FleetIncident>(daemon, `/api/incidents/${incident.id}`)).body.held === STORM, 15_000);
 
     // Five unrelated failures (another signature) during the incident: notified after the settle time only.
