@@ -146,7 +146,7 @@ describe('fleet incidents through the daemon and the simulator', () => {
 
   it('releases every held notification exactly once after the hold limit, across a kill -9 of the daemon', async () => {
     const { sim, prefix, receivers, webhooksFile, redis } = await setup();
-    const env = daemonEnv(sim, prefix, incidentEnv(webhooksFile, { CREDWATCH_INCIDENT_HOLD_LIMIT: '8s', CREDWATCH_POLL_INTERVAL: '2s', CREDWATCH_PORT: '0' }));
+    const env = daemonEnv(sim, prefix, incidentEnv(webhooksFile, { CREDWATCH_INCIDENT_HOLD_LIMIT: '8s', CREDWATCH_POLL_INTERVAL: '2s', CREDWATCH_PORT: '0', CREDWATCH_JOB_LOCK_DURATION: '5s' }));
     const first = await spawnDaemon(env);
     cleanups.push(async () => void first.child.kill('SIGKILL'));
     await waitFor('every credential assessed', async () => (await redis.zcard(`${prefix}:polled:panorama`)) >= USERS, 30_000);
