@@ -25,7 +25,7 @@ function routeInput(i: number, overrides: Partial<{ kind: 'fail' | 'recover'; tr
     signature,
     cause: 'partner password',
     notify: true,
-    payload: JSON.stringify({ n: i }),
+    payload: `0${JSON.stringify({ n: i })}`,
     atMs: now,
     nowMs: now,
     polledKey: `${prefix}:polled:panorama`,
@@ -63,6 +63,10 @@ describe('incident store (real Redis, Lua)', () => {
     // The first two settled before the threshold: the opening moved them into the incident too.
     expect((await store.get('inc_1'))?.held).toBe(5);
     expect(await store.route(routeInput(0, { kind: 'recover', transitionId: 'r0', rules }))).toBe('dropped');
+    expect((await store.get('inc_1'))?.held).toBe(4);
+    // A credential the app already knew to be failing gets its recovery even when the held failure is dropped.
+    expect(await store.route({ ...routeInput(9, { rules }), payload: '1{}' })).toBe('held:inc_1');
+    expect(await store.route(routeInput(9, { kind: 'recover', transitionId: 'r9', rules }))).toBe('send');
     expect((await store.get('inc_1'))?.held).toBe(4);
     expect(await store.takeDue(Date.now() + 3_600_000, 10_000)).toEqual([]);
 

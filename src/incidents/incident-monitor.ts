@@ -1,3 +1,4 @@
+import { needsAction } from '../classify/categories.js';
 import { safeError, type Logger } from '../logger.js';
 import type { Transition } from '../monitor/transition.js';
 import type { NotificationDecision } from '../webhooks/notification-policy.js';
@@ -62,7 +63,9 @@ export function createIncidentMonitor(deps: IncidentMonitorDeps) {
       signature,
       cause: likelyCause(signature),
       notify: decision !== null,
-      payload: decision === null ? '' : JSON.stringify({ transition: t, decision } satisfies StoredPayload),
+      // When the app was already told this credential failed (it left a category needing action), its
+      // recovery must still be sent even if the newer failure notification is dropped.
+      payload: decision === null ? '' : `${t.from !== null && needsAction(t.from, true) ? '1' : '0'}${JSON.stringify({ transition: t, decision } satisfies StoredPayload)}`,
       atMs: Number.isFinite(Date.parse(t.at)) ? Date.parse(t.at) : now(),
       nowMs: now(),
       polledKey: `${deps.prefix}:polled:${t.provider}`,
@@ -80,7 +83,7 @@ export function createIncidentMonitor(deps: IncidentMonitorDeps) {
       if (due.length === 0) return released;
       for (const item of due) {
         try {
-          const stored = JSON.parse(item.payload) as StoredPayload;
+          const stored = JSON.parse(item.payload.slice(1)) as StoredPayload;
           await deps.deliver(stored.transition, stored.decision);
         } catch (error) {
           logger.error({ transitionId: item.transitionId, err: safeError(error) }, 'held notification could not be enqueued: dropped');

@@ -85,10 +85,13 @@ if done then return done end
 local notify = ARGV[6] == '1'
 local at, now = tonumber(ARGV[8]), tonumber(ARGV[16])
 local dropped = false
+local told = false
 if kind == 'recover' or notify then
   local pm = redis.call('HGET', K .. 'pending-meta', cred)
   if pm then
     local inc = splitMeta(pm)
+    -- The payload starts with '1' when the app had already been told this credential failed.
+    told = string.sub(redis.call('HGET', K .. 'pending', cred) or '0', 1, 1) == '1'
     redis.call('HDEL', K .. 'pending', cred)
     redis.call('HDEL', K .. 'pending-meta', cred)
     redis.call('ZREM', K .. 'due', cred)
@@ -158,7 +161,7 @@ if notify and kind == 'fail' then
     result = 'send'
   end
 elseif notify then
-  if kind == 'recover' and dropped then result = 'dropped' else result = 'send' end
+  if kind == 'recover' and dropped and not told then result = 'dropped' else result = 'send' end
 else
   result = 'none'
 end
@@ -301,6 +304,7 @@ export function createIncidentStore(redis: Redis, prefix: string) {
       signature: FailureSignature;
       cause: string;
       notify: boolean;
+      /** Stored with the notification: '1' + JSON when the app already knew the credential failed. */
       payload: string;
       atMs: number;
       nowMs: number;
