@@ -56,6 +56,13 @@ describe('incident store (real Redis, Lua)', () => {
     }
   });
 
+  it('does not count first sightings and not_connected towards an incident', async () => {
+    const store = createIncidentStore(redis, prefix);
+    const rules = { ...RULES, minCredentials: 3 };
+    for (let i = 0; i < 10; i += 1) expect(await store.route({ ...routeInput(i, { rules }), kind: 'other' })).toBe('send');
+    expect(await store.list()).toEqual([]);
+  });
+
   it('drops a held notification when its credential recovers, and releases the rest once on resolution', async () => {
     const store = createIncidentStore(redis, prefix);
     const rules = { ...RULES, minCredentials: 3, settleMs: 60_000 };

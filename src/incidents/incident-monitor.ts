@@ -59,7 +59,9 @@ export function createIncidentMonitor(deps: IncidentMonitorDeps) {
     const result = await store.route({
       credentialKey: `${t.provider}:${t.leafUserId}`,
       transitionId: t.id,
-      kind: recover ? 'recover' : 'fail',
+      // A first sighting is the fleet's initial state, not a storm, and not_connected is each grower's
+      // own state: neither counts towards an incident (a fresh deployment would otherwise open one).
+      kind: recover ? 'recover' : t.from === null || t.to === 'not_connected' ? 'other' : 'fail',
       signature,
       cause: likelyCause(signature),
       notify: decision !== null,

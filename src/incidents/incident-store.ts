@@ -145,9 +145,11 @@ elseif kind == 'fail' then
       redis.call('SADD', K .. 'notify', open .. ':opened')
     end
   end
+elseif kind == 'other' then
+  open = redis.call('HGET', K .. 'open', sig)
 end
 local result
-if notify and kind == 'fail' then
+if notify and kind ~= 'recover' then
   if open then
     redis.call('HSET', K .. 'pending', cred, ARGV[7])
     hold(K, cred, open, sig, tid)
@@ -300,7 +302,8 @@ export function createIncidentStore(redis: Redis, prefix: string) {
     async route(input: {
       credentialKey: string;
       transitionId: string;
-      kind: 'fail' | 'recover';
+      /** 'other': a failure that is no sighting (first sighting, not_connected), held only by an open incident. */
+      kind: 'fail' | 'recover' | 'other';
       signature: FailureSignature;
       cause: string;
       notify: boolean;
