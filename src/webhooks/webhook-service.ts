@@ -97,7 +97,7 @@ export function createWebhookService(options: WebhookServiceOptions) {
     settings: options.incidents ?? { windowMs: 600_000, minCredentials: 20, minShare: 0.1, settleMs: 0, holdLimitMs: 7_200_000, recoveredShare: 0.8, releaseDelayMs: 0, checkIntervalMs: 5000 },
     deliver: (t, d) => dispatcher.deliver(t, d),
     deliverIncident: (incident, type) => dispatcher.deliverToAll(`incident:${incident.id}:${type}`, type, buildIncidentBody(incident, type, Date.now())),
-    logger: log.child({ component: 'incidents' }),
+    logger: logger.child({ component: 'incidents' }),
   });
   const processor = createDeliveryProcessor({
     endpoints: byName,
