@@ -90,4 +90,17 @@ describe('incident store (real Redis, Lua)', () => {
     expect(await store.takeDue(now + 60_000, 10_000)).toEqual([]);
     expect(await store.gauges()).toMatchObject({ open: 0, held: 0, settling: 0 });
   });
+
+  it('discards an incident\'s held notifications by hand: nothing is due afterwards', async () => {
+    const store = createIncidentStore(redis, prefix);
+    const rules = { ...RULES, minCredentials: 3 };
+    for (let i = 0; i < 6; i += 1) await store.route(routeInput(i, { rules }));
+    expect((await store.get('inc_1'))?.held).toBe(4);
+    const now = Date.now();
+    expect(await store.resolve('inc_1', 'discarded', now, now, true)).toBe(4);
+    expect(await store.takeDue(now + 3_600_000, 10_000)).toEqual([]);
+    expect(await store.get('inc_1')).toMatchObject({ status: 'resolved', resolution: 'discarded', held: 0 });
+    expect((await store.gauges()).held).toBe(0);
+    expect((await store.pendingIncidentEvents()).sort()).toEqual(['inc_1:opened', 'inc_1:resolved']);
+  });
 });

@@ -139,6 +139,9 @@ describe('fleet incidents through the daemon and the simulator', () => {
     }
     const after = await api<FleetIncident>(daemon, `/api/incidents/${incident.id}`);
     expect(after.body).toMatchObject({ status: 'resolved', resolution: 'recovered', held: 0 });
+    expect((await api(daemon, `/api/incidents/${incident.id}/release`, { method: 'POST' })).status).toBe(409);
+    expect((await api(daemon, '/api/incidents/inc_999/discard', { method: 'POST' })).status).toBe(404);
+    expect((await api(daemon, '/api/incidents/nope')).status).toBe(400);
     const metrics = await (await fetch(daemon.metricsUrl ?? `${daemon.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/^credwatch_fleet_incidents_open 0$/m);
     expect(metrics).toMatch(/^credwatch_held_notifications\{reason="incident"\} 0$/m);

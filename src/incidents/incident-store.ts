@@ -265,11 +265,14 @@ function iso(ms: string | undefined): string {
  */
 export function createIncidentStore(redis: Redis, prefix: string) {
   const K = `${prefix}:incidents:`;
-  redis.defineCommand('credwatchIncidentRoute', { numberOfKeys: 0, lua: ROUTE });
-  redis.defineCommand('credwatchIncidentTakeDue', { numberOfKeys: 0, lua: TAKE_DUE });
-  redis.defineCommand('credwatchIncidentFinish', { numberOfKeys: 0, lua: FINISH });
-  redis.defineCommand('credwatchIncidentResolve', { numberOfKeys: 0, lua: RESOLVE });
+  redis.defineCommand('credwatchIncidentRoute', { numberOfKeys: 1, lua: ROUTE });
+  redis.defineCommand('credwatchIncidentTakeDue', { numberOfKeys: 1, lua: TAKE_DUE });
+  redis.defineCommand('credwatchIncidentFinish', { numberOfKeys: 1, lua: FINISH });
+  redis.defineCommand('credwatchIncidentResolve', { numberOfKeys: 1, lua: RESOLVE });
   const scripts = redis as unknown as IncidentScripts;
+  // Scripts build their keys from the prefix; this one declared key routes them to the prefix's slot on
+  // Redis Cluster (where a hash-tagged prefix keeps every key in that slot).
+  const slotKey = `${K}open`;
 
   async function toIncident(h: Record<string, string>, held: number, recoveredNow: number | undefined): Promise<FleetIncident | null> {
     if (h['id'] === undefined) return null;
@@ -317,6 +320,7 @@ export function createIncidentStore(redis: Redis, prefix: string) {
       const s = input.signature;
       const meta = JSON.stringify({ signature: s.text, category: s.category, statusCode: s.statusCode ?? '', errorType: s.errorType, template: s.template, cause: input.cause });
       return (await scripts.credwatchIncidentRoute(
+        slotKey,
         prefix,
         input.credentialKey,
         input.transitionId,
@@ -338,7 +342,7 @@ export function createIncidentStore(redis: Redis, prefix: string) {
 
     /** Notifications due for sending, leased for `leaseMs`. */
     async takeDue(nowMs: number, leaseMs: number, limit = 200): Promise<DueNotification[]> {
-      const flat = await scripts.credwatchIncidentTakeDue(prefix, String(nowMs), String(leaseMs), String(limit));
+      const flat = await scripts.credwatchIncidentTakeDue(slotKey, prefix, String(nowMs), String(leaseMs), String(limit));
       const out: DueNotification[] = [];
       for (let i = 0; i + 2 < flat.length; i += 3) out.push({ credentialKey: flat[i] ?? '', transitionId: flat[i + 1] ?? '', payload: flat[i + 2] ?? '' });
       return out;
@@ -346,7 +350,7 @@ export function createIncidentStore(redis: Redis, prefix: string) {
 
     /** Forgets a notification whose deliveries are enqueued. */
     async finish(credentialKey: string, transitionId: string): Promise<void> {
-      await scripts.credwatchIncidentFinish(prefix, credentialKey, transitionId);
+      await scripts.credwatchIncidentFinish(slotKey, prefix, credentialKey, transitionId);
     },
 
     /**
@@ -354,7 +358,7 @@ export function createIncidentStore(redis: Redis, prefix: string) {
      * with `discard`. Returns how many were held, or -1 when the incident was not open.
      */
     async resolve(id: string, reason: string, nowMs: number, releaseAtMs: number, discard = false): Promise<number> {
-      return scripts.credwatchIncidentResolve(prefix, id, reason, String(nowMs), String(releaseAtMs), discard ? '1' : '0', String(RESOLVED_TTL_MS));
+      return scripts.credwatchIncidentResolve(slotKey, prefix, id, reason, String(nowMs), String(releaseAtMs), discard ? '1' : '0', String(RESOLVED_TTL_MS));
     },
 
     /** Ids of open incidents. */
