@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { IncidentSettings } from './incidents/incident-monitor.js';
 import { CredwatchError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { PROVIDER_IDS, type ProviderId } from './leaf/providers.js';
@@ -128,6 +129,15 @@ export const CONFIG_DOCS: ReadonlyArray<{ name: string; default: string; doc: st
   { name: 'CREDWATCH_WEBHOOK_REPLAY_MAX', default: '10000', doc: 'Notifications kept per endpoint for replay.' },
   { name: 'CREDWATCH_WEBHOOK_REPLAY_RETENTION', default: '7d', doc: 'How long notifications are kept for replay.' },
   { name: 'CREDWATCH_WEBHOOK_LOG_SIZE', default: '1000', doc: 'Delivery attempts kept per endpoint in the delivery log.' },
+  { name: 'CREDWATCH_INCIDENTS', default: 'true', doc: 'Fleet incidents: group failures by signature, hold re-auth webhooks of a shared cause, send `incident.*` webhooks.' },
+  { name: 'CREDWATCH_INCIDENT_MIN_CREDENTIALS', default: '20', doc: 'An incident opens when at least this many credentials fail with one signature within the window…' },
+  { name: 'CREDWATCH_INCIDENT_MIN_SHARE', default: '0.1', doc: '…and they are at least this share (0–1) of the credentials polled within the window.' },
+  { name: 'CREDWATCH_INCIDENT_WINDOW', default: '10m', doc: 'The detection window of a signature.' },
+  { name: 'CREDWATCH_INCIDENT_SETTLE', default: '30s', doc: 'Every `credential.action_required` waits this long (durably) so the first failures of a storm are held too; `0s` sends at once.' },
+  { name: 'CREDWATCH_INCIDENT_HOLD_LIMIT', default: '2h', doc: 'An incident open this long resolves and releases its held notifications.' },
+  { name: 'CREDWATCH_INCIDENT_RECOVERED_SHARE', default: '0.8', doc: 'An incident resolves as recovered when this share (0–1) of its credentials recovered.' },
+  { name: 'CREDWATCH_INCIDENT_RELEASE_DELAY', default: '15m', doc: 'After a recovery, held notifications of credentials not yet recovered wait this long before they are sent.' },
+  { name: 'CREDWATCH_INCIDENT_CHECK_INTERVAL', default: '5s', doc: 'How often due notifications and incident resolution are checked.' },
   { name: 'CREDWATCH_JOB_LOCK_DURATION', default: '30s', doc: 'Lock of a running job; a crashed worker\'s job is picked up again after about this long.' },
   { name: 'CREDWATCH_SHUTDOWN_TIMEOUT', default: '10s', doc: 'How long SIGTERM waits for in-flight jobs before closing.' },
   { name: 'LOG_LEVEL', default: 'info', doc: 'pino level: trace, debug, info, warn, error, fatal, silent.' },
@@ -195,6 +205,15 @@ const schema = z.object({
   CREDWATCH_WEBHOOK_REPLAY_MAX: integer(10_000, 0, 1_000_000),
   CREDWATCH_WEBHOOK_REPLAY_RETENTION: duration('7d'),
   CREDWATCH_WEBHOOK_LOG_SIZE: integer(1000, 1, 100_000),
+  CREDWATCH_INCIDENTS: boolean(true),
+  CREDWATCH_INCIDENT_MIN_CREDENTIALS: integer(20, 1, 10_000_000),
+  CREDWATCH_INCIDENT_MIN_SHARE: positiveNumber(0.1, 1),
+  CREDWATCH_INCIDENT_WINDOW: duration('10m'),
+  CREDWATCH_INCIDENT_SETTLE: duration('30s'),
+  CREDWATCH_INCIDENT_HOLD_LIMIT: duration('2h'),
+  CREDWATCH_INCIDENT_RECOVERED_SHARE: positiveNumber(0.8, 1),
+  CREDWATCH_INCIDENT_RELEASE_DELAY: duration('15m'),
+  CREDWATCH_INCIDENT_CHECK_INTERVAL: duration('5s'),
   CREDWATCH_JOB_LOCK_DURATION: duration('30s'),
   CREDWATCH_SHUTDOWN_TIMEOUT: duration('10s'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -238,6 +257,8 @@ export interface Config {
     /** Endpoint circuit, catch-up pace, replay record and delivery log bounds. */
     health: { failureThreshold: number; probeIntervalMs: number; ratePerSecond: number; replayMax: number; replayRetentionMs: number; logSize: number };
   };
+  /** Fleet incidents (docs/webhooks.md, "Fleet incidents"); undefined when CREDWATCH_INCIDENTS=false. */
+  incidents: IncidentSettings | undefined;
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
 }
 
@@ -356,6 +377,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         logSize: v.CREDWATCH_WEBHOOK_LOG_SIZE,
       },
     },
+    incidents: v.CREDWATCH_INCIDENTS
+      ? {
+          minCredentials: v.CREDWATCH_INCIDENT_MIN_CREDENTIALS,
+          minShare: v.CREDWATCH_INCIDENT_MIN_SHARE,
+          windowMs: v.CREDWATCH_INCIDENT_WINDOW,
+          settleMs: v.CREDWATCH_INCIDENT_SETTLE,
+          holdLimitMs: v.CREDWATCH_INCIDENT_HOLD_LIMIT,
+          recoveredShare: v.CREDWATCH_INCIDENT_RECOVERED_SHARE,
+          releaseDelayMs: v.CREDWATCH_INCIDENT_RELEASE_DELAY,
+          checkIntervalMs: Math.max(100, v.CREDWATCH_INCIDENT_CHECK_INTERVAL),
+        }
+      : undefined,
     log: { level: v.LOG_LEVEL, format: v.LOG_FORMAT },
   };
 }

@@ -13,6 +13,7 @@ import { createHealthRouter } from './http/routes/health.route.js';
 import { createLeafAlertsRouter } from './http/routes/leaf-alerts.route.js';
 import { createMetricsRouter } from './http/routes/metrics.route.js';
 import { createWebhooksRouter } from './http/routes/webhooks.route.js';
+import { createIncidentsRouter } from './http/routes/incidents.route.js';
 import { createStatusRouter } from './http/routes/status.route.js';
 import { LeafClient } from './leaf/leaf-client.js';
 import { RedisRequestBudget } from './leaf/request-budget.js';
@@ -130,6 +131,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logger,
     health: config.webhooks.health,
     tuning: { lockDurationMs: config.monitor.jobLockDurationMs, stalledIntervalMs: config.monitor.jobLockDurationMs, concurrency: config.webhooks.concurrency },
+    ...(config.incidents === undefined ? {} : { incidents: config.incidents }),
   });
   closers.unshift(() => webhooks.close());
   const requestPoll = (provider: ProviderId, leafUserId: string) => enqueuePolls(pollQueue, [provider], [leafUserId], 'manual');
@@ -152,6 +154,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     deadLetters: () => webhooks.deadLetterCounts(),
     providerUnavailableOverdue: () => store.countInCategorySince('provider_unavailable', Date.now() - config.monitor.providerUnavailableAfterMs),
     webhookEndpoints: () => webhooks.endpointHealth(),
+    incidentGauges: () => webhooks.incidentGauges(),
   });
 
   const daemonClose = async (): Promise<void> => {
@@ -256,7 +259,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
                 }),
               ]),
         ],
-        adminRouters: [createCredentialsRouter({ store, providers: config.monitor.providers, requestPoll }), createWebhooksRouter(webhooks)],
+        adminRouters: [createCredentialsRouter({ store, providers: config.monitor.providers, requestPoll }), createWebhooksRouter(webhooks), createIncidentsRouter(webhooks)],
         browserRouters: [
           createStatusRouter({
             store,
@@ -265,6 +268,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             version: VERSION,
             logger,
             metricsHref: separateMetrics ? null : undefined,
+            incidents: () => webhooks.listIncidents(20),
           }),
         ],
       });

@@ -6,6 +6,9 @@ export interface DemoScenarioOptions {
   expected: Record<string, number>;
   everyMs: number;
   breakAndHeal: boolean;
+  /** Also play a fleet incident (partner password changed, then fixed) at these steps; 0 = never. */
+  incidentAtStep?: number;
+  recoverAtStep?: number;
   print: (line: string) => void;
 }
 
@@ -51,6 +54,7 @@ export function runDemoScenario(o: DemoScenarioOptions): () => void {
     }
     if (!o.breakAndHeal) return;
     step += 1;
+    if (await playIncident(step)) return;
     if (step % 2 === 1 || broken.length === 0) {
       const healthy = await api('/api/credentials?category=healthy&limit=20');
       const victim = healthy.items.find((c) => !broken.includes(c.leafUserId));
@@ -82,6 +86,24 @@ export function runDemoScenario(o: DemoScenarioOptions): () => void {
       });
       o.print(`sim: healed user ${id} (grower reconnected; picked up by the next sweep)`);
     }
+  };
+
+  let stormed: string[] = [];
+  /** The fleet incident steps: every connected credential fails the same way, later all recover. */
+  const playIncident = async (at: number): Promise<boolean> => {
+    if (at === o.incidentAtStep) {
+      const res = await json<{ users: string[] }>(`${o.simUrl}/_sim/fleet/partner-password-changed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      stormed = res.users;
+      o.print(`sim: the partner's password changed: all ${stormed.length} connected credentials now fail with the same Cognito answer (watch for ONE incident.opened, no re-auth webhooks)`);
+      return true;
+    }
+    if (at === o.recoverAtStep && stormed.length > 0) {
+      await json(`${o.simUrl}/_sim/fleet/recover`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ users: stormed }) });
+      o.print(`sim: the partner's password was fixed: ${stormed.length} credentials sync again (held notifications are dropped; incident.resolved follows)`);
+      stormed = [];
+      return true;
+    }
+    return false;
   };
 
   const loop = async () => {

@@ -17,7 +17,9 @@ const HELP = `Usage: credwatch demo [options]
 
 Runs everything on this machine, with no Leaf account: the Leaf simulator, a webhook receiver that
 verifies and prints what it gets, and the credwatch daemon polling the simulator on a short interval.
-It then breaks and heals simulated credentials so you can watch transitions, webhooks and metrics move.
+It then breaks and heals simulated credentials so you can watch transitions, webhooks and metrics move,
+and plays one fleet incident: the partner's password changes (every credential fails the same way:
+one incident.opened instead of a re-auth webhook per grower), then is fixed (incident.resolved).
 
 Redis: REDIS_URL (default redis://127.0.0.1:6379) when it answers, else a throwaway redis-server when
 one is installed. The demo's keys use their own prefix and are deleted when it stops.
@@ -84,6 +86,11 @@ export const demoCommand: Command = {
         secret: webhookSecret,
         onWebhook: (w) => {
           const d = w.data;
+          if (w.type.startsWith('incident.')) {
+            const what = w.type === 'incident.opened' ? `${String(d['count'])} credentials (${Math.round(Number(d['share']) * 100)} %): ${String(d['likelyCause'])}` : `resolution ${String(d['resolution'])}`;
+            out(`webhook  ${w.type.padEnd(27)} ${String(d['incidentId'])}  ${String(d['signature'])}  ${what}  (${w.verified ? 'signature verified' : 'BAD SIGNATURE'})`);
+            return;
+          }
           out(
             `webhook  ${w.type.padEnd(27)} user ${String(d['leafUserId'])}  ${String(d['previousCategory'] ?? '-')} -> ${String(d['category'])}` +
               `  (${w.verified ? 'signature verified' : 'BAD SIGNATURE'})`,
@@ -107,6 +114,11 @@ export const demoCommand: Command = {
         CREDWATCH_WEBHOOK_URL: receiver.url,
         CREDWATCH_WEBHOOK_SECRET: webhookSecret,
         CREDWATCH_FLAP_COOLDOWN: '10s',
+        // A small fleet and short times, so the fleet incident of the scenario shows within a minute.
+        CREDWATCH_INCIDENT_MIN_CREDENTIALS: '8',
+        CREDWATCH_INCIDENT_SETTLE: '3s',
+        CREDWATCH_INCIDENT_RELEASE_DELAY: '30s',
+        CREDWATCH_INCIDENT_CHECK_INTERVAL: '1s',
         LOG_LEVEL: io.env['LOG_LEVEL'] ?? 'warn',
         LOG_FORMAT: io.env['LOG_FORMAT'] ?? 'auto',
       };
@@ -152,6 +164,8 @@ export const demoCommand: Command = {
         expected: mix,
         everyMs: Math.max(5000, Math.round(opts.intervalMs / 2)),
         breakAndHeal: opts.scenario,
+        incidentAtStep: 4,
+        recoverAtStep: 7,
         print: out,
       });
       cleanups.unshift(async () => stopScenario());

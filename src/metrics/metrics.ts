@@ -40,6 +40,8 @@ export interface ScrapeSources {
   providerUnavailableOverdue?(): Promise<Array<{ provider: string; count: number }>>;
   /** State (healthy / failing / disabled) and undelivered backlog of each webhook endpoint. */
   webhookEndpoints?(): Promise<Array<{ endpoint: string; state: string; backlog: number }>>;
+  /** Open fleet incidents and notifications waiting (held by an incident, or settling). */
+  incidentGauges?(): Promise<{ open: number; held: number; settling: number; incidents: Array<{ id: string; signature: string; category: string; held: number }> }>;
 }
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -207,6 +209,39 @@ export function createMetrics(
     async collect() {
       if (!sources) return;
       for (const row of await sources.queueCounts()) this.set({ queue: row.queue, state: row.state }, row.count);
+    },
+  });
+  new Gauge({
+    name: 'credwatch_fleet_incidents_open',
+    help: 'Fleet incidents open: one failure signature on many credentials at once (docs/webhooks.md).',
+    registers,
+    async collect() {
+      const g = await sources?.incidentGauges?.();
+      if (g) this.set(g.open);
+    },
+  });
+  new Gauge({
+    name: 'credwatch_held_notifications',
+    help: 'credential.action_required notifications not sent yet: held by an open incident, or settling (waiting CREDWATCH_INCIDENT_SETTLE).',
+    labelNames: ['reason'] as const,
+    registers,
+    async collect() {
+      const g = await sources?.incidentGauges?.();
+      if (!g) return;
+      this.set({ reason: 'incident' }, g.held);
+      this.set({ reason: 'settling' }, g.settling);
+    },
+  });
+  new Gauge({
+    name: 'credwatch_fleet_incident',
+    help: 'One series per open fleet incident (at most 50), value = notifications it holds; labels name its signature for the alert.',
+    labelNames: ['incident', 'signature', 'category'] as const,
+    registers,
+    async collect() {
+      const g = await sources?.incidentGauges?.();
+      if (!g) return;
+      this.reset();
+      for (const i of g.incidents) this.set({ incident: i.id, signature: i.signature, category: i.category }, i.held);
     },
   });
   const leafAlerts = new Counter({

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CLIENT_ENVIRONMENTS } from '../classify/categories.js';
 import type { AlertCenter, AlertType } from './alerts.js';
 import type { FaultInjector } from './faults.js';
+import { applyFleetScenario, FLEET_SCENARIOS, fleetScenarioBody } from './fleet-scenarios.js';
 import type { EventInput, Population } from './population.js';
 import { intParam } from './routes.js';
 import { eventCategory, orderedEvents } from './taxonomy.js';
@@ -179,6 +180,20 @@ export function controlRoutes(deps: ControlDeps): Router {
   });
   router.get('/alerts', (_req, res) => {
     res.json({ webhooks: alerts.list(), deliveries: alerts.deliveries() });
+  });
+  router.post('/fleet/:scenario', (req, res) => {
+    const scenario = FLEET_SCENARIOS.find((s) => s.name === req.params.scenario);
+    if (scenario === undefined) {
+      res.status(404).json({ error: `no fleet scenario ${req.params.scenario}; expected one of ${FLEET_SCENARIOS.map((s) => s.name).join(', ')}` });
+      return;
+    }
+    const body = parse(fleetScenarioBody, req.body ?? {}, res);
+    if (!body.ok) return;
+    const users = applyFleetScenario(population, scenario, body.value, (id, added) => followNewestEvent(population, alerts, id, added));
+    res.json({ scenario: scenario.name, affected: users.length, users });
+  });
+  router.get('/fleet', (_req, res) => {
+    res.json({ scenarios: FLEET_SCENARIOS.map((s) => ({ name: s.name, description: s.description, event: s.event })) });
   });
   router.use((req, res) => {
     res.status(404).json({ error: `no control route ${req.method} /_sim${req.path}` });

@@ -6,8 +6,8 @@ import { isCredwatchError } from '../errors.js';
 import { safeError, type Logger } from '../logger.js';
 import { OUTBOX_GROUP, OUTBOX_STREAM, type Transition } from '../monitor/transition.js';
 import type { DeliveryJobData } from './delivery.processor.js';
-import type { WebhookEndpoint } from './endpoints.js';
 import type { NotificationRecord } from './notification-record.js';
+import type { WebhookEndpoint, WebhookEventType } from './endpoints.js';
 import { decideNotification, type NotificationDecision } from './notification-policy.js';
 import { buildWebhookBody } from './payload.js';
 import type { WebhookStore } from './webhook-store.js';
@@ -66,6 +66,11 @@ export interface DispatcherOptions {
   /** Longest wait of one XREADGROUP; bounds how long close() takes. */
   blockMs: number;
   now?: () => number;
+  /**
+   * Fleet incidents: where a notification goes ('send' now, or settled, held or dropped). Absent:
+   * every notification is sent at once.
+   */
+  route?: (transition: Transition, decision: NotificationDecision | null) => Promise<string>;
 }
 
 /**
@@ -137,6 +142,18 @@ export function createDispatcher(options: DispatcherOptions) {
     }
   }
 
+  /** Enqueues a notification to every endpoint that wants it, once per webhook-id. */
+  async function deliver(transition: Transition, decision: NotificationDecision): Promise<void> {
+    const body = bodyOrUndefined(transition, decision);
+    if (body === undefined) return;
+    for (const endpoint of options.endpoints) {
+      if (!endpointWants(endpoint, transition, decision)) continue;
+      const webhookId = webhookIdFor(transition.id, endpoint.name);
+      const added = await enqueueOnce(endpoint, { webhookId, endpoint: endpoint.name, type: decision.type, transitionId: transition.id, body });
+      logger.debug({ transitionId: transition.id, endpoint: endpoint.name, webhookId, added }, 'delivery enqueued');
+    }
+  }
+
   /** Handles one outbox entry completely, then acknowledges and deletes it. */
   async function handle(id: string, fields: string[] | null): Promise<void> {
     const at = fields === null ? -1 : fields.indexOf('t');
@@ -151,15 +168,8 @@ export function createDispatcher(options: DispatcherOptions) {
       logger.error({ streamId: id }, 'outbox entry without a readable transition: dropped');
     } else {
       const decision = await decide(transition);
-      const body = decision === null ? undefined : bodyOrUndefined(transition, decision);
-      if (decision !== null && body !== undefined) {
-        for (const endpoint of options.endpoints) {
-          if (!endpointWants(endpoint, transition, decision)) continue;
-          const webhookId = webhookIdFor(transition.id, endpoint.name);
-          const added = await enqueueOnce(endpoint, { webhookId, endpoint: endpoint.name, type: decision.type, transitionId: transition.id, body });
-          logger.debug({ transitionId: transition.id, endpoint: endpoint.name, webhookId, added }, 'delivery enqueued');
-        }
-      }
+      const route = options.route === undefined ? 'send' : await options.route(transition, decision);
+      if (decision !== null && route === 'send') await deliver(transition, decision);
     }
     await redis.multi().xack(stream, OUTBOX_GROUP, id).xdel(stream, id).exec();
   }
@@ -221,6 +231,17 @@ export function createDispatcher(options: DispatcherOptions) {
 
   return {
     consumer,
+    deliver,
+    /**
+     * Enqueues a fleet-level webhook (an incident) to every endpoint whose `events` filter allows it,
+     * once per `key` and endpoint.
+     */
+    async deliverToAll(key: string, type: WebhookEventType, body: string): Promise<void> {
+      for (const endpoint of options.endpoints) {
+        if (endpoint.filters.events && !endpoint.filters.events.includes(type)) continue;
+        await enqueueOnce(endpoint, { webhookId: webhookIdFor(key, endpoint.name), endpoint: endpoint.name, type, transitionId: key, body });
+      }
+    },
     /** Creates the consumer group if needed and starts reading. */
     async start(): Promise<void> {
       if (running) return;

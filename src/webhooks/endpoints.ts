@@ -6,8 +6,8 @@ import { CredwatchError } from '../errors.js';
 import { PROVIDER_IDS, type ProviderId } from '../leaf/providers.js';
 import { secretKey } from './signing.js';
 
-/** The two webhook event types credwatch sends. */
-export const WEBHOOK_EVENT_TYPES = ['credential.action_required', 'credential.recovered'] as const;
+/** The webhook event types credwatch sends (incident.* are about the fleet, not one credential). */
+export const WEBHOOK_EVENT_TYPES = ['credential.action_required', 'credential.recovered', 'incident.opened', 'incident.resolved'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** Which notifications an endpoint wants; an absent list means "all". */

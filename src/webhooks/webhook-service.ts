@@ -10,6 +10,9 @@ import { createDeliveryProcessor, deliveryQueueName, safeUrl, WebhookDeliveryErr
 import { createDispatcher } from './dispatcher.js';
 import { createEndpointCircuit, type EndpointCircuitState } from './endpoint-circuit.js';
 import { createNotificationRecord } from './notification-record.js';
+import { createIncidentMonitor, type IncidentSettings } from '../incidents/incident-monitor.js';
+import { buildIncidentBody } from '../incidents/incident-payload.js';
+import { createIncidentStore, type FleetIncident, type IncidentGauges } from '../incidents/incident-store.js';
 import type { EndpointFilters, WebhookEndpoint } from './endpoints.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, retryDelay } from './retry-delay.js';
 import { createWebhookStore, type EndpointRuntimeState } from './webhook-store.js';
@@ -84,6 +87,8 @@ export interface WebhookServiceOptions {
   retrySchedule?: readonly number[];
   health?: WebhookHealthOptions;
   tuning?: WebhookServiceTuning;
+  /** Fleet incidents (detection, hold, incident webhooks); absent = every notification sent at once. */
+  incidents?: IncidentSettings;
 }
 
 /**
@@ -120,6 +125,16 @@ export function createWebhookService(options: WebhookServiceOptions) {
     logger: log,
     claimIdleMs: tuning.claimIdleMs ?? 60_000,
     blockMs: tuning.blockMs ?? 1000,
+    ...(options.incidents === undefined ? {} : { route: (t, d) => incidents.route(t, d) }),
+  });
+  const incidentStore = createIncidentStore(redis, prefix);
+  const incidents = createIncidentMonitor({
+    store: incidentStore,
+    prefix,
+    settings: options.incidents ?? { windowMs: 600_000, minCredentials: 20, minShare: 0.1, settleMs: 0, holdLimitMs: 7_200_000, recoveredShare: 0.8, releaseDelayMs: 0, checkIntervalMs: 5000 },
+    deliver: (t, d) => dispatcher.deliver(t, d),
+    deliverIncident: (incident, type) => dispatcher.deliverToAll(`incident:${incident.id}:${type}`, type, buildIncidentBody(incident, type, Date.now())),
+    logger: logger.child({ component: 'incidents' }),
   });
   const processor = createDeliveryProcessor({
     endpoints: byName,
@@ -231,6 +246,7 @@ export function createWebhookService(options: WebhookServiceOptions) {
       await dispatcher.start();
       reconciler = setInterval(() => void reconcile().catch((error: unknown) => log.error({ err: error }, 'webhook circuit check failed')), tuning.reconcileMs ?? 5000);
       reconciler.unref();
+      if (options.incidents !== undefined) incidents.start();
       log.info({ endpoints: options.endpoints.map((e) => ({ name: e.name, url: safeUrl(e.url) })) }, 'webhook service started');
     },
 
@@ -239,6 +255,7 @@ export function createWebhookService(options: WebhookServiceOptions) {
       clearInterval(reconciler);
       await dispatcher.stop();
       await Promise.all(releasing.values());
+      await incidents.stop();
       await Promise.all(workers.map((w) => w.close()));
       workers = [];
       await Promise.all([...queues.values()].map((q) => q.close()));
@@ -341,6 +358,29 @@ export function createWebhookService(options: WebhookServiceOptions) {
     /** Dead letters per endpoint, for the `credwatch_webhook_dead_letters` gauge (O(1) per endpoint). */
     async deadLetterCounts(): Promise<Array<{ endpoint: string; count: number }>> {
       return deadLetters.counts(names);
+    },
+
+    /** Fleet incidents, newest first. */
+    async listIncidents(limit?: number): Promise<FleetIncident[]> {
+      return incidentStore.list(limit);
+    },
+
+    /** One fleet incident, or null. */
+    async getIncident(id: string): Promise<FleetIncident | null> {
+      return incidentStore.get(id);
+    },
+
+    /**
+     * Resolves an open incident by hand, releasing (sending now) or discarding its held notifications.
+     * Returns how many were held, or -1 when it is not open.
+     */
+    async resolveIncident(id: string, how: 'release' | 'discard'): Promise<number> {
+      return incidents.operatorResolve(id, how);
+    },
+
+    /** Open incidents and notifications waiting, for the gauges. */
+    async incidentGauges(): Promise<IncidentGauges> {
+      return incidentStore.gauges();
     },
 
     /** Re-enables an endpoint (disabled by a 410, or failing) and releases its waiting deliveries at once. */

@@ -26,6 +26,8 @@ export function daemonEnv(sim: StartedSimulator, prefix: string, overrides: Reco
     CREDWATCH_HOST: '127.0.0.1',
     CREDWATCH_ADMIN_TOKEN: ADMIN_TOKEN,
     CREDWATCH_SHUTDOWN_TIMEOUT: '3s',
+    // Tests of other features expect re-auth webhooks at once (incident tests set their own).
+    CREDWATCH_INCIDENT_SETTLE: '0s',
     LOG_LEVEL: 'silent',
     ...overrides,
   };

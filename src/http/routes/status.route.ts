@@ -7,6 +7,7 @@ import { pageHref, type StatusQuery } from '../status-page/credentials-table.js'
 import type { EndpointHealth } from '../status-page/health-sections.js';
 import { renderErrorPage } from '../status-page/status-layout.js';
 import { renderStatusPage } from '../status-page/status-page.js';
+import type { FleetIncident } from '../../incidents/incident-store.js';
 
 export type { EndpointHealth } from '../status-page/health-sections.js';
 
@@ -26,6 +27,8 @@ export interface StatusRouteDeps {
   metricsHref?: string | null | undefined;
   /** Where failures to read the state are logged (the page shows only that they happened). */
   logger?: Logger;
+  /** Fleet incidents, for the banner. */
+  incidents?: () => Promise<readonly FleetIncident[]>;
 }
 
 /** The headers of every status page response: never cached, nothing loaded from anywhere, no script. */
@@ -107,6 +110,10 @@ export function createStatusRouter(deps: StatusRouteDeps): Router {
       deps.logger?.warn({ err: safeError(error) }, 'status page could not read the webhook state');
       return null;
     });
+    const incidents = (deps.incidents?.() ?? Promise.resolve(undefined)).catch((error: unknown) => {
+      deps.logger?.warn({ err: safeError(error) }, 'status page could not read the fleet incidents');
+      return undefined;
+    });
     let state;
     try {
       state = await Promise.all([
@@ -135,6 +142,7 @@ export function createStatusRouter(deps: StatusRouteDeps): Router {
       oldestPollAgeSeconds: ages.find((a) => a.provider === q.provider)?.ageSeconds ?? null,
       endpoints: endpointRows,
       metricsHref: deps.metricsHref === undefined ? 'metrics' : deps.metricsHref,
+      incidents: await incidents,
     });
     send(res, 200, String(html));
   });

@@ -5,7 +5,9 @@ import { renderCategoryBarChart } from './category-bar-chart.js';
 import { categoryBadge, pageHref, renderCredentialsTable, renderPager, type StatusQuery } from './credentials-table.js';
 import { formatCount, formatPercent, formatTime } from './format.js';
 import { renderSweepSection, renderWebhooksSection, type EndpointHealth } from './health-sections.js';
+import { renderIncidentBanner } from './incident-banner.js';
 import { renderLayout } from './status-layout.js';
+import type { FleetIncident } from '../../incidents/incident-store.js';
 import { html, type SafeHtml } from './safe-html.js';
 
 /** Everything the status page shows, gathered by the route; rendering is pure. */
@@ -24,6 +26,8 @@ export interface StatusPageModel {
   endpoints: readonly EndpointHealth[] | null;
   /** Link to `/metrics`; null when they are on the separate CREDWATCH_METRICS_PORT. */
   metricsHref: string | null;
+  /** Fleet incidents (open ones get a banner); absent when they could not be read. */
+  incidents?: readonly FleetIncident[] | undefined;
 }
 
 /** Counts in CATEGORIES order, every category present. */
@@ -93,6 +97,7 @@ export function renderStatusPage(m: StatusPageModel): SafeHtml {
       : '';
   const body = html`<header><h1>credwatch · ${providerName} credentials</h1><span class="meta">version ${m.version} · generated ${formatTime(m.now.toISOString())}</span>${providerLinks}</header>
 <main>
+${renderIncidentBanner(m.incidents)}
 ${renderSummary(m)}
 ${renderCredentials(m)}
 <div class="overview">${renderSweepSection(m.sweep, m.oldestPollAgeSeconds, m.now.getTime())}${renderWebhooksSection(m.endpoints, m.now.getTime())}</div>
