@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CredwatchError } from './errors.js';
 import { parseDuration } from './duration.js';
-import { PROVIDER_IDS, type ProviderId } from './leaf/providers.js';
+import { PROVIDER_IDS, type ProviderId } from './core/providers.js';
 
 /** Every role a `credwatch start` process can take. */
 export const ROLES = ['scheduler', 'worker', 'http'] as const;

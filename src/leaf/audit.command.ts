@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
 import { CATEGORIES } from '../classify/categories.js';
-import { UsageError, type CliIo, type Command } from '../cli/command.js';
+import { UsageError, type CliIo, type Command } from '../core/command.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { formatDuration } from '../duration.js';
 import { redactText } from '../redact.js';
 import { auditCredentials, waitOutRateLimits, type Assess, type AuditRow } from './audit.js';
 import { isLeafError } from './errors.js';
 import { LeafClient } from './leaf-client.js';
-import { PROVIDER_IDS, type ProviderId } from './providers.js';
+import { PROVIDER_IDS, type ProviderId } from '../core/providers.js';
 import { MemoryRequestBudget } from './request-budget.js';
 import { MemoryTokenStore } from './token-store.js';
 

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
-import { UsageError, type CliIo, type Command } from '../cli/command.js';
+import { UsageError, type CliIo, type Command } from '../core/command.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { isLeafError } from '../leaf/errors.js';
-import { LeafClient } from '../leaf/leaf-client.js';
-import { MemoryRequestBudget } from '../leaf/request-budget.js';
-import type { AlertWebhook } from '../leaf/schemas.js';
-import { MemoryTokenStore } from '../leaf/token-store.js';
+import { isLeafError } from './errors.js';
+import { LeafClient } from './leaf-client.js';
+import { MemoryRequestBudget } from './request-budget.js';
+import type { AlertWebhook } from './schemas.js';
+import { MemoryTokenStore } from './token-store.js';
 import { redactText } from '../redact.js';
 
 /** The Leaf alert events credwatch listens to. */

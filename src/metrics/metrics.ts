@@ -1,27 +1,14 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 import { CATEGORIES } from '../classify/categories.js';
-import type { ProviderId } from '../leaf/providers.js';
-import { WEBHOOK_EVENT_TYPES } from '../webhooks/endpoints.js';
+import type { ProviderId } from '../core/providers.js';
+import { LEAF_OPERATIONS, STATUS_CLASSES } from '../core/leaf-operations.js';
+import { WEBHOOK_EVENT_TYPES } from '../core/webhook-event-types.js';
 
-export const LEAF_OPERATIONS = ['authenticate', 'list_users', 'get_credential', 'get_events'] as const;
-export type LeafOperation = (typeof LEAF_OPERATIONS)[number];
-export const STATUS_CLASSES = ['2xx', '4xx', '429', '5xx', 'error'] as const;
-export type StatusClass = (typeof STATUS_CLASSES)[number];
 export const POLL_OUTCOMES = ['ok', 'leaf_error', 'rate_limited', 'not_connected'] as const;
 export type PollOutcome = (typeof POLL_OUTCOMES)[number];
 export const DELIVERY_OUTCOMES = ['delivered', 'retrying', 'failed', 'dead_lettered'] as const;
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
-
-/** Maps an HTTP status (or a network failure) to the bounded `status_class` label. */
-export function statusClass(status: number | undefined): StatusClass {
-  if (status === undefined) return 'error';
-  if (status === 429) return '429';
-  if (status >= 200 && status < 300) return '2xx';
-  if (status >= 500) return '5xx';
-  if (status >= 400) return '4xx';
-  return 'error';
-}
 
 /** Values read from shared state at scrape time (the same on every replica). */
 export interface ScrapeSources {

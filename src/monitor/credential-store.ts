@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { CATEGORIES, type Action, type Category, type ClientEnvironment } from '../classify/categories.js';
 import type { Evidence } from '../classify/types.js';
-import type { ProviderId } from '../leaf/providers.js';
+import type { ProviderId } from '../core/providers.js';
 import { OUTBOX_STREAM, type Transition } from './transition.js';
 
 /** One credential's state as kept in Redis and shown by the API. */

@@ -6,8 +6,9 @@ import type { Metrics } from '../metrics/metrics.js';
 import { excerpt } from '../redact.js';
 import { VERSION } from '../version.js';
 import type { DeadLetterStore } from './dead-letters.js';
-import type { WebhookEndpoint, WebhookEventType } from './endpoints.js';
-import { parseRetryAfter } from './retry-delay.js';
+import type { WebhookEventType } from '../core/webhook-event-types.js';
+import type { WebhookEndpoint } from './endpoints.js';
+import { parseRetryAfter } from '../core/retry-after.js';
 import { signPayload } from './signing.js';
 import type { WebhookStore } from './webhook-store.js';
 

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../logger.js';
 import { safeError } from '../../logger.js';
-import type { ProviderId } from '../../leaf/providers.js';
+import type { ProviderId } from '../../core/providers.js';
 import type { Metrics } from '../../metrics/metrics.js';
 
 /** What the Leaf alert intake needs from the monitor. */
