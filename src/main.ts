@@ -14,7 +14,7 @@ import { createLeafAlertsRouter } from './http/routes/leaf-alerts.route.js';
 import { createMetricsRouter } from './http/routes/metrics.route.js';
 import { createWebhooksRouter } from './http/routes/webhooks.route.js';
 import { createStatusRouter } from './http/routes/status.route.js';
-import { LeafClient } from './leaf/leaf-client.js';
+import { createLeafClient } from './leaf/create-leaf-client.js';
 import { RedisRequestBudget } from './leaf/request-budget.js';
 import { RedisTokenStore } from './leaf/token-store.js';
 import type { ProviderId } from './core/providers.js';
@@ -92,13 +92,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const prefix = config.redis.prefix;
   const closers: Array<() => Promise<void>> = [async () => void (await redis.quit().catch(() => redis.disconnect()))];
   const store = new CredentialStore(redis, prefix, { historyLimit: config.monitor.historyLimit, providers: config.monitor.providers });
-  const leaf = new LeafClient({
-    apiUrl: config.leaf.apiUrl,
-    username: config.leaf.username,
-    password: config.leaf.password,
-    token: config.leaf.token,
-    requestTimeoutMs: config.leaf.requestTimeoutMs,
-    maxRetries: config.leaf.maxRetries,
+  const leaf = createLeafClient(config.leaf, {
     budget: new RedisRequestBudget({ redis, key: `${prefix}:leaf:budget`, rps: config.monitor.leafRps }),
     tokenStore: new RedisTokenStore({ redis, key: `${prefix}:leaf:token` }),
     metrics,

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { UsageError, type CliIo, type Command } from '../core/command.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { isLeafError } from './errors.js';
-import { LeafClient } from './leaf-client.js';
+import { createLeafClient } from './create-leaf-client.js';
+import type { LeafClient } from './leaf-client.js';
 import { MemoryRequestBudget } from './request-budget.js';
 import type { AlertWebhook } from './schemas.js';
 import { MemoryTokenStore } from './token-store.js';
@@ -109,13 +110,8 @@ function table(hooks: readonly AlertWebhook[]): string {
 }
 
 function client(config: Config, leafUrl: string | undefined): LeafClient {
-  return new LeafClient({
-    apiUrl: leafUrl ?? config.leaf.apiUrl,
-    username: config.leaf.username,
-    password: config.leaf.password,
-    token: config.leaf.token,
-    requestTimeoutMs: config.leaf.requestTimeoutMs,
-    maxRetries: config.leaf.maxRetries,
+  return createLeafClient(config.leaf, {
+    apiUrl: leafUrl,
     budget: new MemoryRequestBudget(config.monitor.leafRps),
     tokenStore: new MemoryTokenStore(),
   });
