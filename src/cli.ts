@@ -1,5 +1,5 @@
 import { VERSION } from './version.js';
-import { UsageError, type CliIo, type Command } from './cli/command.js';
+import { UsageError, type CliIo, type Command } from './core/command.js';
 
 /** Each command loads lazily so `credwatch classify` never pulls in BullMQ or express. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -9,7 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   sim: { summary: 'Run a simulated Leaf API with a seeded population (tests, demos)', load: async () => (await import('./sim/sim.command.js')).simCommand },
   audit: { summary: 'Check every Leaf credential once and print those needing action (no Redis)', load: async () => (await import('./leaf/audit.command.js')).auditCommand },
   classify: { summary: 'Classify Panorama credential events from a file or stdin', load: async () => (await import('./classify/classify.command.js')).classifyCommand },
-  'leaf-alerts': { summary: "Register, list or delete Leaf's credential-alert webhook (the push path)", load: async () => (await import('./webhooks/leaf-alerts.command.js')).leafAlertsCommand },
+  'leaf-alerts': { summary: "Register, list or delete Leaf's credential-alert webhook (the push path)", load: async () => (await import('./leaf/leaf-alerts.command.js')).leafAlertsCommand },
 };
 
 function mainHelp(): string {

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import type { IncidentSettings } from './incidents/incident-monitor.js';
 import { CredwatchError } from './errors.js';
 import { parseDuration } from './duration.js';
-import { PROVIDER_IDS, type ProviderId } from './leaf/providers.js';
+import { PROVIDER_IDS, type ProviderId } from './core/providers.js';
 
 /** Every role a `credwatch start` process can take. */
 export const ROLES = ['scheduler', 'worker', 'http'] as const;
@@ -258,7 +257,18 @@ export interface Config {
     health: { failureThreshold: number; probeIntervalMs: number; ratePerSecond: number; replayMax: number; replayRetentionMs: number; logSize: number };
   };
   /** Fleet incidents (docs/webhooks.md, "Fleet incidents"); undefined when CREDWATCH_INCIDENTS=false. */
-  incidents: IncidentSettings | undefined;
+  incidents:
+    | {
+        minCredentials: number;
+        minShare: number;
+        windowMs: number;
+        settleMs: number;
+        holdLimitMs: number;
+        recoveredShare: number;
+        releaseDelayMs: number;
+        checkIntervalMs: number;
+      }
+    | undefined;
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
 }
 

@@ -5,7 +5,7 @@ import express from 'express';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { createClassifier, loadRulesFile } from './classify/index.js';
-import { UsageError, type Command } from './cli/command.js';
+import { UsageError, type Command } from './core/command.js';
 import { loadConfig, ROLES, type Config, type Role } from './config.js';
 import { buildAdminApp } from './http/app.js';
 import { createCredentialsRouter } from './http/routes/credentials.route.js';
@@ -15,10 +15,10 @@ import { createMetricsRouter } from './http/routes/metrics.route.js';
 import { createWebhooksRouter } from './http/routes/webhooks.route.js';
 import { createIncidentsRouter } from './http/routes/incidents.route.js';
 import { createStatusRouter } from './http/routes/status.route.js';
-import { LeafClient } from './leaf/leaf-client.js';
+import { createLeafClient } from './leaf/create-leaf-client.js';
 import { RedisRequestBudget } from './leaf/request-budget.js';
 import { RedisTokenStore } from './leaf/token-store.js';
-import type { ProviderId } from './leaf/providers.js';
+import type { ProviderId } from './core/providers.js';
 import { createLogger, safeError, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { connectRedis } from './redis-connection.js';
@@ -93,13 +93,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const prefix = config.redis.prefix;
   const closers: Array<() => Promise<void>> = [async () => void (await redis.quit().catch(() => redis.disconnect()))];
   const store = new CredentialStore(redis, prefix, { historyLimit: config.monitor.historyLimit, providers: config.monitor.providers });
-  const leaf = new LeafClient({
-    apiUrl: config.leaf.apiUrl,
-    username: config.leaf.username,
-    password: config.leaf.password,
-    token: config.leaf.token,
-    requestTimeoutMs: config.leaf.requestTimeoutMs,
-    maxRetries: config.leaf.maxRetries,
+  const leaf = createLeafClient(config.leaf, {
     budget: new RedisRequestBudget({ redis, key: `${prefix}:leaf:budget`, rps: config.monitor.leafRps }),
     tokenStore: new RedisTokenStore({ redis, key: `${prefix}:leaf:token` }),
     metrics,

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLeafAlertsRouter, verifyLeafSignature } from '../src/http/routes/leaf-alerts.route.js';
-import type { ProviderId } from '../src/leaf/providers.js';
+import type { ProviderId } from '../src/core/providers.js';
 import type { StartedSimulator } from '../src/sim/simulator.js';
 import { simLeafClient, startTestSimulator } from './helpers/simulator.js';
 import { eventually, metricValue, observability } from './helpers/webhook-fixtures.js';

@@ -5,18 +5,19 @@ import { normalizeEvents } from '../src/classify/normalize-event.js';
 import { normalizeEventsInChunks, sortInSlices } from '../src/leaf/events.js';
 import { parseJsonArrayInChunks } from '../src/leaf/json-array.js';
 import { MemoryRequestBudget, gcraStep } from '../src/leaf/request-budget.js';
-import { retryDelay } from '../src/leaf/retry-delay.js';
-import { nextLink, parseCredential, parseRetryAfter, parseTotalCount, parseUsersPage } from '../src/leaf/schemas.js';
+import { backoffDelay } from '../src/leaf/backoff-delay.js';
+import { parseRetryAfter } from '../src/core/retry-after.js';
+import { nextLink, parseCredential, parseTotalCount, parseUsersPage } from '../src/leaf/schemas.js';
 import { MemoryTokenStore, decodeJwtTimes, tokenUseUntil } from '../src/leaf/token-store.js';
 
 const jwt = (payload: Record<string, unknown>): string =>
   `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.c2lnbmF0dXJlLXNpZ25hdHVyZQ`;
 
-describe('retryDelay', () => {
+describe('backoffDelay', () => {
   it('stays within [0, min(max, base * 2^attempt)) for any attempt and random value', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 60 }), fc.double({ min: 0, max: 0.999999, noNaN: true }), (attempt, r) => {
-        const d = retryDelay(attempt, { baseMs: 100, maxMs: 5000, random: () => r });
+        const d = backoffDelay(attempt, { baseMs: 100, maxMs: 5000, random: () => r });
         expect(d).toBeGreaterThanOrEqual(0);
         expect(d).toBeLessThan(Math.min(5000, 100 * 2 ** attempt));
       }),
@@ -24,7 +25,7 @@ describe('retryDelay', () => {
   });
 
   it('doubles its cap per attempt (full jitter: random 0.5 gives half the cap)', () => {
-    const half = (a: number) => retryDelay(a, { baseMs: 100, maxMs: 10_000, random: () => 0.5 });
+    const half = (a: number) => backoffDelay(a, { baseMs: 100, maxMs: 10_000, random: () => 0.5 });
     expect([0, 1, 2, 3, 10].map(half)).toEqual([50, 100, 200, 400, 5000]);
   });
 });

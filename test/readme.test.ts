@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_DOCS } from '../src/config.js';
-import { PROVIDER_IDS } from '../src/leaf/providers.js';
+import { PROVIDER_IDS } from '../src/core/providers.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RETRY_SCHEDULE_MS, parseRetryAfter, retryDelay } from '../src/webhooks/retry-delay.js';
+import { parseRetryAfter } from '../src/core/retry-after.js';
+import { DEFAULT_RETRY_SCHEDULE_MS, retryDelay } from '../src/webhooks/retry-delay.js';
 
 describe('retryDelay', () => {
   it('follows the default schedule, reaching about a day in total', () => {

@@ -1,5 +1,6 @@
-import { ACTION_BY_CATEGORY, type Category, type ClientEnvironment } from './categories.js';
+import { ACTION_BY_CATEGORY, type Category } from './categories.js';
 import { decideEvent, evidenceFor, type Decision } from './classify-event.js';
+import { environmentOf } from './client-environment.js';
 import { normalizeEvents } from './normalize-event.js';
 import { BUILTIN_RULES, REAUTH_CATEGORIES, type Rule } from './rules.js';
 import type { Assessment, ClassifyContext, CredentialEvent, CredentialSummary, RawCredentialEvent } from './types.js';
@@ -47,13 +48,6 @@ function verdictWithoutEvent(category: Category, ruleId: string, reason: string,
     decidingEvent: null,
     since: '',
   };
-}
-
-function environmentOf(credential: CredentialSummary): ClientEnvironment | undefined {
-  const env: unknown = credential.clientEnvironment;
-  if (typeof env !== 'string') return undefined;
-  const upper = env.toUpperCase();
-  return upper === 'STAGE' || upper === 'PRODUCTION' ? upper : undefined;
 }
 
 /** Memoises decisions by index, and by identical exchange: long runs repeat the same body. */
@@ -111,7 +105,7 @@ export function assessCredential(
     return verdictWithoutEvent('not_connected', ASSESSMENT_RULE_IDS.notConnected, 'the Leaf user has no Panorama credential', 'no credential');
   }
   const rules = options.rules ?? BUILTIN_RULES;
-  const context: ClassifyContext = { clientEnvironment: environmentOf(credential) };
+  const context: ClassifyContext = { clientEnvironment: environmentOf(credential.clientEnvironment) };
   const status = typeof credential.status === 'string' ? credential.status.trim().toUpperCase() : '';
   const witness = Object.hasOwn(STATUS_WITNESS, status) ? STATUS_WITNESS[status] : undefined;
   const sorted = normalizeEvents(Array.isArray(events) ? events : []);

@@ -1,5 +1,6 @@
 import { excerpt, redactText } from '../redact.js';
 import { ACTION_BY_CATEGORY, type Category, type ClientEnvironment } from './categories.js';
+import { environmentOf } from './client-environment.js';
 import { isCredentialEvent, normalizeEvent } from './normalize-event.js';
 import { parseBody, type ParsedBody } from './parse-body.js';
 import { BUILTIN_RULES, REAUTH_CATEGORIES, type Rule, type StatusSpec } from './rules.js';
@@ -22,13 +23,6 @@ export const STRUCTURAL_RULE_IDS = {
 /** True for the statuses that are transient by definition: 5xx, 429 and 408. */
 export function isTransientStatus(status: number | null): boolean {
   return status !== null && (status === 429 || status === 408 || (status >= 500 && status <= 599));
-}
-
-function environmentOf(context: ClassifyContext | undefined): ClientEnvironment | undefined {
-  const env = (context as { clientEnvironment?: unknown } | undefined)?.clientEnvironment;
-  if (typeof env !== 'string') return undefined;
-  const upper = env.toUpperCase();
-  return upper === 'STAGE' || upper === 'PRODUCTION' ? upper : undefined;
 }
 
 const STAGE_LABEL = /(?:^|[.-])(?:stage|staging)(?:[.-]|$)/i;
@@ -131,7 +125,7 @@ export function decideEvent(
   }
   const transient = isTransientStatus(status);
   const parsed = parseBody(event.body);
-  const env = environmentOf(context);
+  const env = environmentOf((context as { clientEnvironment?: unknown } | undefined)?.clientEnvironment);
   const headers = event.headers.length > HEADER_CAP ? event.headers.slice(0, HEADER_CAP) : event.headers;
   let other: boolean | undefined;
   const input: MatchInput = {

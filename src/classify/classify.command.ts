@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { UsageError, type Command } from '../cli/command.js';
+import { UsageError, type Command } from '../core/command.js';
 import { CredwatchError } from '../errors.js';
 import { CATEGORIES, CLIENT_ENVIRONMENTS, REMEDIATION_BY_CATEGORY, type Category, type ClientEnvironment } from './categories.js';
 import { normalizeEvent, normalizeEvents } from './normalize-event.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { UsageError, type Command } from '../cli/command.js';
+import { UsageError, type Command } from '../core/command.js';
 import { parseDuration } from '../duration.js';
 import { deleteKeysWithPrefix } from '../local-resources.js';
 import { startDaemon, type Daemon } from '../main.js';

@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
 import { CATEGORIES } from '../classify/categories.js';
-import { UsageError, type CliIo, type Command } from '../cli/command.js';
+import { UsageError, type CliIo, type Command } from '../core/command.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { formatDuration } from '../duration.js';
 import { redactText } from '../redact.js';
 import { auditCredentials, waitOutRateLimits, type Assess, type AuditRow } from './audit.js';
 import { isLeafError } from './errors.js';
-import { LeafClient } from './leaf-client.js';
-import { PROVIDER_IDS, type ProviderId } from './providers.js';
+import { createLeafClient } from './create-leaf-client.js';
+import { PROVIDER_IDS, type ProviderId } from '../core/providers.js';
 import { MemoryRequestBudget } from './request-budget.js';
 import { MemoryTokenStore } from './token-store.js';
 
@@ -153,13 +153,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   if (config.leaf.token === undefined && config.leaf.username === undefined) {
     return fail('no Leaf credentials: set LEAF_TOKEN, or LEAF_USERNAME and LEAF_PASSWORD');
   }
-  const client = new LeafClient({
-    apiUrl: flags.leafUrl ?? config.leaf.apiUrl,
-    username: config.leaf.username,
-    password: config.leaf.password,
-    token: config.leaf.token,
-    requestTimeoutMs: config.leaf.requestTimeoutMs,
-    maxRetries: config.leaf.maxRetries,
+  const client = createLeafClient(config.leaf, {
+    apiUrl: flags.leafUrl,
     budget: new MemoryRequestBudget(flags.rps ?? config.monitor.leafRps),
     tokenStore: new MemoryTokenStore(),
   });

@@ -2,7 +2,7 @@ import { ACTION_BY_CATEGORY, type Action, type Category } from '../classify/cate
 import type { Assessment, CredentialEvent, CredentialSummary } from '../classify/types.js';
 import { isLeafError } from './errors.js';
 import type { CredentialLookup, LeafUserPage } from './leaf-client.js';
-import type { ProviderId } from './providers.js';
+import type { ProviderId } from '../core/providers.js';
 import type { LeafUser } from './schemas.js';
 import { sleep } from './request-budget.js';
 

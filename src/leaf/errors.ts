@@ -1,6 +1,6 @@
 import { CredwatchError, type ErrorCode } from '../errors.js';
 import { redactText } from '../redact.js';
-import type { LeafOperation } from '../metrics/metrics.js';
+import type { LeafOperation } from '../core/leaf-operations.js';
 
 /** Every error code the Leaf client raises. */
 export type LeafErrorCode = Extract<

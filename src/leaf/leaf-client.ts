@@ -6,21 +6,22 @@ import got, { type Got, type Response } from 'got';
 import type { CredentialEvent } from '../classify/types.js';
 import type { Logger } from '../logger.js';
 import { excerpt } from '../redact.js';
-import { LEAF_OPERATIONS, statusClass, type LeafOperation, type Metrics } from '../metrics/metrics.js';
+import { LEAF_OPERATIONS, statusClass, type LeafOperation } from '../core/leaf-operations.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { VERSION } from '../version.js';
 import { LeafError, SafeCause, type LeafCall } from './errors.js';
 import { normalizeEventsInChunks } from './events.js';
 import { parseJsonArrayInChunks } from './json-array.js';
-import { PROVIDERS, type ProviderId } from './providers.js';
+import { PROVIDERS, type ProviderId } from '../core/providers.js';
+import { parseRetryAfter } from '../core/retry-after.js';
 import type { RequestBudget } from './request-budget.js';
 import { sleep } from './request-budget.js';
-import { retryDelay, type RetryDelayOptions } from './retry-delay.js';
+import { backoffDelay, type BackoffDelayOptions } from './backoff-delay.js';
 import {
   nextLink,
   parseAlertWebhook,
   parseCredential,
   parseLeafErrorBody,
-  parseRetryAfter,
   parseTotalCount,
   parseUsersPage,
   type AlertWebhook,
@@ -45,7 +46,7 @@ export interface LeafClientOptions {
   metrics?: Metrics | undefined;
   logger?: Logger | undefined;
   /** Backoff tuning (tests shorten it). */
-  retry?: RetryDelayOptions | undefined;
+  retry?: BackoffDelayOptions | undefined;
   /** A 503 asking to wait longer than this (ms) fails at once with retryAfterMs instead of sleeping. */
   maxRetryAfterWaitMs?: number | undefined;
 }
@@ -327,7 +328,7 @@ export class LeafClient {
   }
 
   private async backoff(call: LeafCall, attempt: number, status: number | undefined, reason?: string, retryAfterMs?: number): Promise<void> {
-    const delayMs = Math.max(retryDelay(attempt, this.options.retry), retryAfterMs ?? 0);
+    const delayMs = Math.max(backoffDelay(attempt, this.options.retry), retryAfterMs ?? 0);
     this.options.logger?.warn({ operation: call, status, reason, attempt: attempt + 1, delayMs }, 'Leaf request failed; retrying');
     await this.whileOpen(call, sleep(delayMs, this.closing.signal));
   }

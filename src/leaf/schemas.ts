@@ -136,20 +136,3 @@ export function nextLink(value: string | string[] | undefined): string | undefin
   }
   return undefined;
 }
-
-/**
- * Milliseconds to wait from a `Retry-After` header: delta-seconds or an HTTP date. Undefined when
- * missing or unreadable; never negative; capped at one day.
- */
-export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
-  const text = (Array.isArray(value) ? value[0] : value)?.trim();
-  if (text === undefined || text === '') return undefined;
-  let ms: number;
-  if (/^\d+(\.\d+)?$/.test(text)) ms = Number(text) * 1000;
-  else {
-    const at = Date.parse(text);
-    if (Number.isNaN(at)) return undefined;
-    ms = at - nowMs;
-  }
-  return Math.min(86_400_000, Math.max(0, Math.ceil(ms)));
-}

@@ -1,28 +1,31 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
-import { CATEGORIES } from '../classify/categories.js';
-import type { ProviderId } from '../leaf/providers.js';
-import { ENDPOINT_STATES } from '../webhooks/endpoint-circuit.js';
-import { WEBHOOK_EVENT_TYPES } from '../webhooks/endpoints.js';
+import { CATEGORIES, type Category } from '../classify/categories.js';
+import type { ProviderId } from '../core/providers.js';
+import { LEAF_OPERATIONS, STATUS_CLASSES, type LeafOperation, type StatusClass } from '../core/leaf-operations.js';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../core/webhook-event-types.js';
+import { ENDPOINT_STATES } from '../core/webhook-event-types.js';
 
-export const LEAF_OPERATIONS = ['authenticate', 'list_users', 'get_credential', 'get_events'] as const;
-export type LeafOperation = (typeof LEAF_OPERATIONS)[number];
-export const STATUS_CLASSES = ['2xx', '4xx', '429', '5xx', 'error'] as const;
-export type StatusClass = (typeof STATUS_CLASSES)[number];
 export const POLL_OUTCOMES = ['ok', 'leaf_error', 'rate_limited', 'not_connected'] as const;
 export type PollOutcome = (typeof POLL_OUTCOMES)[number];
 export const DELIVERY_OUTCOMES = ['delivered', 'retrying', 'failed', 'dead_lettered'] as const;
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+/** Outcomes of Leaf's alert webhooks at POST /leaf/alerts (`invalid`: unreadable body or missing fields). */
+export const LEAF_ALERT_OUTCOMES = ['accepted', 'bad_signature', 'invalid', 'unknown_credential', 'ping'] as const;
+export type LeafAlertOutcome = (typeof LEAF_ALERT_OUTCOMES)[number];
 
-/** Maps an HTTP status (or a network failure) to the bounded `status_class` label. */
-export function statusClass(status: number | undefined): StatusClass {
-  if (status === undefined) return 'error';
-  if (status === 429) return '429';
-  if (status >= 200 && status < 300) return '2xx';
-  if (status >= 500) return '5xx';
-  if (status >= 400) return '4xx';
-  return 'error';
-}
+/**
+ * A counter whose label values the compiler checks (prom-client checks only label names): each label is a
+ * union zeroed from its list above, or an endpoint name bound by configuration.
+ */
+export type LabelledCounter<L extends Record<string, string>> = Omit<Counter<Extract<keyof L, string>>, 'inc'> & {
+  inc(labels: L, value?: number): void;
+};
+/** A histogram whose label values the compiler checks. */
+export type LabelledHistogram<L extends Record<string, string>> = Omit<Histogram<Extract<keyof L, string>>, 'observe' | 'startTimer'> & {
+  observe(labels: L, value: number): void;
+  startTimer(labels: L): () => number;
+};
 
 /** Values read from shared state at scrape time (the same on every replica). */
 export interface ScrapeSources {
@@ -71,38 +74,38 @@ export function createMetrics(
       for (const row of rows) this.set({ provider: row.provider, category: row.category }, row.count);
     },
   });
-  const transitions = new Counter({
+  const transitions: LabelledCounter<{ provider: ProviderId; from: Category | 'none'; to: Category }> = new Counter({
     name: 'credwatch_credential_transitions_total',
     help: 'Category changes of credentials, by provider and categories left and entered.',
     labelNames: ['provider', 'from', 'to'] as const,
     registers,
   });
-  const eventsClassified = new Counter({
+  const eventsClassified: LabelledCounter<{ provider: ProviderId; category: Category }> = new Counter({
     name: 'credwatch_events_classified_total',
     help: 'New provider events classified, by the category each got.',
     labelNames: ['provider', 'category'] as const,
     registers,
   });
-  const polls = new Counter({
+  const polls: LabelledCounter<{ provider: ProviderId; outcome: PollOutcome }> = new Counter({
     name: 'credwatch_polls_total',
     help: 'Credential polls by outcome.',
     labelNames: ['provider', 'outcome'] as const,
     registers,
   });
-  const pollDuration = new Histogram({
+  const pollDuration: LabelledHistogram<{ provider: ProviderId }> = new Histogram({
     name: 'credwatch_poll_duration_seconds',
     help: 'Time one credential poll took: Leaf requests, classification and state write.',
     labelNames: ['provider'] as const,
     buckets: DURATION_BUCKETS,
     registers,
   });
-  const leafRequests = new Counter({
+  const leafRequests: LabelledCounter<{ operation: LeafOperation; status_class: StatusClass }> = new Counter({
     name: 'credwatch_leaf_requests_total',
     help: 'Requests sent to Leaf, by operation and status class.',
     labelNames: ['operation', 'status_class'] as const,
     registers,
   });
-  const leafRequestDuration = new Histogram({
+  const leafRequestDuration: LabelledHistogram<{ operation: LeafOperation }> = new Histogram({
     name: 'credwatch_leaf_request_duration_seconds',
     help: 'Duration of requests to Leaf.',
     labelNames: ['operation'] as const,
@@ -144,14 +147,14 @@ export function createMetrics(
     help: 'How long the last finished sweep took to list users and enqueue their polls.',
     registers,
   });
-  const detectionLatency = new Histogram({
+  const detectionLatency: LabelledHistogram<{ provider: ProviderId }> = new Histogram({
     name: 'credwatch_detection_latency_seconds',
     help: "Time from a provider event's createdDate to its classification by credwatch.",
     labelNames: ['provider'] as const,
     buckets: LATENCY_BUCKETS,
     registers,
   });
-  const webhookDeliveries = new Counter({
+  const webhookDeliveries: LabelledCounter<{ endpoint: string; event: WebhookEventType; outcome: DeliveryOutcome }> = new Counter({
     name: 'credwatch_webhook_deliveries_total',
     help: 'Webhook delivery attempts by endpoint, event type and outcome.',
     labelNames: ['endpoint', 'event', 'outcome'] as const,
@@ -244,9 +247,9 @@ export function createMetrics(
       for (const i of g.incidents) this.set({ incident: i.id, signature: i.signature, category: i.category }, i.held);
     },
   });
-  const leafAlerts = new Counter({
+  const leafAlerts: LabelledCounter<{ outcome: LeafAlertOutcome }> = new Counter({
     name: 'credwatch_leaf_alerts_total',
-    help: "Leaf's own alert webhooks received, by outcome (accepted, bad_signature, unknown_credential, ping).",
+    help: "Leaf's own alert webhooks received, by outcome (accepted, bad_signature, invalid, unknown_credential, ping).",
     labelNames: ['outcome'] as const,
     registers,
   });
@@ -273,7 +276,7 @@ export function createMetrics(
     for (const event of WEBHOOK_EVENT_TYPES) for (const outcome of DELIVERY_OUTCOMES) webhookDeliveries.inc({ endpoint, event, outcome }, 0);
     webhookEndpointDisabled.set({ endpoint }, 0);
   }
-  for (const outcome of ['accepted', 'bad_signature', 'unknown_credential', 'ping']) leafAlerts.inc({ outcome }, 0);
+  for (const outcome of LEAF_ALERT_OUTCOMES) leafAlerts.inc({ outcome }, 0);
   redisErrors.inc(0);
 
   return {

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { CATEGORIES, type Action, type Category, type ClientEnvironment } from '../classify/categories.js';
 import type { Evidence } from '../classify/types.js';
-import type { ProviderId } from '../leaf/providers.js';
+import type { ProviderId } from '../core/providers.js';
 import { OUTBOX_STREAM, type Transition } from './transition.js';
 
 /** One credential's state as kept in Redis and shown by the API. */
@@ -323,7 +323,7 @@ export class CredentialStore {
         const gone = users.filter((_, i) => Number(seen[i] ?? 0) < sinceMs);
         const pipeline = this.redis.pipeline();
         for (const user of gone) {
-          (pipeline as unknown as RedisScripts).credwatchMarkRemoved(this.credKey(provider, user), this.prefix, provider, user, String(nowMs), String(REMOVED_RETENTION_MS));
+          (pipeline as unknown as PipelineScripts).credwatchMarkRemoved(this.credKey(provider, user), this.prefix, provider, user, String(nowMs), String(REMOVED_RETENTION_MS));
         }
         await pipeline.exec();
         removed += gone.length;
@@ -370,6 +370,11 @@ export class CredentialStore {
 interface RedisScripts {
   credwatchApplyPoll(...args: string[]): Promise<unknown>;
   credwatchMarkRemoved(...args: string[]): Promise<unknown>;
+}
+
+/** The same script queued on a pipeline: the call returns the pipeline; replies come from exec(). */
+interface PipelineScripts {
+  credwatchMarkRemoved(...args: string[]): ChainableCommander;
 }
 
 function splitOnce(value: string, sep: string): [string, string | undefined] {

@@ -3,7 +3,7 @@ import type { Assessment, Classification, ClassifyContext, CredentialEvent, Cred
 import type { ClientEnvironment } from '../classify/categories.js';
 import { isCredwatchError } from '../errors.js';
 import { isLeafError } from '../leaf/errors.js';
-import type { ProviderId } from '../leaf/providers.js';
+import type { ProviderId } from '../core/providers.js';
 import type { Logger } from '../logger.js';
 import { safeError } from '../logger.js';
 import type { Metrics, PollOutcome } from '../metrics/metrics.js';

@@ -1,6 +1,6 @@
 import type { Job, Queue } from 'bullmq';
 import { isLeafError } from '../leaf/errors.js';
-import type { ProviderId } from '../leaf/providers.js';
+import type { ProviderId } from '../core/providers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CredentialStore } from './credential-store.js';

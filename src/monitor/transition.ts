@@ -1,6 +1,6 @@
 import type { Action, Category, ClientEnvironment } from '../classify/categories.js';
 import type { Evidence } from '../classify/types.js';
-import type { ProviderId } from '../leaf/providers.js';
+import type { ProviderId } from '../core/providers.js';
 
 /**
  * A change of a credential's category, written atomically with the new state and appended to the

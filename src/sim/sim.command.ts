@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { CATEGORIES } from '../classify/categories.js';
-import { UsageError, type CliIo, type Command } from '../cli/command.js';
+import { UsageError, type CliIo, type Command } from '../core/command.js';
 import { startSimulator } from './simulator.js';
 
 const HELP = `Usage: credwatch sim [options]

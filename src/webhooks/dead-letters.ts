@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { WebhookEventType } from './endpoints.js';
+import type { WebhookEventType } from '../core/webhook-event-types.js';
 
 /** A delivery that exhausted its attempts (or met a disabled endpoint), kept for inspection and redelivery. */
 export interface DeadLetter {

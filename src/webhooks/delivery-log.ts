@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { WebhookEventType } from './endpoints.js';
+import type { WebhookEventType } from '../core/webhook-event-types.js';
 
 /** One delivery attempt: a request sent to an endpoint and how it ended. */
 export interface DeliveryAttempt {

@@ -8,8 +8,10 @@ import { VERSION } from '../version.js';
 import type { DeadLetterStore } from './dead-letters.js';
 import { credentialOf, type DeliveryLog } from './delivery-log.js';
 import type { Admission, EndpointCircuit } from './endpoint-circuit.js';
-import type { WebhookEndpoint, WebhookEventType } from './endpoints.js';
-import { parseRetryAfter, RETRY_JITTER, retryDelay } from './retry-delay.js';
+import type { WebhookEventType } from '../core/webhook-event-types.js';
+import type { WebhookEndpoint } from './endpoints.js';
+import { parseRetryAfter } from '../core/retry-after.js';
+import { RETRY_JITTER, retryDelay } from './retry-delay.js';
 import { signPayload } from './signing.js';
 import type { WebhookStore } from './webhook-store.js';
 

@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 
-/** The health of one endpoint, as metrics, the API and the status page show it. */
-export const ENDPOINT_STATES = ['healthy', 'failing', 'disabled'] as const;
-export type EndpointCircuitState = (typeof ENDPOINT_STATES)[number];
+import type { EndpointCircuitState } from '../core/webhook-event-types.js';
+
+/** The health of one endpoint, as metrics, the API and the status page show it (declared on the ground floor). */
+export { ENDPOINT_STATES, type EndpointCircuitState } from '../core/webhook-event-types.js';
 
 /** What a delivery may do now: send normally, send as the endpoint's one probe, or wait. */
 export type Admission = 'send' | 'probe' | 'wait';

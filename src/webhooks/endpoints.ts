@@ -3,12 +3,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CATEGORIES, CLIENT_ENVIRONMENTS, type Category, type ClientEnvironment } from '../classify/categories.js';
 import { CredwatchError } from '../errors.js';
-import { PROVIDER_IDS, type ProviderId } from '../leaf/providers.js';
+import { PROVIDER_IDS, type ProviderId } from '../core/providers.js';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../core/webhook-event-types.js';
 import { secretKey } from './signing.js';
-
-/** The webhook event types credwatch sends (incident.* are about the fleet, not one credential). */
-export const WEBHOOK_EVENT_TYPES = ['credential.action_required', 'credential.recovered', 'incident.opened', 'incident.resolved'] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** Which notifications an endpoint wants; an absent list means "all". */
 export interface EndpointFilters {

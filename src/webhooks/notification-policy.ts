@@ -1,6 +1,6 @@
 import { needsAction, type Category } from '../classify/categories.js';
 import type { Transition } from '../monitor/transition.js';
-import type { WebhookEventType } from './endpoints.js';
+import type { WebhookEventType } from '../core/webhook-event-types.js';
 
 /** The last notification sent about one credential: what the apps currently believe. */
 export interface LastNotified {

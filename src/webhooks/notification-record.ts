@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { WebhookEventType } from './endpoints.js';
+import type { WebhookEventType } from '../core/webhook-event-types.js';
 
 /** One notification sent (or being sent) to an endpoint, kept for replay. */
 export interface RecordedNotification {

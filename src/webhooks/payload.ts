@@ -2,7 +2,7 @@ import { ACTION_BY_CATEGORY, REMEDIATION_BY_CATEGORY } from '../classify/categor
 import { CredwatchError } from '../errors.js';
 import type { Transition } from '../monitor/transition.js';
 import { excerpt as redactedExcerpt } from '../redact.js';
-import type { WebhookEventType } from './endpoints.js';
+import type { WebhookEventType } from '../core/webhook-event-types.js';
 
 /** Largest webhook body credwatch sends, in bytes. */
 export const MAX_BODY_BYTES = 8 * 1024;

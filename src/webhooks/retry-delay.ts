@@ -16,20 +16,3 @@ export function retryDelay(input: { failedAttempts: number; schedule: readonly n
   const floor = input.retryAfterMs ?? 0;
   return Math.max(jittered, floor);
 }
-
-/**
- * Parses a `Retry-After` header (delta seconds or an HTTP date) into milliseconds from `nowMs`, capped at
- * `maxMs`; undefined when absent or unreadable.
- */
-export function parseRetryAfter(header: string | undefined, nowMs: number, maxMs: number): number | undefined {
-  if (header === undefined) return undefined;
-  const text = header.trim();
-  let ms: number | undefined;
-  if (/^\d+$/.test(text)) ms = Number(text) * 1000;
-  else if (/[a-z]/i.test(text)) {
-    // An HTTP date always names a weekday and month; Date.parse alone would accept "-5" as a year.
-    const at = Date.parse(text);
-    if (Number.isFinite(at)) ms = Math.max(0, at - nowMs);
-  }
-  return ms === undefined ? undefined : Math.min(ms, maxMs);
-}

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { CATEGORIES, needsAction } from '../../classify/categories.js';
-import type { ProviderId } from '../../leaf/providers.js';
+import type { ProviderId } from '../../core/providers.js';
 import type { CredentialStore, CredentialState } from '../../monitor/credential-store.js';
 
 /** What the credentials API needs from the monitor. */

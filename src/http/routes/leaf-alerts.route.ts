@@ -2,8 +2,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../logger.js';
 import { safeError } from '../../logger.js';
-import type { ProviderId } from '../../leaf/providers.js';
-import type { Metrics } from '../../metrics/metrics.js';
+import type { ProviderId } from '../../core/providers.js';
+import type { LeafAlertOutcome, Metrics } from '../../metrics/metrics.js';
 
 /** What the Leaf alert intake needs from the monitor. */
 export interface LeafAlertsRouteDeps {
@@ -36,7 +36,7 @@ export function verifyLeafSignature(secret: string, body: Buffer, header: string
 export function createLeafAlertsRouter(deps: LeafAlertsRouteDeps): Router {
   const router = Router();
   const log = deps.logger.child({ component: 'leaf-alerts' });
-  const count = (outcome: string) => deps.metrics.leafAlerts.inc({ outcome }, 1);
+  const count = (outcome: LeafAlertOutcome) => deps.metrics.leafAlerts.inc({ outcome }, 1);
 
   router.post('/leaf/alerts', express.raw({ type: () => true, limit: MAX_BODY }), async (req, res) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);

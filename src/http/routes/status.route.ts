@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { CATEGORIES, type Category } from '../../classify/categories.js';
-import type { ProviderId } from '../../leaf/providers.js';
+import type { ProviderId } from '../../core/providers.js';
 import { safeError, type Logger } from '../../logger.js';
 import type { CredentialStore } from '../../monitor/credential-store.js';
 import { pageHref, type StatusQuery } from '../status-page/credentials-table.js';

@@ -1,5 +1,5 @@
 import type { Category } from '../../classify/categories.js';
-import type { ProviderId } from '../../leaf/providers.js';
+import type { ProviderId } from '../../core/providers.js';
 import type { CredentialState } from '../../monitor/credential-store.js';
 import { CATEGORY_COLOURS } from './category-bar-chart.js';
 import { formatAgo, formatTime } from './format.js';

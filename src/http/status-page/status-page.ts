@@ -1,5 +1,5 @@
 import { CATEGORIES, ACTION_BY_CATEGORY, needsAction, type Category } from '../../classify/categories.js';
-import { PROVIDERS, type ProviderId } from '../../leaf/providers.js';
+import { PROVIDERS, type ProviderId } from '../../core/providers.js';
 import type { CredentialState, SweepInfo } from '../../monitor/credential-store.js';
 import { renderCategoryBarChart } from './category-bar-chart.js';
 import { categoryBadge, pageHref, renderCredentialsTable, renderPager, type StatusQuery } from './credentials-table.js';

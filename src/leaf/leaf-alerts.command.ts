@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
-import { UsageError, type CliIo, type Command } from '../cli/command.js';
+import { UsageError, type CliIo, type Command } from '../core/command.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { isLeafError } from '../leaf/errors.js';
-import { LeafClient } from '../leaf/leaf-client.js';
-import { MemoryRequestBudget } from '../leaf/request-budget.js';
-import type { AlertWebhook } from '../leaf/schemas.js';
-import { MemoryTokenStore } from '../leaf/token-store.js';
+import { isLeafError } from './errors.js';
+import { createLeafClient } from './create-leaf-client.js';
+import type { LeafClient } from './leaf-client.js';
+import { MemoryRequestBudget } from './request-budget.js';
+import type { AlertWebhook } from './schemas.js';
+import { MemoryTokenStore } from './token-store.js';
 import { redactText } from '../redact.js';
 
 /** The Leaf alert events credwatch listens to. */
@@ -109,13 +110,8 @@ function table(hooks: readonly AlertWebhook[]): string {
 }
 
 function client(config: Config, leafUrl: string | undefined): LeafClient {
-  return new LeafClient({
-    apiUrl: leafUrl ?? config.leaf.apiUrl,
-    username: config.leaf.username,
-    password: config.leaf.password,
-    token: config.leaf.token,
-    requestTimeoutMs: config.leaf.requestTimeoutMs,
-    maxRetries: config.leaf.maxRetries,
+  return createLeafClient(config.leaf, {
+    apiUrl: leafUrl,
     budget: new MemoryRequestBudget(config.monitor.leafRps),
     tokenStore: new MemoryTokenStore(),
   });

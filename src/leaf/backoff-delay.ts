@@ -1,5 +1,5 @@
 /** Backoff settings of the Leaf client's own retries (5xx, network errors, timeouts). */
-export interface RetryDelayOptions {
+export interface BackoffDelayOptions {
   /** Delay cap of the first retry, in ms. */
   baseMs?: number;
   /** Largest delay cap, in ms. */
@@ -12,7 +12,7 @@ export interface RetryDelayOptions {
  * Exponential backoff with full jitter: a uniform delay in [0, min(maxMs, baseMs * 2^attempt)), where
  * `attempt` counts from 0 for the first retry. Pure apart from `random`.
  */
-export function retryDelay(attempt: number, options: RetryDelayOptions = {}): number {
+export function backoffDelay(attempt: number, options: BackoffDelayOptions = {}): number {
   const base = options.baseMs ?? 250;
   const max = options.maxMs ?? 10_000;
   const random = options.random ?? Math.random;
