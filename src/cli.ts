@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   sim: { summary: 'Run a simulated Leaf API with a seeded population (tests, demos)', load: async () => (await import('./sim/sim.command.js')).simCommand },
   audit: { summary: 'Check every Leaf credential once and print those needing action (no Redis)', load: async () => (await import('./leaf/audit.command.js')).auditCommand },
   classify: { summary: 'Classify Panorama credential events from a file or stdin', load: async () => (await import('./classify/classify.command.js')).classifyCommand },
+  config: { summary: 'check the configuration from the environment, or print its table', load: async () => (await import('./config.command.js')).configCommand },
   'leaf-alerts': { summary: "Register, list or delete Leaf's credential-alert webhook (the push path)", load: async () => (await import('./leaf/leaf-alerts.command.js')).leafAlertsCommand },
 };
 

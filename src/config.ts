@@ -7,269 +7,325 @@ import { PROVIDER_IDS, type ProviderId } from './core/providers.js';
 export const ROLES = ['scheduler', 'worker', 'http'] as const;
 export type Role = (typeof ROLES)[number];
 
-const duration = (fallback: string) =>
-  z
+/** Leaf's production API, the default of LEAF_API_URL. */
+export const DEFAULT_LEAF_API_URL = 'https://api.withleaf.io';
+
+/** How one kind of value is read: its documented default ('' when none) and the parser of the raw string. */
+interface Kind<T> {
+  readonly default: string;
+  readonly schema: z.ZodType<T>;
+}
+
+/** One environment variable: name, documented default, one-line doc, parser. Declared once, in CONFIG_SPEC. */
+export interface Variable<T> {
+  readonly name: string;
+  readonly default: string;
+  readonly doc: string;
+  /** Its value is never shown: in errors, in `credwatch config`, anywhere. */
+  readonly secret: boolean;
+  readonly schema: z.ZodType<T>;
+}
+
+function variable<T>(name: string, kind: Kind<T>, doc: string, options: { secret?: boolean } = {}): Variable<T> {
+  return { name, default: kind.default, doc, secret: options.secret ?? false, schema: kind.schema };
+}
+
+/**
+ * Wraps a parser that throws a readable message into a zod schema. Unset takes the fallback; blank does
+ * too when `blankIsUnset` (URLs, ports), else blank is parsed (and refused) like any other value.
+ */
+function checked<T>(fallback: string, parse: (value: string) => T, blankIsUnset = false): Kind<T> {
+  return {
+    default: fallback,
+    schema: z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        try {
+          return parse(raw === undefined || (blankIsUnset && raw.trim() === '') ? fallback : raw);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
+  };
+}
+
+const duration = (fallback: string): Kind<number> => checked(fallback, parseDuration);
+
+const integer = (fallback: number, min: number, max: number): Kind<number> =>
+  checked(String(fallback), (value) => {
+    const n = Number(value.trim());
+    if (!/^\s*-?\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new Error(`expected a whole number from ${min} to ${max}, got "${value}"`);
+    }
+    return n;
+  });
+
+const positiveNumber = (fallback: number, max: number): Kind<number> =>
+  checked(String(fallback), (value) => {
+    const n = Number(value.trim());
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max) {
+      throw new Error(`expected a number above 0 and at most ${max}, got "${value}"`);
+    }
+    return n;
+  });
+
+const boolean = (fallback: boolean): Kind<boolean> =>
+  checked(String(fallback), (value) => {
+    const v = value.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    throw new Error(`expected true or false, got "${value}"`);
+  });
+
+/** A string with no default: unset or blank is undefined. */
+const optionalString: Kind<string | undefined> = {
+  default: '',
+  schema: z
     .string()
-    .default(fallback)
-    .transform((value, ctx) => {
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? undefined : v)),
+};
+
+const text = (fallback: string, check?: (value: string) => string | undefined): Kind<string> =>
+  checked(fallback, (value) => {
+    const problem = check?.(value);
+    if (problem !== undefined) throw new Error(problem);
+    return value;
+  });
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]): Kind<T[number]> =>
+  checked(fallback, (value) => {
+    const v = value.trim();
+    if (!(values as readonly string[]).includes(v)) throw new Error(`expected one of ${values.join(', ')}, got "${value}"`);
+    return v as T[number];
+  });
+
+function parseHttpUrl(value: string): string {
+  try {
+    const parsed = new URL(value);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return value.replace(/\/+$/, '');
+  } catch {
+    // reported below
+  }
+  throw new Error(`expected an http(s) URL, got "${value}"`);
+}
+
+const url = (fallback: string): Kind<string> => checked(fallback, parseHttpUrl, true);
+
+const optionalUrl: Kind<string | undefined> = {
+  default: '',
+  schema: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === '') return undefined;
       try {
-        return parseDuration(value);
+        return parseHttpUrl(raw);
       } catch (error) {
         ctx.addIssue({ code: 'custom', message: (error as Error).message });
         return z.NEVER;
       }
-    });
+    }),
+};
 
-const integer = (fallback: number, min: number, max: number) =>
-  z
-    .string()
-    .default(String(fallback))
-    .transform((value, ctx) => {
-      const n = Number(value.trim());
-      if (!/^\s*-?\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `expected a whole number from ${min} to ${max}, got "${value}"` });
-        return z.NEVER;
-      }
-      return n;
-    });
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`expected a TCP port from 0 to 65535, got "${value}"`);
+  return n;
+}
 
-const positiveNumber = (fallback: number, max: number) =>
-  z
-    .string()
-    .default(String(fallback))
-    .transform((value, ctx) => {
-      const n = Number(value.trim());
-      if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max) {
-        ctx.addIssue({ code: 'custom', message: `expected a number above 0 and at most ${max}, got "${value}"` });
-        return z.NEVER;
-      }
-      return n;
-    });
+const port = (fallback: number): Kind<number> => checked(String(fallback), parsePort, true);
 
-const boolean = (fallback: boolean) =>
-  z
-    .string()
-    .default(String(fallback))
-    .transform((value, ctx) => {
-      const v = value.trim().toLowerCase();
-      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-      if (['0', 'false', 'no', 'off'].includes(v)) return false;
-      ctx.addIssue({ code: 'custom', message: `expected true or false, got "${value}"` });
-      return z.NEVER;
-    });
-
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
-
-const url = (fallback?: string) =>
-  (fallback === undefined ? z.string().optional() : z.string().default(fallback)).transform((value, ctx) => {
-    if (value === undefined || value.trim() === '') return undefined;
-    try {
-      const parsed = new URL(value);
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
-      return value.replace(/\/+$/, '');
-    } catch {
-      ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, got "${value}"` });
-      return z.NEVER;
-    }
-  });
-
-const port = (fallback?: number) =>
-  z
+const optionalPort: Kind<number | undefined> = {
+  default: '',
+  schema: z
     .string()
     .optional()
-    .transform((value, ctx) => {
-      if (value === undefined || value.trim() === '') return fallback;
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) {
-        ctx.addIssue({ code: 'custom', message: `expected a TCP port from 0 to 65535, got "${value}"` });
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === '') return undefined;
+      try {
+        return parsePort(raw);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
         return z.NEVER;
       }
-      return n;
-    });
+    }),
+};
+
+const providerList = (fallback: string): Kind<ProviderId[]> =>
+  checked(fallback, (value) => {
+    const ids = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const unknown = ids.filter((id) => !(PROVIDER_IDS as readonly string[]).includes(id));
+    if (ids.length === 0 || unknown.length > 0) {
+      throw new Error(`unknown provider(s) ${unknown.join(', ') || '(none given)'}; expected some of ${PROVIDER_IDS.join(', ')}`);
+    }
+    return [...new Set(ids)] as ProviderId[];
+  });
+
+const redisUrl = (fallback: string): Kind<string> =>
+  text(fallback, (v) =>
+    /^rediss?:\/\//.test(v) || parseClusterUrl(v) !== undefined ? undefined : 'expected a redis://, rediss:// or redis+cluster://host:port[,host:port...] URL',
+  );
 
 /**
- * The whole configuration, read from environment variables. Each entry: variable name, its default and
- * a one-line description (also rendered in the README's configuration table by `credwatch config --help`).
+ * The whole configuration: every environment variable is declared once here, with its default and a
+ * one-line doc. The Config type, loadConfig, `credwatch config` and the README's table derive from it.
  */
-export const CONFIG_DOCS: ReadonlyArray<{ name: string; default: string; doc: string }> = [
-  { name: 'LEAF_API_URL', default: 'https://api.withleaf.io', doc: 'Base URL of Leaf (point it at `credwatch sim` for a demo).' },
-  { name: 'LEAF_USERNAME', default: '', doc: 'Leaf account user name (with LEAF_PASSWORD), used to obtain a token.' },
-  { name: 'LEAF_PASSWORD', default: '', doc: 'Leaf account password. Never logged.' },
-  { name: 'LEAF_TOKEN', default: '', doc: 'A static Leaf bearer token, instead of username/password.' },
-  { name: 'LEAF_REQUEST_TIMEOUT', default: '10s', doc: 'Timeout of one request to Leaf.' },
-  { name: 'LEAF_MAX_RETRIES', default: '2', doc: 'Retries inside the Leaf client for 5xx, network errors and timeouts.' },
-  { name: 'LEAF_ALERTS_SECRET', default: '', doc: 'Secret shared with Leaf to verify `X-Leaf-Signature` on `POST /leaf/alerts`; intake is off without it.' },
-  { name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis holding queues and credential state (must run with `maxmemory-policy noeviction`); `redis+cluster://host:port,host:port` for Redis Cluster.' },
-  { name: 'CREDWATCH_PREFIX', default: 'credwatch', doc: 'Prefix of every Redis key; use a hash tag such as `{credwatch}` on Redis Cluster.' },
-  { name: 'CREDWATCH_PROVIDERS', default: 'panorama', doc: 'Comma-separated provider ids to watch (listed under "Providers" in README.md).' },
-  { name: 'CREDWATCH_POLL_INTERVAL', default: '15m', doc: 'How often every user is swept and polled.' },
-  { name: 'CREDWATCH_POLL_CONCURRENCY', default: '8', doc: 'Poll jobs one worker process runs at once.' },
-  { name: 'CREDWATCH_LEAF_RPS', default: '10', doc: 'Requests per second to Leaf, shared by every worker process.' },
-  { name: 'CREDWATCH_RULES_FILE', default: '', doc: 'JSON or YAML file of extra classifier rules, checked before the built-in ones.' },
-  { name: 'CREDWATCH_PROVIDER_UNAVAILABLE_AFTER', default: '6h', doc: 'How long `provider_unavailable` may last before it is alerted on.' },
-  { name: 'CREDWATCH_FLAP_COOLDOWN', default: '1h', doc: 'A category that flaps back within this time sends no new webhook.' },
-  { name: 'CREDWATCH_NOTIFY_UNCLASSIFIED', default: 'false', doc: 'Send `credential.action_required` for `unclassified` too.' },
-  { name: 'CREDWATCH_HISTORY_LIMIT', default: '50', doc: 'Transitions kept per credential.' },
-  { name: 'CREDWATCH_PORT', default: '8080', doc: 'HTTP port: health, read API, status page, Leaf alert intake, metrics.' },
-  { name: 'CREDWATCH_HOST', default: '0.0.0.0', doc: 'Address the HTTP server binds.' },
-  { name: 'CREDWATCH_METRICS_PORT', default: '', doc: 'Serve `/metrics` on this port instead of CREDWATCH_PORT.' },
-  { name: 'CREDWATCH_ADMIN_TOKEN', default: '', doc: 'Bearer token for `/api/*` and the status page; the API is off without it.' },
-  { name: 'CREDWATCH_WEBHOOKS_FILE', default: '', doc: 'JSON or YAML list of webhook endpoints (name, url, secret, filters).' },
-  { name: 'CREDWATCH_WEBHOOK_URL', default: '', doc: 'A single webhook endpoint URL (with CREDWATCH_WEBHOOK_SECRET).' },
-  { name: 'CREDWATCH_WEBHOOK_SECRET', default: '', doc: 'Its signing secret, `whsec_<base64>`.' },
-  { name: 'CREDWATCH_WEBHOOK_TIMEOUT', default: '15s', doc: 'A delivery not answered 2xx within this time is retried.' },
-  { name: 'CREDWATCH_WEBHOOK_FAILURE_THRESHOLD', default: '5', doc: 'Failed attempts in a row that mark a webhook endpoint failing (one probe at a time, the rest wait).' },
-  { name: 'CREDWATCH_WEBHOOK_PROBE_INTERVAL', default: '5s', doc: 'Longest delay between two probes of a failing endpoint (the retry schedule, capped).' },
-  { name: 'CREDWATCH_WEBHOOK_CONCURRENCY', default: '4', doc: 'Deliveries in flight per endpoint in one process.' },
-  { name: 'CREDWATCH_WEBHOOK_RATE', default: '50', doc: 'Deliveries started per second per endpoint over every process (paces the catch-up); 0 = no limit.' },
-  { name: 'CREDWATCH_WEBHOOK_REPLAY_MAX', default: '10000', doc: 'Notifications kept per endpoint for replay.' },
-  { name: 'CREDWATCH_WEBHOOK_REPLAY_RETENTION', default: '7d', doc: 'How long notifications are kept for replay.' },
-  { name: 'CREDWATCH_WEBHOOK_LOG_SIZE', default: '1000', doc: 'Delivery attempts kept per endpoint in the delivery log.' },
-  { name: 'CREDWATCH_INCIDENTS', default: 'true', doc: 'Fleet incidents: group failures by signature, hold re-auth webhooks of a shared cause, send `incident.*` webhooks.' },
-  { name: 'CREDWATCH_INCIDENT_MIN_CREDENTIALS', default: '20', doc: 'An incident opens when at least this many credentials fail with one signature within the window…' },
-  { name: 'CREDWATCH_INCIDENT_MIN_SHARE', default: '0.1', doc: '…and they are at least this share (0–1) of the credentials polled within the window.' },
-  { name: 'CREDWATCH_INCIDENT_WINDOW', default: '10m', doc: 'The detection window of a signature.' },
-  { name: 'CREDWATCH_INCIDENT_SETTLE', default: '30s', doc: 'Every `credential.action_required` waits this long (durably) so the first failures of a storm are held too; `0s` sends at once.' },
-  { name: 'CREDWATCH_INCIDENT_HOLD_LIMIT', default: '2h', doc: 'An incident open this long resolves and releases its held notifications.' },
-  { name: 'CREDWATCH_INCIDENT_RECOVERED_SHARE', default: '0.8', doc: 'An incident resolves as recovered when this share (0–1) of its credentials recovered.' },
-  { name: 'CREDWATCH_INCIDENT_RELEASE_DELAY', default: '15m', doc: 'After a recovery, held notifications of credentials not yet recovered wait this long before they are sent.' },
-  { name: 'CREDWATCH_INCIDENT_CHECK_INTERVAL', default: '5s', doc: 'How often due notifications and incident resolution are checked.' },
-  { name: 'CREDWATCH_JOB_LOCK_DURATION', default: '30s', doc: 'Lock of a running job; a crashed worker\'s job is picked up again after about this long.' },
-  { name: 'CREDWATCH_SHUTDOWN_TIMEOUT', default: '10s', doc: 'How long SIGTERM waits for in-flight jobs before closing.' },
-  { name: 'LOG_LEVEL', default: 'info', doc: 'pino level: trace, debug, info, warn, error, fatal, silent.' },
-  { name: 'LOG_FORMAT', default: 'auto', doc: '`json`, `pretty`, or `auto` (pretty when stdout is a terminal).' },
-];
+export const CONFIG_SPEC = {
+  leaf: {
+    apiUrl: variable('LEAF_API_URL', url(DEFAULT_LEAF_API_URL), 'Base URL of Leaf (point it at `credwatch sim` for a demo).'),
+    username: variable('LEAF_USERNAME', optionalString, 'Leaf account user name (with LEAF_PASSWORD), used to obtain a token.'),
+    password: variable('LEAF_PASSWORD', optionalString, 'Leaf account password. Never logged.', { secret: true }),
+    token: variable('LEAF_TOKEN', optionalString, 'A static Leaf bearer token, instead of username/password.', { secret: true }),
+    requestTimeoutMs: variable('LEAF_REQUEST_TIMEOUT', duration('10s'), 'Timeout of one request to Leaf.'),
+    maxRetries: variable('LEAF_MAX_RETRIES', integer(2, 0, 10), 'Retries inside the Leaf client for 5xx, network errors and timeouts.'),
+    alertsSecret: variable(
+      'LEAF_ALERTS_SECRET',
+      optionalString,
+      'Secret shared with Leaf to verify `X-Leaf-Signature` on `POST /leaf/alerts`; intake is off without it.',
+      { secret: true },
+    ),
+  },
+  redis: {
+    url: variable(
+      'REDIS_URL',
+      redisUrl('redis://127.0.0.1:6379'),
+      'Redis holding queues and credential state (must run with `maxmemory-policy noeviction`); `redis+cluster://host:port,host:port` for Redis Cluster.',
+    ),
+    prefix: variable(
+      'CREDWATCH_PREFIX',
+      text('credwatch', (v) => (v.length > 0 && v.length <= 64 && !/\s/.test(v) ? undefined : 'expected 1 to 64 characters without spaces')),
+      'Prefix of every Redis key; use a hash tag such as `{credwatch}` on Redis Cluster.',
+    ),
+  },
+  monitor: {
+    providers: variable('CREDWATCH_PROVIDERS', providerList('panorama'), 'Comma-separated provider ids to watch (listed under "Providers" in README.md).'),
+    pollIntervalMs: variable('CREDWATCH_POLL_INTERVAL', duration('15m'), 'How often every user is swept and polled.'),
+    pollConcurrency: variable('CREDWATCH_POLL_CONCURRENCY', integer(8, 1, 1000), 'Poll jobs one worker process runs at once.'),
+    leafRps: variable('CREDWATCH_LEAF_RPS', positiveNumber(10, 10_000), 'Requests per second to Leaf, shared by every worker process.'),
+    rulesFile: variable('CREDWATCH_RULES_FILE', optionalString, 'JSON or YAML file of extra classifier rules, checked before the built-in ones.'),
+    providerUnavailableAfterMs: variable(
+      'CREDWATCH_PROVIDER_UNAVAILABLE_AFTER',
+      duration('6h'),
+      'How long `provider_unavailable` may last before it is alerted on.',
+    ),
+    flapCooldownMs: variable('CREDWATCH_FLAP_COOLDOWN', duration('1h'), 'A category that flaps back within this time sends no new webhook.'),
+    notifyUnclassified: variable('CREDWATCH_NOTIFY_UNCLASSIFIED', boolean(false), 'Send `credential.action_required` for `unclassified` too.'),
+    historyLimit: variable('CREDWATCH_HISTORY_LIMIT', integer(50, 1, 10_000), 'Transitions kept per credential.'),
+    jobLockDurationMs: variable(
+      'CREDWATCH_JOB_LOCK_DURATION',
+      duration('30s'),
+      "Lock of a running job; a crashed worker's job is picked up again after about this long.",
+    ),
+    shutdownTimeoutMs: variable('CREDWATCH_SHUTDOWN_TIMEOUT', duration('10s'), 'How long SIGTERM waits for in-flight jobs before closing.'),
+  },
+  http: {
+    port: variable('CREDWATCH_PORT', port(8080), 'HTTP port: health, read API, status page, Leaf alert intake, metrics.'),
+    host: variable('CREDWATCH_HOST', text('0.0.0.0'), 'Address the HTTP server binds.'),
+    metricsPort: variable('CREDWATCH_METRICS_PORT', optionalPort, 'Serve `/metrics` on this port instead of CREDWATCH_PORT.'),
+    adminToken: variable('CREDWATCH_ADMIN_TOKEN', optionalString, 'Bearer token for `/api/*` and the status page; the API is off without it.', {
+      secret: true,
+    }),
+  },
+  webhooks: {
+    file: variable('CREDWATCH_WEBHOOKS_FILE', optionalString, 'JSON or YAML list of webhook endpoints (name, url, secret, filters).'),
+    url: variable('CREDWATCH_WEBHOOK_URL', optionalUrl, 'A single webhook endpoint URL (with CREDWATCH_WEBHOOK_SECRET).'),
+    secret: variable('CREDWATCH_WEBHOOK_SECRET', optionalString, 'Its signing secret, `whsec_<base64>`.', { secret: true }),
+    timeoutMs: variable('CREDWATCH_WEBHOOK_TIMEOUT', duration('15s'), 'A delivery not answered 2xx within this time is retried.'),
+    concurrency: variable('CREDWATCH_WEBHOOK_CONCURRENCY', integer(4, 1, 1000), 'Deliveries in flight per endpoint in one process.'),
+  },
+  /** Endpoint circuit, catch-up pace, replay record and delivery log bounds (docs/webhooks.md). */
+  webhookHealth: {
+    failureThreshold: variable(
+      'CREDWATCH_WEBHOOK_FAILURE_THRESHOLD',
+      integer(5, 1, 1000),
+      'Failed attempts in a row that mark a webhook endpoint failing (one probe at a time, the rest wait).',
+    ),
+    probeIntervalMs: variable('CREDWATCH_WEBHOOK_PROBE_INTERVAL', duration('5s'), 'Longest delay between two probes of a failing endpoint (the retry schedule, capped).'),
+    ratePerSecond: variable(
+      'CREDWATCH_WEBHOOK_RATE',
+      integer(50, 0, 100_000),
+      'Deliveries started per second per endpoint over every process (paces the catch-up); 0 = no limit.',
+    ),
+    replayMax: variable('CREDWATCH_WEBHOOK_REPLAY_MAX', integer(10_000, 0, 1_000_000), 'Notifications kept per endpoint for replay.'),
+    replayRetentionMs: variable('CREDWATCH_WEBHOOK_REPLAY_RETENTION', duration('7d'), 'How long notifications are kept for replay.'),
+    logSize: variable('CREDWATCH_WEBHOOK_LOG_SIZE', integer(1000, 1, 100_000), 'Delivery attempts kept per endpoint in the delivery log.'),
+  },
+  /** Fleet incidents (docs/webhooks.md, "Fleet incidents"). */
+  incidents: {
+    enabled: variable(
+      'CREDWATCH_INCIDENTS',
+      boolean(true),
+      'Fleet incidents: group failures by signature, hold re-auth webhooks of a shared cause, send `incident.*` webhooks (docs/webhooks.md).',
+    ),
+    minCredentials: variable(
+      'CREDWATCH_INCIDENT_MIN_CREDENTIALS',
+      integer(20, 1, 10_000_000),
+      'An incident opens when at least this many credentials fail with one signature within the window…',
+    ),
+    minShare: variable(
+      'CREDWATCH_INCIDENT_MIN_SHARE',
+      positiveNumber(0.1, 1),
+      '…and they are at least this share (0–1) of the credentials polled within the window.',
+    ),
+    windowMs: variable('CREDWATCH_INCIDENT_WINDOW', duration('10m'), 'The detection window of a signature.'),
+    settleMs: variable(
+      'CREDWATCH_INCIDENT_SETTLE',
+      duration('30s'),
+      'Every `credential.action_required` waits this long (durably) so the first failures of a storm are held too; `0s` sends at once.',
+    ),
+    holdLimitMs: variable('CREDWATCH_INCIDENT_HOLD_LIMIT', duration('2h'), 'An incident open this long resolves and releases its held notifications.'),
+    recoveredShare: variable(
+      'CREDWATCH_INCIDENT_RECOVERED_SHARE',
+      positiveNumber(0.8, 1),
+      'An incident resolves as recovered when this share (0–1) of its credentials recovered.',
+    ),
+    releaseDelayMs: variable(
+      'CREDWATCH_INCIDENT_RELEASE_DELAY',
+      duration('15m'),
+      'After a recovery, held notifications of credentials not yet recovered wait this long before they are sent.',
+    ),
+    checkIntervalMs: variable('CREDWATCH_INCIDENT_CHECK_INTERVAL', duration('5s'), 'How often due notifications and incident resolution are checked (at least 100ms).'),
+  },
+  log: {
+    level: variable('LOG_LEVEL', oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'), 'pino level: trace, debug, info, warn, error, fatal, silent.'),
+    format: variable('LOG_FORMAT', oneOf(['auto', 'json', 'pretty'], 'auto'), '`json`, `pretty`, or `auto` (pretty when stdout is a terminal).'),
+  },
+};
 
-const schema = z.object({
-  LEAF_API_URL: url('https://api.withleaf.io'),
-  LEAF_USERNAME: optionalString,
-  LEAF_PASSWORD: optionalString,
-  LEAF_TOKEN: optionalString,
-  LEAF_REQUEST_TIMEOUT: duration('10s'),
-  LEAF_MAX_RETRIES: integer(2, 0, 10),
-  LEAF_ALERTS_SECRET: optionalString,
-  REDIS_URL: z
-    .string()
-    .default('redis://127.0.0.1:6379')
-    .refine((v) => /^rediss?:\/\//.test(v) || parseClusterUrl(v) !== undefined, {
-      message: 'expected a redis://, rediss:// or redis+cluster://host:port[,host:port...] URL',
-    }),
-  CREDWATCH_PREFIX: z
-    .string()
-    .default('credwatch')
-    .refine((v) => v.length > 0 && v.length <= 64 && !/\s/.test(v), {
-      message: 'expected 1 to 64 characters without spaces',
-    }),
-  CREDWATCH_PROVIDERS: z
-    .string()
-    .default('panorama')
-    .transform((value, ctx) => {
-      const ids = value
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
-      const unknown = ids.filter((id) => !(PROVIDER_IDS as readonly string[]).includes(id));
-      if (ids.length === 0 || unknown.length > 0) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `unknown provider(s) ${unknown.join(', ') || '(none given)'}; expected some of ${PROVIDER_IDS.join(', ')}`,
-        });
-        return z.NEVER;
-      }
-      return [...new Set(ids)] as ProviderId[];
-    }),
-  CREDWATCH_POLL_INTERVAL: duration('15m'),
-  CREDWATCH_POLL_CONCURRENCY: integer(8, 1, 1000),
-  CREDWATCH_LEAF_RPS: positiveNumber(10, 10_000),
-  CREDWATCH_RULES_FILE: optionalString,
-  CREDWATCH_PROVIDER_UNAVAILABLE_AFTER: duration('6h'),
-  CREDWATCH_FLAP_COOLDOWN: duration('1h'),
-  CREDWATCH_NOTIFY_UNCLASSIFIED: boolean(false),
-  CREDWATCH_HISTORY_LIMIT: integer(50, 1, 10_000),
-  CREDWATCH_PORT: port(8080),
-  CREDWATCH_HOST: z.string().default('0.0.0.0'),
-  CREDWATCH_METRICS_PORT: port(),
-  CREDWATCH_ADMIN_TOKEN: optionalString,
-  CREDWATCH_WEBHOOKS_FILE: optionalString,
-  CREDWATCH_WEBHOOK_URL: url(),
-  CREDWATCH_WEBHOOK_SECRET: optionalString,
-  CREDWATCH_WEBHOOK_TIMEOUT: duration('15s'),
-  CREDWATCH_WEBHOOK_FAILURE_THRESHOLD: integer(5, 1, 1000),
-  CREDWATCH_WEBHOOK_PROBE_INTERVAL: duration('5s'),
-  CREDWATCH_WEBHOOK_CONCURRENCY: integer(4, 1, 1000),
-  CREDWATCH_WEBHOOK_RATE: integer(50, 0, 100_000),
-  CREDWATCH_WEBHOOK_REPLAY_MAX: integer(10_000, 0, 1_000_000),
-  CREDWATCH_WEBHOOK_REPLAY_RETENTION: duration('7d'),
-  CREDWATCH_WEBHOOK_LOG_SIZE: integer(1000, 1, 100_000),
-  CREDWATCH_INCIDENTS: boolean(true),
-  CREDWATCH_INCIDENT_MIN_CREDENTIALS: integer(20, 1, 10_000_000),
-  CREDWATCH_INCIDENT_MIN_SHARE: positiveNumber(0.1, 1),
-  CREDWATCH_INCIDENT_WINDOW: duration('10m'),
-  CREDWATCH_INCIDENT_SETTLE: duration('30s'),
-  CREDWATCH_INCIDENT_HOLD_LIMIT: duration('2h'),
-  CREDWATCH_INCIDENT_RECOVERED_SHARE: positiveNumber(0.8, 1),
-  CREDWATCH_INCIDENT_RELEASE_DELAY: duration('15m'),
-  CREDWATCH_INCIDENT_CHECK_INTERVAL: duration('5s'),
-  CREDWATCH_JOB_LOCK_DURATION: duration('30s'),
-  CREDWATCH_SHUTDOWN_TIMEOUT: duration('10s'),
-  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
-});
+/** A section of CONFIG_SPEC: variables by their Config field name. */
+type Section = Record<string, Variable<unknown>>;
+
+/** The values a section's variables parse to. */
+type ValuesOf<S extends Section> = { [K in keyof S]: S[K] extends Variable<infer T> ? T : never };
 
 /** The typed configuration every part of credwatch receives from the composition root. */
-export interface Config {
-  leaf: {
-    apiUrl: string;
-    username: string | undefined;
-    password: string | undefined;
-    token: string | undefined;
-    requestTimeoutMs: number;
-    maxRetries: number;
-    alertsSecret: string | undefined;
-  };
-  /** `cluster` is set when REDIS_URL is a redis+cluster:// URL: the daemon then uses ioredis Cluster. */
-  redis: { url: string; prefix: string; cluster: RedisClusterConfig | undefined };
-  monitor: {
-    providers: ProviderId[];
-    pollIntervalMs: number;
-    pollConcurrency: number;
-    leafRps: number;
-    rulesFile: string | undefined;
-    providerUnavailableAfterMs: number;
-    flapCooldownMs: number;
-    notifyUnclassified: boolean;
-    historyLimit: number;
-    shutdownTimeoutMs: number;
-    jobLockDurationMs: number;
-  };
-  http: { port: number; host: string; metricsPort: number | undefined; adminToken: string | undefined };
-  webhooks: {
-    file: string | undefined;
-    url: string | undefined;
-    secret: string | undefined;
-    timeoutMs: number;
-    /** Deliveries in flight per endpoint in one process. */
-    concurrency: number;
-    /** Endpoint circuit, catch-up pace, replay record and delivery log bounds. */
-    health: { failureThreshold: number; probeIntervalMs: number; ratePerSecond: number; replayMax: number; replayRetentionMs: number; logSize: number };
-  };
-  /** Fleet incidents (docs/webhooks.md, "Fleet incidents"); undefined when CREDWATCH_INCIDENTS=false. */
-  incidents:
-    | {
-        minCredentials: number;
-        minShare: number;
-        windowMs: number;
-        settleMs: number;
-        holdLimitMs: number;
-        recoveredShare: number;
-        releaseDelayMs: number;
-        checkIntervalMs: number;
-      }
-    | undefined;
-  log: { level: string; format: 'auto' | 'json' | 'pretty' };
+export type Config = { [K in keyof typeof CONFIG_SPEC]: ValuesOf<(typeof CONFIG_SPEC)[K]> } & {
+  /** Set when REDIS_URL is a redis+cluster:// URL: the daemon then uses ioredis Cluster. */
+  redis: { cluster: RedisClusterConfig | undefined };
+};
+
+/** Every variable in declaration order, for docs, `credwatch config` and the README table. */
+export const CONFIG_VARIABLES: ReadonlyArray<Variable<unknown>> = Object.values(CONFIG_SPEC).flatMap((section) =>
+  Object.values(section as Section),
+);
+
+/** Name, documented default and doc of every variable (the README's configuration table). */
+export const CONFIG_DOCS: ReadonlyArray<{ name: string; default: string; doc: string }> = CONFIG_VARIABLES.map((v) => ({
+  name: v.name,
+  default: v.default,
+  doc: v.doc,
+}));
+
+/** The README's configuration table, rendered from CONFIG_SPEC (`credwatch config --markdown`). */
+export function renderConfigTable(): string {
+  const rows = CONFIG_VARIABLES.map((v) => `| \`${v.name}\` | ${v.default === '' ? '—' : `\`${v.default}\``} | ${v.doc} |`);
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 
 /** Seed nodes and credentials of a Redis Cluster, from `redis+cluster://[user:pass@]host:port,host:port`. */
@@ -301,104 +357,65 @@ export class ConfigError extends CredwatchError {
   }
 }
 
+/** Checks between variables that only make sense together; one line per problem. */
+function crossChecks(c: Config): string[] {
+  const problems: string[] = [];
+  if ((c.leaf.username === undefined) !== (c.leaf.password === undefined)) {
+    problems.push('LEAF_USERNAME / LEAF_PASSWORD: set both, or neither (use LEAF_TOKEN for a static token)');
+  }
+  if (c.webhooks.url !== undefined && c.webhooks.secret === undefined) {
+    problems.push('CREDWATCH_WEBHOOK_SECRET: required when CREDWATCH_WEBHOOK_URL is set (format whsec_<base64>)');
+  }
+  if (c.webhooks.secret !== undefined && !/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(c.webhooks.secret)) {
+    problems.push('CREDWATCH_WEBHOOK_SECRET: expected whsec_ followed by base64');
+  }
+  if (c.monitor.jobLockDurationMs < 1000) problems.push('CREDWATCH_JOB_LOCK_DURATION: expected at least 1s');
+  if (c.redis.cluster !== undefined && !/\{[^{}]+\}/.test(c.redis.prefix)) {
+    // BullMQ's scripts and the credential store touch many keys at once: one hash slot is required.
+    problems.push('CREDWATCH_PREFIX: on Redis Cluster the prefix needs a hash tag, such as {credwatch}');
+  }
+  if (c.monitor.pollIntervalMs < 1000) problems.push('CREDWATCH_POLL_INTERVAL: expected at least 1s');
+  return problems;
+}
+
 /**
  * Parses the environment into a Config. Throws ConfigError naming every bad variable at once, so an
- * operator fixes them in one round.
+ * operator fixes them in one round. Variables not declared in CONFIG_SPEC are never read.
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const known = Object.fromEntries(CONFIG_DOCS.map((d) => [d.name, env[d.name]]));
-  const parsed = schema.safeParse(known);
   const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const name = String(issue.path[0] ?? '?');
-      const raw = env[name];
-      // Never echo a secret's value back in an error.
-      const shown = /PASSWORD|TOKEN|SECRET/.test(name) ? '' : raw === undefined ? ' (unset)' : '';
-      problems.push(`${name}: ${issue.message}${shown}`);
+  const config: Record<string, Record<string, unknown>> = {};
+  for (const [sectionName, section] of Object.entries(CONFIG_SPEC)) {
+    const values: Record<string, unknown> = {};
+    for (const [field, v] of Object.entries(section as Section)) {
+      const parsed = v.schema.safeParse(env[v.name]);
+      if (parsed.success) {
+        values[field] = parsed.data;
+        continue;
+      }
+      // Never echo a secret's value back in an error (parsers quote the value they refuse).
+      for (const issue of parsed.error.issues) problems.push(`${v.name}: ${v.secret ? 'invalid value (not shown)' : issue.message}`);
     }
+    config[sectionName] = values;
   }
-  if (parsed.success) {
-    const v = parsed.data;
-    if ((v.LEAF_USERNAME === undefined) !== (v.LEAF_PASSWORD === undefined)) {
-      problems.push('LEAF_USERNAME / LEAF_PASSWORD: set both, or neither (use LEAF_TOKEN for a static token)');
-    }
-    if (v.CREDWATCH_WEBHOOK_URL !== undefined && v.CREDWATCH_WEBHOOK_SECRET === undefined) {
-      problems.push('CREDWATCH_WEBHOOK_SECRET: required when CREDWATCH_WEBHOOK_URL is set (format whsec_<base64>)');
-    }
-    if (v.CREDWATCH_WEBHOOK_SECRET !== undefined && !/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(v.CREDWATCH_WEBHOOK_SECRET)) {
-      problems.push('CREDWATCH_WEBHOOK_SECRET: expected whsec_ followed by base64');
-    }
-    if (v.CREDWATCH_JOB_LOCK_DURATION < 1000) {
-      problems.push('CREDWATCH_JOB_LOCK_DURATION: expected at least 1s');
-    }
-    if (parseClusterUrl(v.REDIS_URL) !== undefined && !/\{[^{}]+\}/.test(v.CREDWATCH_PREFIX)) {
-      // BullMQ's scripts and the credential store touch many keys at once: one hash slot is required.
-      problems.push('CREDWATCH_PREFIX: on Redis Cluster the prefix needs a hash tag, such as {credwatch}');
-    }
-    if (v.CREDWATCH_POLL_INTERVAL < 1000) {
-      problems.push('CREDWATCH_POLL_INTERVAL: expected at least 1s');
-    }
-  }
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  const v = parsed.data;
-  return {
-    leaf: {
-      apiUrl: v.LEAF_API_URL ?? 'https://api.withleaf.io',
-      username: v.LEAF_USERNAME,
-      password: v.LEAF_PASSWORD,
-      token: v.LEAF_TOKEN,
-      requestTimeoutMs: v.LEAF_REQUEST_TIMEOUT,
-      maxRetries: v.LEAF_MAX_RETRIES,
-      alertsSecret: v.LEAF_ALERTS_SECRET,
-    },
-    redis: { url: v.REDIS_URL, prefix: v.CREDWATCH_PREFIX, cluster: parseClusterUrl(v.REDIS_URL) },
-    monitor: {
-      providers: v.CREDWATCH_PROVIDERS,
-      pollIntervalMs: v.CREDWATCH_POLL_INTERVAL,
-      pollConcurrency: v.CREDWATCH_POLL_CONCURRENCY,
-      leafRps: v.CREDWATCH_LEAF_RPS,
-      rulesFile: v.CREDWATCH_RULES_FILE,
-      providerUnavailableAfterMs: v.CREDWATCH_PROVIDER_UNAVAILABLE_AFTER,
-      flapCooldownMs: v.CREDWATCH_FLAP_COOLDOWN,
-      notifyUnclassified: v.CREDWATCH_NOTIFY_UNCLASSIFIED,
-      historyLimit: v.CREDWATCH_HISTORY_LIMIT,
-      shutdownTimeoutMs: v.CREDWATCH_SHUTDOWN_TIMEOUT,
-      jobLockDurationMs: v.CREDWATCH_JOB_LOCK_DURATION,
-    },
-    http: {
-      port: v.CREDWATCH_PORT ?? 8080,
-      host: v.CREDWATCH_HOST,
-      metricsPort: v.CREDWATCH_METRICS_PORT,
-      adminToken: v.CREDWATCH_ADMIN_TOKEN,
-    },
-    webhooks: {
-      file: v.CREDWATCH_WEBHOOKS_FILE,
-      url: v.CREDWATCH_WEBHOOK_URL,
-      secret: v.CREDWATCH_WEBHOOK_SECRET,
-      timeoutMs: v.CREDWATCH_WEBHOOK_TIMEOUT,
-      concurrency: v.CREDWATCH_WEBHOOK_CONCURRENCY,
-      health: {
-        failureThreshold: v.CREDWATCH_WEBHOOK_FAILURE_THRESHOLD,
-        probeIntervalMs: v.CREDWATCH_WEBHOOK_PROBE_INTERVAL,
-        ratePerSecond: v.CREDWATCH_WEBHOOK_RATE,
-        replayMax: v.CREDWATCH_WEBHOOK_REPLAY_MAX,
-        replayRetentionMs: v.CREDWATCH_WEBHOOK_REPLAY_RETENTION,
-        logSize: v.CREDWATCH_WEBHOOK_LOG_SIZE,
-      },
-    },
-    incidents: v.CREDWATCH_INCIDENTS
-      ? {
-          minCredentials: v.CREDWATCH_INCIDENT_MIN_CREDENTIALS,
-          minShare: v.CREDWATCH_INCIDENT_MIN_SHARE,
-          windowMs: v.CREDWATCH_INCIDENT_WINDOW,
-          settleMs: v.CREDWATCH_INCIDENT_SETTLE,
-          holdLimitMs: v.CREDWATCH_INCIDENT_HOLD_LIMIT,
-          recoveredShare: v.CREDWATCH_INCIDENT_RECOVERED_SHARE,
-          releaseDelayMs: v.CREDWATCH_INCIDENT_RELEASE_DELAY,
-          checkIntervalMs: Math.max(100, v.CREDWATCH_INCIDENT_CHECK_INTERVAL),
-        }
-      : undefined,
-    log: { level: v.LOG_LEVEL, format: v.LOG_FORMAT },
-  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  const typed = config as unknown as Config;
+  typed.redis.cluster = parseClusterUrl(typed.redis.url);
+  const cross = crossChecks(typed);
+  if (cross.length > 0) throw new ConfigError(cross);
+  return typed;
+}
+
+/** One line per variable: its name and value, secrets shown only as set or unset (`credwatch config`). */
+export function describeConfig(env: Record<string, string | undefined>): string[] {
+  return CONFIG_VARIABLES.map((v) => {
+    const raw = env[v.name];
+    const set = raw !== undefined && raw !== '';
+    const shown = !set ? (v.default === '' ? '(unset)' : `${v.default} (default)`) : v.secret ? '(set, not shown)' : v.name === 'REDIS_URL' ? redactUserinfo(raw) : raw;
+    return `${v.name}=${shown}`;
+  });
+}
+
+function redactUserinfo(value: string): string {
+  return value.replace(/\/\/([^@/]*)@/, '//***@');
 }

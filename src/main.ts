@@ -123,9 +123,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     notifyUnclassified: config.monitor.notifyUnclassified,
     metrics,
     logger,
-    health: config.webhooks.health,
+    health: config.webhookHealth,
     tuning: { lockDurationMs: config.monitor.jobLockDurationMs, stalledIntervalMs: config.monitor.jobLockDurationMs, concurrency: config.webhooks.concurrency },
-    ...(config.incidents === undefined ? {} : { incidents: config.incidents }),
+    ...(config.incidents.enabled ? { incidents: { ...config.incidents, checkIntervalMs: Math.max(100, config.incidents.checkIntervalMs) } } : {}),
   });
   closers.unshift(() => webhooks.close());
   const requestPoll = (provider: ProviderId, leafUserId: string) => enqueuePolls(pollQueue, [provider], [leafUserId], 'manual');

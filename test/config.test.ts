@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CONFIG_DOCS, ConfigError, loadConfig } from '../src/config.js';
+import { CONFIG_DOCS, CONFIG_VARIABLES, ConfigError, loadConfig } from '../src/config.js';
+import { runCli } from '../src/cli.js';
+import { PassThrough } from 'node:stream';
 import { formatDuration, parseDuration } from '../src/duration.js';
 
 describe('parseDuration', () => {
@@ -105,5 +107,68 @@ describe('loadConfig', () => {
     expect(new Set(documented).size).toBe(documented.length);
     // A variable that is not documented is ignored (not read): unknown names never change the config.
     expect(loadConfig({ CREDWATCH_SOMETHING_ELSE: 'x' })).toEqual(loadConfig({}));
+  });
+
+  it('gives every variable its documented default when unset (one declaration: doc and value agree)', () => {
+    const defaults = loadConfig({});
+    const documented = Object.fromEntries(CONFIG_VARIABLES.filter((v) => v.default !== '').map((v) => [v.name, v.default]));
+    expect(Object.keys(documented).length).toBeGreaterThan(15);
+    expect(loadConfig(documented)).toEqual(defaults);
+    for (const v of CONFIG_VARIABLES.filter((x) => x.default === '')) {
+      expect(v.schema.parse(undefined), `${v.name} has no documented default, so unset must mean undefined`).toBeUndefined();
+    }
+  });
+
+  it('keeps blank values strict where they were (numbers, durations) and lenient for URLs and ports', () => {
+    expect(() => loadConfig({ CREDWATCH_POLL_CONCURRENCY: '' })).toThrow(/CREDWATCH_POLL_CONCURRENCY/);
+    expect(() => loadConfig({ CREDWATCH_POLL_INTERVAL: ' ' })).toThrow(/CREDWATCH_POLL_INTERVAL/);
+    expect(loadConfig({ LEAF_API_URL: '', CREDWATCH_PORT: '' })).toEqual(loadConfig({}));
+  });
+
+  it('never shows a secret value in an error', () => {
+    const secret = 'hunter2-not-shown';
+    expect(() => loadConfig({ CREDWATCH_ADMIN_TOKEN: secret, LEAF_TOKEN: secret, CREDWATCH_PORT: 'x' })).toThrow(/CREDWATCH_PORT/);
+    try {
+      loadConfig({ CREDWATCH_WEBHOOK_SECRET: secret, CREDWATCH_PORT: 'x' });
+    } catch (e) {
+      expect((e as Error).message).not.toContain(secret);
+    }
+  });
+});
+
+describe('credwatch config', () => {
+  async function run(argv: string[], env: Record<string, string>) {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (c: Buffer) => (out += c.toString()));
+    stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await runCli(['config', ...argv], { stdin: new PassThrough(), stdout, stderr, env, signal: new AbortController().signal });
+    return { code, out, err };
+  }
+
+  it('shows every variable, secrets only as set, and exits 0 on a valid configuration', async () => {
+    const r = await run([], { LEAF_TOKEN: 'tok-secret-123', REDIS_URL: 'redis://user:pw-secret@127.0.0.1:6379', CREDWATCH_POLL_INTERVAL: '5m' });
+    expect(r.code).toBe(0);
+    for (const v of CONFIG_VARIABLES) expect(r.out).toContain(`${v.name}=`);
+    expect(r.out).toContain('LEAF_TOKEN=(set, not shown)');
+    expect(r.out).toContain('CREDWATCH_POLL_INTERVAL=5m\n');
+    expect(r.out).toContain('CREDWATCH_HISTORY_LIMIT=50 (default)');
+    expect(r.out + r.err).not.toMatch(/tok-secret-123|pw-secret/);
+  });
+
+  it('exits 2 naming each bad variable', async () => {
+    const r = await run([], { CREDWATCH_POLL_INTERVAL: 'often', CREDWATCH_PORT: '-1' });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/CREDWATCH_POLL_INTERVAL: expected a duration/);
+    expect(r.err).toMatch(/CREDWATCH_PORT: expected a TCP port/);
+  });
+
+  it('prints the README table with --markdown', async () => {
+    const r = await run(['--markdown'], {});
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')[0]).toBe('| variable | default | meaning |');
+    expect(r.out.trim().split('\n')).toHaveLength(CONFIG_VARIABLES.length + 2);
   });
 });

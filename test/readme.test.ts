@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_DOCS } from '../src/config.js';
+import { CONFIG_DOCS, renderConfigTable } from '../src/config.js';
 import { PROVIDER_IDS } from '../src/core/providers.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -19,6 +19,10 @@ describe('README', () => {
       expect(row, `${d.name} is missing from the README's configuration table`).toBeDefined();
       expect(row).toContain(d.default === '' ? '| — |' : `| \`${d.default}\` |`);
     }
+  });
+
+  it('carries the configuration table exactly as src/config.ts renders it', () => {
+    expect(readme, 'regenerate the table with `npx credwatch config --markdown`').toContain(`-->\n${renderConfigTable()}\n<!-- /config-table -->`);
   });
 
   it('lists every provider id and every command', () => {
