@@ -13,7 +13,7 @@
  * The one exception: lower floors may import the *type* of the injected metrics (src/metrics/metrics.ts).
  */
 const GROUND = '^src/(core/|(config|errors|duration|logger|redact|version)\\.ts$)';
-const TOP = '^src/((main|cli|redis-connection|local-resources)\\.ts$|(demo|sim|bench)/)|\\.command\\.ts$';
+const TOP = '^src/((main|cli|redis-connection|local-resources)\\.ts$|(daemon|demo|sim|bench)/)|\\.command\\.ts$';
 const COMMAND = '\\.command\\.ts$';
 const IO_MODULES =
   '^(node:)?(fs|fs/promises|net|http|https|http2|child_process|dgram|dns|tls|worker_threads|cluster)$|(^|/)node_modules/(ioredis|bullmq|got|express|pino|prom-client)/';

@@ -1,20 +1,14 @@
-import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
-import { Queue, Worker } from 'bullmq';
-import express from 'express';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { createClassifier, loadRulesFile } from './classify/index.js';
 import { UsageError, type Command } from './core/command.js';
 import { loadConfig, ROLES, type Config, type Role } from './config.js';
-import { buildAdminApp } from './http/app.js';
-import { createCredentialsRouter } from './http/routes/credentials.route.js';
-import { createHealthRouter } from './http/routes/health.route.js';
-import { createLeafAlertsRouter } from './http/routes/leaf-alerts.route.js';
-import { createMetricsRouter } from './http/routes/metrics.route.js';
-import { createWebhooksRouter } from './http/routes/webhooks.route.js';
-import { createIncidentsRouter } from './http/routes/incidents.route.js';
-import { createStatusRouter } from './http/routes/status.route.js';
+import { startHttp, type DaemonHttp } from './daemon/http-server.js';
+import { createQueues } from './daemon/queues.js';
+import { createScrapeSources } from './daemon/scrape-sources.js';
+import { startWorkers } from './daemon/workers.js';
 import { createLeafClient } from './leaf/create-leaf-client.js';
 import { RedisRequestBudget } from './leaf/request-budget.js';
 import { RedisTokenStore } from './leaf/token-store.js';
@@ -23,13 +17,11 @@ import { createLogger, safeError, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { connectRedis } from './redis-connection.js';
 import { CredentialStore } from './monitor/credential-store.js';
-import { createPollProcessor } from './monitor/poll.processor.js';
-import { POLL_JOB_DEFAULTS, QUEUES, jitteredBackoff, upsertSchedules } from './monitor/schedules.js';
-import { createSweepProcessor, enqueuePolls } from './monitor/sweep.processor.js';
+import type { PollReason } from './monitor/schedules.js';
+import { enqueuePolls } from './monitor/sweep.processor.js';
 import { VERSION } from './version.js';
-import { deliveryQueueName } from './webhooks/delivery.processor.js';
 import { loadEndpoints } from './webhooks/endpoints.js';
-import { createWebhookService, type WebhookService } from './webhooks/webhook-service.js';
+import { createWebhookService } from './webhooks/webhook-service.js';
 
 /** A running daemon, as tests and the CLI see it. */
 export interface Daemon {
@@ -60,24 +52,11 @@ export interface DaemonOptions {
   isTTY?: boolean;
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : port);
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
-/** Builds and starts every part the roles ask for. The composition root: nothing else wires parts together. */
+/**
+ * Builds and starts every part the roles ask for, and closes them in reverse order. The composition root:
+ * nothing else wires parts together. Queues and workers, HTTP and probes, and the scrape sources each
+ * live in src/daemon/.
+ */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const config = loadConfig(options.env);
   const roles = [...new Set(options.roles && options.roles.length > 0 ? options.roles : ROLES)];
@@ -91,7 +70,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   const redis = await connectRedis(config, logger, metrics);
   const prefix = config.redis.prefix;
+  // Run in order by close(): each part is put in front of the parts it depends on.
   const closers: Array<() => Promise<void>> = [async () => void (await redis.quit().catch(() => redis.disconnect()))];
+  const close = async (): Promise<void> => {
+    for (const closer of closers) {
+      try {
+        await closer();
+      } catch (error) {
+        logger.warn({ err: safeError(error) }, 'error while shutting down');
+      }
+    }
+  };
   const store = new CredentialStore(redis, prefix, { historyLimit: config.monitor.historyLimit, providers: config.monitor.providers });
   const leaf = createLeafClient(config.leaf, {
     budget: new RedisRequestBudget({ redis, key: `${prefix}:leaf:budget`, rps: config.monitor.leafRps }),
@@ -100,21 +89,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logger: logger.child({ component: 'leaf' }),
   });
   closers.unshift(async () => leaf.close());
-  const queueOptions = { connection: redis, prefix };
-  // BullMQ keeps an events stream per queue (10 000 entries by default); nothing here reads it, so keep it short.
-  const streams = { events: { maxLen: 1000 } };
-  const pollQueue = new Queue(QUEUES.poll, { ...queueOptions, streams, defaultJobOptions: POLL_JOB_DEFAULTS });
-  const sweepQueue = new Queue(QUEUES.sweep, { ...queueOptions, streams });
-  closers.unshift(async () => void (await Promise.all([pollQueue.close(), sweepQueue.close()])));
-  // Read-only handles on the delivery queues, for the queue gauges.
-  const deliveryQueues = endpoints.map((e) => new Queue(deliveryQueueName(e.name), queueOptions));
-  closers.unshift(async () => void (await Promise.all(deliveryQueues.map((q) => q.close()))));
-  for (const queue of [pollQueue, sweepQueue, ...deliveryQueues]) {
-    // Connection errors are already logged (rate-limited) by the shared client's listener.
-    queue.on('error', () => undefined);
-  }
-
-  const webhooks: WebhookService = createWebhookService({
+  const queues = createQueues(redis, prefix, endpoints.map((e) => e.name));
+  closers.unshift(() => queues.close());
+  const webhooks = createWebhookService({
     redis,
     prefix,
     endpoints,
@@ -128,160 +105,30 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     ...(config.incidents.enabled ? { incidents: { ...config.incidents, checkIntervalMs: Math.max(100, config.incidents.checkIntervalMs) } } : {}),
   });
   closers.unshift(() => webhooks.close());
-  const requestPoll = (provider: ProviderId, leafUserId: string) => enqueuePolls(pollQueue, [provider], [leafUserId], 'manual');
-  metrics.setScrapeSources({
-    credentialCounts: () => store.counts(),
-    oldestPollAges: () => store.oldestPollAges(Date.now()),
-    lastSweepSuccess: async () => {
-      const info = await store.sweepInfo();
-      return info.lastFinishedAt ? Date.parse(info.lastFinishedAt) / 1000 : undefined;
-    },
-    queueCounts: async () => {
-      const rows: Array<{ queue: string; state: string; count: number }> = [];
-      for (const queue of [pollQueue, sweepQueue, ...deliveryQueues]) {
-        const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
-        rows.push({ queue: queue.name, state: 'waiting', count: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0) });
-        for (const state of ['active', 'delayed', 'failed']) rows.push({ queue: queue.name, state, count: counts[state] ?? 0 });
-      }
-      return rows;
-    },
-    deadLetters: () => webhooks.deadLetterCounts(),
-    providerUnavailableOverdue: () => store.countInCategorySince('provider_unavailable', Date.now() - config.monitor.providerUnavailableAfterMs),
-    webhookEndpoints: () => webhooks.endpointHealth(),
-    incidentGauges: () => webhooks.incidentGauges(),
-  });
+  metrics.setScrapeSources(createScrapeSources({ store, queues, webhooks, monitor: config.monitor }));
+  const requestPoll = (provider: ProviderId, leafUserId: string, reason: PollReason = 'manual') => enqueuePolls(queues.poll, [provider], [leafUserId], reason);
 
-  const daemonClose = async (): Promise<void> => {
-    for (const close of closers) {
-      try {
-        await close();
-      } catch (error) {
-        logger.warn({ err: safeError(error) }, 'error while shutting down');
-      }
-    }
-  };
-
-  const workers: Worker[] = [];
-  let httpUrl: string | undefined;
-  let metricsUrl: string | undefined;
+  let http: DaemonHttp;
   try {
     if (roles.includes('worker') || roles.includes('scheduler')) {
       // Fail at start, with one line, when Leaf is unreachable or refuses our credentials.
       await leaf.authenticate();
     }
-    const workerOptions = {
-      ...queueOptions,
-      lockDuration: config.monitor.jobLockDurationMs,
-      stalledInterval: config.monitor.jobLockDurationMs,
-      maxStalledCount: 2,
-    };
-    if (roles.includes('scheduler')) {
-      await upsertSchedules({ sweep: sweepQueue }, { pollIntervalMs: config.monitor.pollIntervalMs });
-      const sweep = createSweepProcessor({
-        leaf,
-        store,
-        pollQueue,
-        providers: config.monitor.providers,
-        metrics,
-        logger: logger.child({ component: 'sweep' }),
-      });
-      workers.push(new Worker(QUEUES.sweep, sweep, { ...workerOptions, concurrency: 1 }));
-    }
-    if (roles.includes('worker')) {
-      const poll = createPollProcessor({ leaf, classifier, store, metrics, logger: logger.child({ component: 'poll' }), queue: pollQueue });
-      workers.push(
-        new Worker(QUEUES.poll, poll, {
-          ...workerOptions,
-          concurrency: config.monitor.pollConcurrency,
-          settings: { backoffStrategy: (attemptsMade: number) => jitteredBackoff(attemptsMade, 2000) },
-        }),
-      );
-    }
+    const workers = await startWorkers({ roles, config, redis, leaf, classifier, store, queues, metrics, logger });
+    closers.unshift(() => workers.close());
     if (roles.includes('worker') || roles.includes('scheduler')) {
       // Delivery workers and the outbox dispatcher: idempotent, so every such process may run them.
       await webhooks.start();
     }
-    for (const worker of workers) {
-      worker.on('error', (error) => logger.error({ err: safeError(error), queue: worker.name }, 'worker error'));
-      worker.on('failed', (job, error) => {
-        if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
-          logger.error({ err: safeError(error), queue: worker.name, jobId: job.id }, 'job failed for good');
-        }
-      });
-    }
-    closers.unshift(async () => {
-      const graceful = Promise.all(workers.map((w) => w.close()));
-      const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.monitor.shutdownTimeoutMs).unref());
-      if ((await Promise.race([graceful.then(() => 'done' as const), deadline])) === 'timeout') {
-        logger.warn({ timeoutMs: config.monitor.shutdownTimeoutMs }, 'in-flight jobs did not finish in time; releasing them');
-        await Promise.all(workers.map((w) => w.close(true)));
-      }
-    });
-
     const readiness = async () => {
       const checks: Record<string, boolean> = { redis: redis.status === 'ready' };
-      for (const w of workers) checks[`worker:${w.name}`] = w.isRunning();
+      for (const w of workers.workers) checks[`worker:${w.name}`] = w.isRunning();
       return { ready: Object.values(checks).every(Boolean), checks };
     };
-    const metricsRouter = createMetricsRouter(registry);
-    if (!roles.includes('http')) {
-      // A scheduler- or worker-only process still answers health checks and is scraped: its counters
-      // (polls, Leaf requests, deliveries) live in this process only.
-      const probe = createServer(express().use(createHealthRouter(readiness), metricsRouter));
-      const port = await listen(probe, config.http.metricsPort ?? config.http.port, config.http.host);
-      closers.unshift(() => closeServer(probe));
-      metricsUrl = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}/metrics`;
-    }
-    if (roles.includes('http')) {
-      const separateMetrics = config.http.metricsPort !== undefined;
-      const app = buildAdminApp({
-        adminToken: config.http.adminToken,
-        logger,
-        publicRouters: [
-          createHealthRouter(readiness),
-          ...(separateMetrics ? [] : [metricsRouter]),
-          // Leaf's push path: an alert only makes the poll of that credential happen sooner.
-          ...(config.leaf.alertsSecret === undefined
-            ? []
-            : [
-                createLeafAlertsRouter({
-                  secret: config.leaf.alertsSecret,
-                  lookupCredential: (id) => store.findByCredentialId(id),
-                  requestPoll: (provider, leafUserId) => enqueuePolls(pollQueue, [provider], [leafUserId], 'leaf_alert'),
-                  metrics,
-                  logger: logger.child({ component: 'leaf-alerts' }),
-                }),
-              ]),
-        ],
-        adminRouters: [createCredentialsRouter({ store, providers: config.monitor.providers, requestPoll }), createWebhooksRouter(webhooks), createIncidentsRouter(webhooks)],
-        browserRouters: [
-          createStatusRouter({
-            store,
-            providers: config.monitor.providers,
-            endpoints: () => webhooks.endpointsState(),
-            version: VERSION,
-            logger,
-            metricsHref: separateMetrics ? null : undefined,
-            incidents: () => webhooks.listIncidents(20),
-          }),
-        ],
-      });
-      const http = createServer(app);
-      const port = await listen(http, config.http.port, config.http.host);
-      closers.unshift(() => closeServer(http));
-      httpUrl = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}`;
-      if (separateMetrics) {
-        const metricsServer = createServer(express().use(metricsRouter));
-        const mport = await listen(metricsServer, config.http.metricsPort ?? 0, config.http.host);
-        closers.unshift(() => closeServer(metricsServer));
-        metricsUrl = `${httpUrl.replace(/:\d+$/, '')}:${mport}/metrics`;
-      } else {
-        metricsUrl = `${httpUrl}/metrics`;
-      }
-      if (config.http.adminToken === undefined) logger.warn('CREDWATCH_ADMIN_TOKEN is not set: the /api routes and the status page are off');
-    }
+    http = await startHttp({ roles, config, registry, readiness, store, webhooks, metrics, logger, requestPoll });
+    closers.unshift(() => http.close());
   } catch (error) {
-    await daemonClose();
+    await close();
     throw error;
   }
 
@@ -289,7 +136,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     {
       roles,
       version: VERSION,
-      http: httpUrl,
+      http: http.httpUrl,
       providers: config.monitor.providers,
       pollIntervalMs: config.monitor.pollIntervalMs,
       leafRps: config.monitor.leafRps,
@@ -301,20 +148,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   return {
     config,
     roles,
-    httpUrl,
-    metricsUrl,
+    httpUrl: http.httpUrl,
+    metricsUrl: http.metricsUrl,
     store,
     metrics,
-    pollQueue,
-    sweepQueue,
+    pollQueue: queues.poll,
+    sweepQueue: queues.sweep,
     redis,
-    requestPoll,
-    sweepNow: async () => void (await sweepQueue.add('sweep', { trigger: 'manual' }, { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } })),
-    close: () => (closed ??= (async () => {
-      logger.info('shutting down');
-      await daemonClose();
-      logger.info('stopped');
-    })()),
+    requestPoll: (provider, leafUserId) => requestPoll(provider, leafUserId),
+    sweepNow: async () => void (await queues.sweep.add('sweep', { trigger: 'manual' }, { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } })),
+    close: () =>
+      (closed ??= (async () => {
+        logger.info('shutting down');
+        await close();
+        logger.info('stopped');
+      })()),
   };
 }
 
