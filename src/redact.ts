@@ -11,7 +11,7 @@ const BEARER = /\b(bearer|basic)\s+[A-Za-z0-9\-._~+/=]{8,}/gi;
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 const WEBHOOK_SECRET = /\bwhsec_[A-Za-z0-9+/=]+/g;
 // Cognito refresh tokens are long opaque base64url strings; mask any run that long.
-const LONG_OPAQUE = /\b[A-Za-z0-9_-]{120,}\b/g;
+const LONG_OPAQUE = /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{120,}(?![A-Za-z0-9_-])/g;
 
 /** Removes tokens, passwords and secrets from any text. Pure, never throws. */
 export function redactText(text: string): string {

@@ -45,6 +45,15 @@ describe('redactText', () => {
     );
   });
 
+  it('masks a long opaque token whatever character it starts or ends with (- and _ included)', () => {
+    // Found by the property test: a 120-character token ending in "-" slipped past a \b-anchored pattern.
+    for (const token of [`${'a'.repeat(119)}-`, `-${'b'.repeat(119)}`, `_${'c'.repeat(150)}_`, `${'d'.repeat(60)}-${'e'.repeat(59)}`]) {
+      const out = redactText(`refresh failed: ${token}; try again`);
+      expect(out).not.toContain(token.slice(1, -1));
+      expect(out).toContain('try again');
+    }
+  });
+
   it('makes short, folded excerpts and never throws on odd input', () => {
     expect(excerpt('a\n\n  b', 50)).toBe('a b');
     expect(excerpt('ab '.repeat(200), 20)).toHaveLength(20);
