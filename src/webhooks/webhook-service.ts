@@ -1,3 +1,4 @@
+import { createRedisErrorReporter, type RedisErrorReporter } from '../redis-error-reporter.js';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CredwatchError } from '../errors.js';
@@ -52,6 +53,8 @@ export interface WebhookServiceOptions {
   /** Delays between attempts (default 5 s, 5 m, 30 m, 2 h, 5 h, 10 h, 10 h). */
   retrySchedule?: readonly number[];
   tuning?: WebhookServiceTuning;
+  /** The process's Redis error reporter (rate-limited connection errors); default: one of its own. */
+  redisErrors?: RedisErrorReporter;
 }
 
 /**
@@ -69,7 +72,10 @@ export function createWebhookService(options: WebhookServiceOptions) {
   const deadLetters = createDeadLetterStore(redis, prefix);
   const byName = new Map(options.endpoints.map((e) => [e.name, e]));
   const names = options.endpoints.map((e) => e.name);
-  const queues = new Map(options.endpoints.map((e) => [e.name, new Queue<DeliveryJobData>(deliveryQueueName(e.name), { connection: redis, prefix })]));
+  const redisErrors = options.redisErrors ?? createRedisErrorReporter(log);
+  const queues = new Map(
+    options.endpoints.map((e) => [e.name, redisErrors.watch(`queue:${deliveryQueueName(e.name)}`, new Queue<DeliveryJobData>(deliveryQueueName(e.name), { connection: redis, prefix }))]),
+  );
   const jobOptions = { attempts: schedule.length + 1 };
   const dispatcher = createDispatcher({
     redis,
@@ -138,7 +144,7 @@ export function createWebhookService(options: WebhookServiceOptions) {
             })
             .catch((e: unknown) => log.error({ err: e }, 'could not store a dead letter'));
         });
-        worker.on('error', (error) => log.error({ err: error }, 'delivery worker error'));
+        redisErrors.watch(`worker:${worker.name}`, worker);
         return worker;
       });
       await Promise.all(workers.map((w) => w.waitUntilReady()));
