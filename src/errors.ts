@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   DEAD_LETTER_NOT_FOUND: 'no dead letter with that id',
   WEBHOOK_DELIVERY_FAILED: 'a webhook endpoint did not answer 2xx in time; the delivery is retried',
   BENCH_FAILED: 'a benchmark step failed: a child process exited or a wait timed out',
+  PORT_IN_USE: 'a port credwatch must listen on is taken by another process',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

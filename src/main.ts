@@ -21,6 +21,9 @@ import type { ProviderId } from './leaf/providers.js';
 import { createLogger, safeError, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { connectRedis } from './redis-connection.js';
+import { createRedisErrorReporter } from './redis-error-reporter.js';
+import { assertPortFree, startKeysGuard } from './start-guard.js';
+import { stalledCheckIntervalMs } from './monitor/stalled-check-interval.js';
 import { CredentialStore } from './monitor/credential-store.js';
 import { createPollProcessor } from './monitor/poll.processor.js';
 import { POLL_JOB_DEFAULTS, QUEUES, jitteredBackoff, upsertSchedules } from './monitor/schedules.js';
@@ -88,8 +91,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     extraRules: config.monitor.rulesFile ? await loadRulesFile(config.monitor.rulesFile) : [],
   });
 
-  const redis = await connectRedis(config, logger, metrics);
+  // A taken port fails the start before anything is written to Redis or asked of Leaf.
+  if (roles.includes('http') || config.http.metricsPort === undefined) await assertPortFree(config.http.port, config.http.host, 'CREDWATCH_PORT');
+  if (config.http.metricsPort !== undefined) await assertPortFree(config.http.metricsPort, config.http.host, 'CREDWATCH_METRICS_PORT');
+  const redisErrors = createRedisErrorReporter(logger);
+  const redis = await connectRedis(config, logger, metrics, redisErrors);
   const prefix = config.redis.prefix;
+  const startKeys = await startKeysGuard(redis, [
+    ...[QUEUES.poll, QUEUES.sweep, ...endpoints.map((e) => deliveryQueueName(e.name))].map((q) => `${prefix}:${q}:meta`),
+    `${prefix}:leaf:budget`,
+    `${prefix}:leaf:token`,
+  ]);
   const closers: Array<() => Promise<void>> = [async () => void (await redis.quit().catch(() => redis.disconnect()))];
   const store = new CredentialStore(redis, prefix, { historyLimit: config.monitor.historyLimit, providers: config.monitor.providers });
   const leaf = new LeafClient({
@@ -114,10 +126,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // Read-only handles on the delivery queues, for the queue gauges.
   const deliveryQueues = endpoints.map((e) => new Queue(deliveryQueueName(e.name), queueOptions));
   closers.unshift(async () => void (await Promise.all(deliveryQueues.map((q) => q.close()))));
-  for (const queue of [pollQueue, sweepQueue, ...deliveryQueues]) {
-    // Connection errors are already logged (rate-limited) by the shared client's listener.
-    queue.on('error', () => undefined);
-  }
+  // Every BullMQ object gets a listener: without one a Queue prints plain-text stacks to stdout.
+  for (const queue of [pollQueue, sweepQueue, ...deliveryQueues]) redisErrors.watch(`queue:${queue.name}`, queue);
 
   const webhooks: WebhookService = createWebhookService({
     redis,
@@ -128,7 +138,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     notifyUnclassified: config.monitor.notifyUnclassified,
     metrics,
     logger,
-    tuning: { lockDurationMs: config.monitor.jobLockDurationMs, stalledIntervalMs: config.monitor.jobLockDurationMs },
+    tuning: { lockDurationMs: config.monitor.jobLockDurationMs, stalledIntervalMs: stalledCheckIntervalMs(config.monitor.jobLockDurationMs) },
+    redisErrors,
   });
   closers.unshift(() => webhooks.close());
   const requestPoll = (provider: ProviderId, leafUserId: string) => enqueuePolls(pollQueue, [provider], [leafUserId], 'manual');
@@ -173,7 +184,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const workerOptions = {
       ...queueOptions,
       lockDuration: config.monitor.jobLockDurationMs,
-      stalledInterval: config.monitor.jobLockDurationMs,
+      stalledInterval: stalledCheckIntervalMs(config.monitor.jobLockDurationMs),
       maxStalledCount: 2,
     };
     if (roles.includes('scheduler')) {
@@ -203,7 +214,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await webhooks.start();
     }
     for (const worker of workers) {
-      worker.on('error', (error) => logger.error({ err: safeError(error), queue: worker.name }, 'worker error'));
+      redisErrors.watch(`worker:${worker.name}`, worker);
       worker.on('failed', (job, error) => {
         if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
           logger.error({ err: safeError(error), queue: worker.name, jobId: job.id }, 'job failed for good');
@@ -281,6 +292,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       if (config.http.adminToken === undefined) logger.warn('CREDWATCH_ADMIN_TOKEN is not set: the /api routes and the status page are off');
     }
   } catch (error) {
+    await startKeys.removeCreated().catch(() => undefined);
     await daemonClose();
     throw error;
   }
