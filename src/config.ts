@@ -121,6 +121,7 @@ export const CONFIG_DOCS: ReadonlyArray<{ name: string; default: string; doc: st
   { name: 'CREDWATCH_WEBHOOK_URL', default: '', doc: 'A single webhook endpoint URL (with CREDWATCH_WEBHOOK_SECRET).' },
   { name: 'CREDWATCH_WEBHOOK_SECRET', default: '', doc: 'Its signing secret, `whsec_<base64>`.' },
   { name: 'CREDWATCH_WEBHOOK_TIMEOUT', default: '15s', doc: 'A delivery not answered 2xx within this time is retried.' },
+  { name: 'CREDWATCH_WEBHOOK_INCLUDE_EMAIL', default: 'true', doc: 'Put the grower\'s email (from Leaf\'s user listing) in webhook payloads; `false` leaves it out.' },
   { name: 'CREDWATCH_JOB_LOCK_DURATION', default: '30s', doc: 'Lock of a running job; a crashed worker\'s job is picked up again after about this long.' },
   { name: 'CREDWATCH_SHUTDOWN_TIMEOUT', default: '10s', doc: 'How long SIGTERM waits for in-flight jobs before closing.' },
   { name: 'LOG_LEVEL', default: 'info', doc: 'pino level: trace, debug, info, warn, error, fatal, silent.' },
@@ -181,6 +182,7 @@ const schema = z.object({
   CREDWATCH_WEBHOOK_URL: url(),
   CREDWATCH_WEBHOOK_SECRET: optionalString,
   CREDWATCH_WEBHOOK_TIMEOUT: duration('15s'),
+  CREDWATCH_WEBHOOK_INCLUDE_EMAIL: boolean(true),
   CREDWATCH_JOB_LOCK_DURATION: duration('30s'),
   CREDWATCH_SHUTDOWN_TIMEOUT: duration('10s'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -219,6 +221,7 @@ export interface Config {
     url: string | undefined;
     secret: string | undefined;
     timeoutMs: number;
+    includeEmail: boolean;
   };
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
 }
@@ -328,6 +331,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       url: v.CREDWATCH_WEBHOOK_URL,
       secret: v.CREDWATCH_WEBHOOK_SECRET,
       timeoutMs: v.CREDWATCH_WEBHOOK_TIMEOUT,
+      includeEmail: v.CREDWATCH_WEBHOOK_INCLUDE_EMAIL,
     },
     log: { level: v.LOG_LEVEL, format: v.LOG_FORMAT },
   };

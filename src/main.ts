@@ -136,6 +136,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     timeoutMs: config.webhooks.timeoutMs,
     cooldownMs: config.monitor.flapCooldownMs,
     notifyUnclassified: config.monitor.notifyUnclassified,
+    includeEmail: config.webhooks.includeEmail,
     metrics,
     logger,
     tuning: { lockDurationMs: config.monitor.jobLockDurationMs, stalledIntervalMs: stalledCheckIntervalMs(config.monitor.jobLockDurationMs) },

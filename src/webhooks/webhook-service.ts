@@ -48,6 +48,8 @@ export interface WebhookServiceOptions {
   timeoutMs: number;
   cooldownMs: number;
   notifyUnclassified: boolean;
+  /** Whether webhook payloads carry the grower's email (default true). */
+  includeEmail?: boolean;
   metrics: Metrics;
   logger: Logger;
   /** Delays between attempts (default 5 s, 5 m, 30 m, 2 h, 5 h, 10 h, 10 h). */
@@ -85,6 +87,7 @@ export function createWebhookService(options: WebhookServiceOptions) {
     store,
     cooldownMs: options.cooldownMs,
     notifyUnclassified: options.notifyUnclassified,
+    includeEmail: options.includeEmail ?? true,
     jobOptions,
     logger: log,
     claimIdleMs: tuning.claimIdleMs ?? 60_000,
