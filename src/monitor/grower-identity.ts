@@ -54,7 +54,8 @@ interface GrowerScripts {
 
 function clean(value: string | undefined): string {
   // NUL would break the index member; control characters have no place in a name.
-  return (value ?? '').replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, MAX_FIELD_CHARS);
+  const text = [...(value ?? '')].map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch)).join('');
+  return text.trim().slice(0, MAX_FIELD_CHARS);
 }
 
 /** Registers the script on a client (idempotent). */
