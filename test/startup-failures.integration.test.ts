@@ -81,4 +81,19 @@ describe('a failed start (real Redis, real simulator)', () => {
     }
     expect(await keysUnder(redis, p)).toEqual([`${p}:state:panorama:earlier`]);
   });
+
+  it('reports a 404 from the login URL as a wrong LEAF_API_URL, not as a refused password', async () => {
+    const p = prefix('wrong-url');
+    // Some other web server (a wrong host or path): every URL answers 404.
+    const { createServer } = await import('node:http');
+    const other = createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>'));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const otherUrl = `http://127.0.0.1:${(other.address() as { port: number }).port}`;
+    const start = startDaemon({ env: daemonEnv(sim, p, { LEAF_API_URL: otherUrl }), logger: testLogger() });
+    start.catch(() => undefined).finally(() => other.close());
+    await expect(start).rejects.toMatchObject({ code: 'LEAF_NOT_FOUND', status: 404 });
+    await expect(start).rejects.toThrow(/login URL answered HTTP 404: check LEAF_API_URL/);
+    await expect(start).rejects.not.toThrow(/refused the username/);
+    expect(await keysUnder(redis, p)).toEqual([]);
+  });
 });
