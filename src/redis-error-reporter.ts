@@ -37,10 +37,19 @@ export function createRedisErrorReporter(
   let lastLogAt: number | undefined;
   let suppressed = 0;
   let saw = false;
+  const otherLastLogAt = new Map<string, number>();
   const reporter: RedisErrorReporter = {
     report(source, error) {
       options.onError?.();
       if (!isRedisConnectionError(error)) {
+        // Other errors repeat per job after a Redis that lost its data ("Missing key for job 14"): one line
+        // per kind of error and source every interval, the job numbers aside.
+        const kind = `${source}|${error instanceof Error ? error.message.replace(/\d+/g, 'N') : 'non-error'}`;
+        const t = now();
+        const last = otherLastLogAt.get(kind);
+        if (last !== undefined && t - last < intervalMs) return;
+        if (otherLastLogAt.size >= 200) otherLastLogAt.clear();
+        otherLastLogAt.set(kind, t);
         logger.error({ err: safeError(error), source }, 'Redis or queue error');
         return;
       }

@@ -66,6 +66,11 @@ describe('Redis error reporter', () => {
     expect(lines()[1]).toMatchObject({ msg: 'Redis connection error; reconnecting', source: 'queue:poll', suppressedSinceLastLine: 29 });
     reporter.report('worker:poll', new Error('Missing lock for job 12'));
     expect(lines()).toHaveLength(3);
+    // The same kind of error for other jobs within the interval adds no line; another kind does.
+    reporter.report('worker:poll', new Error('Missing lock for job 13'));
+    expect(lines()).toHaveLength(3);
+    reporter.report('worker:poll', new Error('Missing key for job 13. moveToFinished'));
+    expect(lines()).toHaveLength(4);
   });
 });
 
