@@ -15,7 +15,8 @@ describe('logging through a Redis outage (real redis-server restarted under a da
   });
 
   it('writes only JSON lines to stdout and a bounded number of error lines during a 3 s outage', async () => {
-    const server = await RedisServerProcess.start();
+    // A restart that keeps the data (append-only file), as a production Redis does.
+    const server = await RedisServerProcess.start({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
     cleanups.push(() => server.dispose());
     const sim = await startTestSimulator({ users: 5 });
     cleanups.push(() => sim.close());
