@@ -238,6 +238,11 @@ export const CONFIG_SPEC = {
     secret: variable('CREDWATCH_WEBHOOK_SECRET', optionalString, 'Its signing secret, `whsec_<base64>`.', { secret: true }),
     timeoutMs: variable('CREDWATCH_WEBHOOK_TIMEOUT', duration('15s'), 'A delivery not answered 2xx within this time is retried.'),
     concurrency: variable('CREDWATCH_WEBHOOK_CONCURRENCY', integer(4, 1, 1000), 'Deliveries in flight per endpoint in one process.'),
+    includeEmail: variable(
+      'CREDWATCH_WEBHOOK_INCLUDE_EMAIL',
+      boolean(true),
+      "Include the grower's email (from Leaf) in webhook payloads; `false` leaves it out (externalId and name stay).",
+    ),
   },
   /** Endpoint circuit, catch-up pace, replay record and delivery log bounds (docs/webhooks.md). */
   webhookHealth: {

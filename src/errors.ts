@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   WEBHOOK_DELIVERY_FAILED: 'a webhook endpoint did not answer 2xx in time; the delivery is retried',
   WEBHOOK_ENDPOINT_DISABLED: 'the webhook endpoint is disabled (it answered 410 Gone); enable it first',
   BENCH_FAILED: 'a benchmark step failed: a child process exited or a wait timed out',
+  PORT_IN_USE: 'a port credwatch must listen on is taken by another process',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

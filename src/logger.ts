@@ -30,9 +30,28 @@ export function safeError(error: unknown): Record<string, unknown> {
     const out: Record<string, unknown> = { type: error.name, message: redactText(error.message) };
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string') out['code'] = code;
+    const status = (error as { status?: unknown }).status;
+    if (typeof status === 'number') out['status'] = status;
+    const cause = error.cause;
+    if (cause instanceof Error) {
+      // The network cause (ECONNREFUSED, ENOTFOUND, ETIMEDOUT) is what an operator needs to act on.
+      const causeCode = (cause as { code?: unknown }).code;
+      if (typeof causeCode === 'string') out['causeCode'] = causeCode;
+      out['cause'] = redactText(cause.message);
+    }
     return out;
   }
+  if (isSafeErrorShape(error)) return { ...error, message: redactText(error['message'] as string) };
   return { message: redactText(String(error)) };
+}
+
+const SAFE_ERROR_FIELDS = new Set(['type', 'message', 'code', 'status', 'causeCode', 'cause']);
+
+/** True for what safeError already returned: a second pass (the pino `err` serializer) keeps it as it is. */
+function isSafeErrorShape(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const fields = value as Record<string, unknown>;
+  return typeof fields['message'] === 'string' && Object.keys(fields).every((key) => SAFE_ERROR_FIELDS.has(key));
 }
 
 /** Builds the process logger: JSON, or pretty when asked to or when stdout is a terminal. */

@@ -16,6 +16,11 @@ import type { ProviderId } from './core/providers.js';
 import { createLogger, safeError, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { connectRedis } from './redis-connection.js';
+import { createRedisErrorReporter } from './redis-error-reporter.js';
+import { assertPortFree, startKeysGuard } from './start-guard.js';
+import { stalledCheckIntervalMs } from './monitor/stalled-check-interval.js';
+import { QUEUES } from './monitor/schedules.js';
+import { deliveryQueueName } from './webhooks/delivery.processor.js';
 import { CredentialStore } from './monitor/credential-store.js';
 import type { PollReason } from './monitor/schedules.js';
 import { enqueuePolls } from './monitor/sweep.processor.js';
@@ -68,8 +73,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     extraRules: config.monitor.rulesFile ? await loadRulesFile(config.monitor.rulesFile) : [],
   });
 
-  const redis = await connectRedis(config, logger, metrics);
+  // A taken port fails the start before anything is written to Redis or asked of Leaf.
+  if (roles.includes('http') || config.http.metricsPort === undefined) await assertPortFree(config.http.port, config.http.host, 'CREDWATCH_PORT');
+  if (config.http.metricsPort !== undefined) await assertPortFree(config.http.metricsPort, config.http.host, 'CREDWATCH_METRICS_PORT');
+  const redisErrors = createRedisErrorReporter(logger);
+  const redis = await connectRedis(config, logger, metrics, redisErrors);
   const prefix = config.redis.prefix;
+  // Keys a failed start would otherwise leave behind (queue metadata, the budget, the token).
+  const startKeys = await startKeysGuard(redis, [
+    ...[QUEUES.poll, QUEUES.sweep, ...endpoints.map((e) => deliveryQueueName(e.name))].map((q) => `${prefix}:${q}:meta`),
+    `${prefix}:leaf:budget`,
+    `${prefix}:leaf:token`,
+  ]);
   // Run in order by close(): each part is put in front of the parts it depends on.
   const closers: Array<() => Promise<void>> = [async () => void (await redis.quit().catch(() => redis.disconnect()))];
   const close = async (): Promise<void> => {
@@ -89,7 +104,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logger: logger.child({ component: 'leaf' }),
   });
   closers.unshift(async () => leaf.close());
-  const queues = createQueues(redis, prefix, endpoints.map((e) => e.name));
+  const queues = createQueues(redis, prefix, endpoints.map((e) => e.name), redisErrors);
   closers.unshift(() => queues.close());
   const webhooks = createWebhookService({
     redis,
@@ -98,10 +113,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     timeoutMs: config.webhooks.timeoutMs,
     cooldownMs: config.monitor.flapCooldownMs,
     notifyUnclassified: config.monitor.notifyUnclassified,
+    includeEmail: config.webhooks.includeEmail,
     metrics,
     logger,
     health: config.webhookHealth,
-    tuning: { lockDurationMs: config.monitor.jobLockDurationMs, stalledIntervalMs: config.monitor.jobLockDurationMs, concurrency: config.webhooks.concurrency },
+    tuning: {
+      lockDurationMs: config.monitor.jobLockDurationMs,
+      stalledIntervalMs: stalledCheckIntervalMs(config.monitor.jobLockDurationMs),
+      concurrency: config.webhooks.concurrency,
+    },
+    redisErrors,
     ...(config.incidents.enabled ? { incidents: { ...config.incidents, checkIntervalMs: Math.max(100, config.incidents.checkIntervalMs) } } : {}),
   });
   closers.unshift(() => webhooks.close());
@@ -114,7 +135,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       // Fail at start, with one line, when Leaf is unreachable or refuses our credentials.
       await leaf.authenticate();
     }
-    const workers = await startWorkers({ roles, config, redis, leaf, classifier, store, queues, metrics, logger });
+    const workers = await startWorkers({ roles, config, redis, leaf, classifier, store, queues, metrics, logger, redisErrors });
     closers.unshift(() => workers.close());
     if (roles.includes('worker') || roles.includes('scheduler')) {
       // Delivery workers and the outbox dispatcher: idempotent, so every such process may run them.
@@ -128,6 +149,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     http = await startHttp({ roles, config, registry, readiness, store, webhooks, metrics, logger, requestPoll });
     closers.unshift(() => http.close());
   } catch (error) {
+    await startKeys.removeCreated().catch(() => undefined);
     await close();
     throw error;
   }

@@ -55,8 +55,12 @@ describe('credwatch audit against the simulator', () => {
     const rows = result.stdout
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, string>);
-    for (const row of rows) expect(Object.keys(row).sort()).toEqual(['action', 'category', 'leafUserId', 'reason', 'since']);
+      .map((line) => JSON.parse(line) as Record<string, string | null>);
+    for (const row of rows) expect(Object.keys(row).sort()).toEqual(['action', 'category', 'email', 'externalId', 'leafUserId', 'name', 'reason', 'since']);
+    // The simulator's users carry an externalId and a name; since is ISO 8601 with milliseconds, or null.
+    for (const row of rows) expect(row.externalId).toBe(s.sim.user(row.leafUserId ?? '')?.externalId);
+    for (const row of rows) expect(row.since === null || /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(row.since ?? '')).toBe(true);
+    expect(rows.some((r) => r.category === 'not_connected' && r.since === null)).toBe(true);
     expect(rows.map((r) => r.leafUserId).sort()).toEqual([...s.sim.userIds()].sort());
     const expected = s.sim.expected();
     expect(tally(rows as Array<{ category: string }>)).toEqual(expected);
@@ -70,7 +74,7 @@ describe('credwatch audit against the simulator', () => {
     const result = await audit(['--leaf-url', s.url, '--rps', '400']);
     expect(result.code).toBe(1);
     const lines = result.stdout.split('\n');
-    expect(lines[0]).toMatch(/^USER ID\s+CATEGORY\s+SINCE\s+ACTION\s+REASON$/);
+    expect(lines[0]).toMatch(/^USER ID\s+EXTERNAL ID\s+NAME\s+CATEGORY\s+SINCE\s+ACTION\s+REASON$/);
     const expected = s.sim.expected();
     const failing = 60 - expected.healthy;
     expect(lines.slice(1, 1 + failing).every((l) => !/\bhealthy\b/.test(l) && l.trim() !== '')).toBe(true);

@@ -92,12 +92,13 @@ describe('audit command helpers', () => {
 
   it('renders failing rows by category order and every category count', () => {
     const rows: AuditRow[] = [
-      { leafUserId: 'b', category: 'not_connected', action: 'connect', since: '', reason: 'no credential' },
-      { leafUserId: 'a', category: 'cognito_token_expired', action: 'reauthenticate', since: '2026-11-01T00:00:00Z', reason: 'Refresh Token has expired' },
+      { leafUserId: 'b', category: 'not_connected', action: 'connect', since: null, reason: 'no credential', externalId: null, name: null, email: null },
+      { leafUserId: 'a', category: 'cognito_token_expired', action: 'reauthenticate', since: '2026-11-01T00:00:00.000Z', reason: 'Refresh Token has expired', externalId: 'crm-7', name: 'Ada Farms', email: 'ada@example.com' },
     ];
     const table = renderTable(rows).split('\n');
-    expect(table[1]).toMatch(/^a\s+cognito_token_expired\s+2026-11-01T00:00:00Z\s+reauthenticate\s+Refresh Token has expired$/);
-    expect(table[2]).toMatch(/^b\s+not_connected\s+-\s+connect\s+no credential$/);
+    expect(table[0]).toMatch(/^USER ID\s+EXTERNAL ID\s+NAME\s+CATEGORY\s+SINCE/);
+    expect(table[1]).toMatch(/^a\s+crm-7\s+Ada Farms\s+cognito_token_expired\s+2026-11-01T00:00:00\.000Z\s+reauthenticate\s+Refresh Token has expired$/);
+    expect(table[2]).toMatch(/^b\s+-\s+-\s+not_connected\s+-\s+connect\s+no credential$/);
     expect(renderTable([])).toBe('Every credential is healthy.\n');
     expect(renderCounts({ healthy: 3 }).split('\n').filter(Boolean)).toHaveLength(8);
   });

@@ -91,7 +91,7 @@ describe('seeded population', { timeout: 60_000 }, () => {
   it('generates events within the 30-day retention, before the start time', () => {
     for (const user of views(200, 11)) {
       for (const event of user.events) {
-        const t = Date.parse(event.createdDate);
+        const t = Date.parse(event.createdDate ?? '');
         expect(t).toBeLessThanOrEqual(NOW);
         expect(t).toBeGreaterThan(NOW - 30 * 86_400_000);
       }

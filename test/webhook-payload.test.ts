@@ -33,6 +33,7 @@ describe('buildWebhookBody', () => {
         previousCategory: 'healthy',
         action: 'reauthenticate',
         since: '2026-11-02T10:15:03.123456Z',
+        grower: { externalId: null, name: null, email: null },
         remediation: expect.stringContaining('reconnect Panorama') as string,
         evidence: { eventId: 'ex-002', statusCode: 400, excerpt: '{"__type": "NotAuthorizedException", "message": "Refresh Token has expired"}' },
       },
@@ -62,5 +63,14 @@ describe('buildWebhookBody', () => {
     const shortened = buildWebhookBody(longIds, 'credential.action_required', 0);
     expect(Buffer.byteLength(shortened)).toBeLessThanOrEqual(MAX_BODY_BYTES);
     expect(() => buildWebhookBody({ ...longIds, leafUserId: 'u'.repeat(9000) }, 'credential.action_required', 0)).toThrow(/exceeds 8192 bytes/);
+  });
+
+  it('names the grower (externalId, name, email), and leaves the email out when configured to', () => {
+    const withGrower = { ...transition, grower: { externalId: 'crm-17', name: 'Ada Farms', email: 'ada@example-farms.com' } };
+    const data = (JSON.parse(buildWebhookBody(withGrower, 'credential.action_required', 0)) as { data: Record<string, unknown> }).data;
+    expect(data['grower']).toEqual({ externalId: 'crm-17', name: 'Ada Farms', email: 'ada@example-farms.com' });
+    const body = buildWebhookBody(withGrower, 'credential.action_required', 0, { includeEmail: false });
+    expect((JSON.parse(body) as { data: Record<string, unknown> }).data['grower']).toEqual({ externalId: 'crm-17', name: 'Ada Farms' });
+    expect(body).not.toContain('ada@example-farms.com');
   });
 });

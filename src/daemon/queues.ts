@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { POLL_JOB_DEFAULTS, QUEUES } from '../monitor/schedules.js';
+import type { RedisErrorReporter } from '../redis-error-reporter.js';
 import { deliveryQueueName } from '../webhooks/delivery.processor.js';
 
 /** The daemon's BullMQ queues: poll and sweep, plus read-only handles on each endpoint's delivery queue. */
@@ -13,8 +14,8 @@ export interface DaemonQueues {
   close(): Promise<void>;
 }
 
-/** Opens the queues on the shared connection. Connection errors are logged by the connection's own listener. */
-export function createQueues(redis: Redis, prefix: string, endpointNames: readonly string[]): DaemonQueues {
+/** Opens the queues on the shared connection; each reports its errors through the process's reporter. */
+export function createQueues(redis: Redis, prefix: string, endpointNames: readonly string[], redisErrors: RedisErrorReporter): DaemonQueues {
   const options = { connection: redis, prefix };
   // BullMQ keeps an events stream per queue (10 000 entries by default); nothing here reads it, so keep it short.
   const streams = { events: { maxLen: 1000 } };
@@ -22,7 +23,8 @@ export function createQueues(redis: Redis, prefix: string, endpointNames: readon
   const sweep = new Queue(QUEUES.sweep, { ...options, streams });
   const deliveries = endpointNames.map((name) => new Queue(deliveryQueueName(name), options));
   const all = () => [poll, sweep, ...deliveries];
-  for (const queue of all()) queue.on('error', () => undefined);
+  // Every BullMQ object gets a listener: without one a Queue prints plain-text stacks to stdout.
+  for (const queue of all()) redisErrors.watch(`queue:${queue.name}`, queue);
   return {
     poll,
     sweep,

@@ -9,6 +9,8 @@ import type { CredentialStore } from '../monitor/credential-store.js';
 import { createPollProcessor } from '../monitor/poll.processor.js';
 import { QUEUES, jitteredBackoff, upsertSchedules } from '../monitor/schedules.js';
 import { createSweepProcessor } from '../monitor/sweep.processor.js';
+import type { RedisErrorReporter } from '../redis-error-reporter.js';
+import { stalledCheckIntervalMs } from '../monitor/stalled-check-interval.js';
 import type { DaemonQueues } from './queues.js';
 
 /** What the sweep and poll workers are built from. */
@@ -22,6 +24,7 @@ export interface WorkerDeps {
   queues: DaemonQueues;
   metrics: Metrics;
   logger: Logger;
+  redisErrors: RedisErrorReporter;
 }
 
 /** The running BullMQ workers and their graceful stop. */
@@ -38,7 +41,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<DaemonWorkers> {
     connection: deps.redis,
     prefix: config.redis.prefix,
     lockDuration: config.monitor.jobLockDurationMs,
-    stalledInterval: config.monitor.jobLockDurationMs,
+    stalledInterval: stalledCheckIntervalMs(config.monitor.jobLockDurationMs),
     maxStalledCount: 2,
   };
   const workers: Worker[] = [];
@@ -65,7 +68,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<DaemonWorkers> {
     );
   }
   for (const worker of workers) {
-    worker.on('error', (error) => logger.error({ err: safeError(error), queue: worker.name }, 'worker error'));
+    deps.redisErrors.watch(`worker:${worker.name}`, worker);
     worker.on('failed', (job, error) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
         logger.error({ err: safeError(error), queue: worker.name, jobId: job.id }, 'job failed for good');

@@ -122,15 +122,15 @@ export const demoCommand: Command = {
         LOG_LEVEL: io.env['LOG_LEVEL'] ?? 'warn',
         LOG_FORMAT: io.env['LOG_FORMAT'] ?? 'auto',
       };
-      daemon = await startDaemon({ env, isTTY: io.stdout.isTTY === true });
-      const running = daemon;
+      // The demo's keys go with it, also when the daemon fails to start: nothing left in a shared Redis.
       cleanups.unshift(async () => {
-        await running.close();
-        // The demo's keys go with it: a demo leaves nothing behind in a shared Redis.
         const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
         await deleteKeysWithPrefix(client, prefix);
         client.disconnect();
       });
+      daemon = await startDaemon({ env, isTTY: io.stdout.isTTY === true });
+      const running = daemon;
+      cleanups.unshift(async () => running.close());
       const base = daemon.httpUrl ?? '';
       // Leaf's push path: the simulator signs and sends its alerts to credwatch, as Leaf would.
       const login = (await (

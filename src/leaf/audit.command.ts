@@ -20,7 +20,7 @@ Options:
   --concurrency N     users checked at once (default 8)
   --rps N             most requests per second sent to Leaf (default: CREDWATCH_LEAF_RPS, else 10)
   --json              one JSON object per credential on stdout (leafUserId, category, action, since,
-                      reason) and nothing else
+                      reason, externalId, name, email) and nothing else
   --only-failing      with --json: leave healthy credentials out
   --provider ID       provider to audit (default panorama; one of ${PROVIDER_IDS.join(', ')})
   -h, --help          this help
@@ -104,10 +104,18 @@ export function parseAuditArgs(argv: string[]): AuditFlags {
 export function renderTable(rows: readonly AuditRow[]): string {
   if (rows.length === 0) return 'Every credential is healthy.\n';
   const sorted = [...rows].sort(
-    (a, b) => CATEGORIES.indexOf(a.category) - CATEGORIES.indexOf(b.category) || a.since.localeCompare(b.since) || a.leafUserId.localeCompare(b.leafUserId),
+    (a, b) => CATEGORIES.indexOf(a.category) - CATEGORIES.indexOf(b.category) || (a.since ?? '').localeCompare(b.since ?? '') || a.leafUserId.localeCompare(b.leafUserId),
   );
-  const header = ['USER ID', 'CATEGORY', 'SINCE', 'ACTION', 'REASON'];
-  const cells = sorted.map((r) => [r.leafUserId, r.category, r.since === '' ? '-' : r.since, r.action, r.reason.replace(/\s+/g, ' ').slice(0, 100)]);
+  const header = ['USER ID', 'EXTERNAL ID', 'NAME', 'CATEGORY', 'SINCE', 'ACTION', 'REASON'];
+  const cells = sorted.map((r) => [
+    r.leafUserId,
+    r.externalId ?? '-',
+    (r.name ?? '-').slice(0, 40),
+    r.category,
+    r.since ?? '-',
+    r.action,
+    r.reason.replace(/\s+/g, ' ').slice(0, 100),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
   const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return `${[line(header), ...cells.map(line)].join('\n')}\n`;

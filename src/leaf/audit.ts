@@ -5,15 +5,20 @@ import type { CredentialLookup, LeafUserPage } from './leaf-client.js';
 import type { ProviderId } from '../core/providers.js';
 import type { LeafUser } from './schemas.js';
 import { sleep } from './request-budget.js';
+import { toIsoTimestamp } from '../iso-time.js';
 
 /** One audited credential: the `--json` line and the table row. */
 export interface AuditRow {
   leafUserId: string;
   category: Category;
   action: Action;
-  /** When the current category began ('' when unknown). */
-  since: string;
+  /** When the current category began, ISO 8601 UTC with milliseconds (null when unknown). */
+  since: string | null;
   reason: string;
+  /** The grower as Leaf lists the user (null where Leaf has nothing). */
+  externalId: string | null;
+  name: string | null;
+  email: string | null;
 }
 
 /** The Leaf calls an audit makes (LeafClient satisfies it). */
@@ -106,7 +111,16 @@ export async function auditCredentials(options: {
       }
     }
     const verdict = assess(events, credential);
-    return { leafUserId: user.id, category: verdict.category, action: verdict.action, since: verdict.since, reason: verdict.reason };
+    return {
+      leafUserId: user.id,
+      category: verdict.category,
+      action: verdict.action,
+      since: toIsoTimestamp(verdict.since),
+      reason: verdict.reason,
+      externalId: user.externalId || null,
+      name: user.name || null,
+      email: user.email || null,
+    };
   }
 
   const queue = users();

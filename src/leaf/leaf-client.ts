@@ -291,6 +291,10 @@ export class LeafClient {
         token = await this.options.tokenStore.obtain(this.login, token);
         continue;
       }
+      if (spec.call === 'authenticate' && (status === 404 || status === 405)) {
+        // No login endpoint there: the base URL is wrong, not the password.
+        throw new LeafError('LEAF_NOT_FOUND', `Leaf's login URL answered HTTP ${status}: check LEAF_API_URL (${baseForMessage(this.apiUrl)}); it must be Leaf's base URL such as https://api.withleaf.io, without a path`, { operation: spec.call, status });
+      }
       if (status === 401 || (spec.call === 'authenticate' && status >= 400 && status < 500 && status !== 429)) {
         const detail = spec.call === 'authenticate' ? 'Leaf refused the username/password' : renewed ? 'Leaf refused a freshly renewed token' : 'Leaf refused the token';
         throw new LeafError('LEAF_AUTH_FAILED', `${detail} (${spec.call}: HTTP ${status})`, { operation: spec.call, status });
@@ -376,5 +380,17 @@ export class LeafClient {
       status: response.statusCode,
       excerpt: bodyExcerpt(response.body),
     });
+  }
+}
+
+/** The configured base URL without user info, for an error message. */
+function baseForMessage(apiUrl: string): string {
+  try {
+    const u = new URL(apiUrl);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/+$/, '');
+  } catch {
+    return 'unparsable URL';
   }
 }

@@ -2,6 +2,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import { CATEGORIES, type Action, type Category, type ClientEnvironment } from '../classify/categories.js';
 import type { Evidence } from '../classify/types.js';
 import type { ProviderId } from '../core/providers.js';
+import { defineGrowerCommands, growerFromHash, recordSeenUsers, userIdsByExternalId, type GrowerIdentity, type ListedUser } from './grower-identity.js';
 import { OUTBOX_STREAM, type Transition } from './transition.js';
 
 /** One credential's state as kept in Redis and shown by the API. */
@@ -23,6 +24,8 @@ export interface CredentialState {
   consecutiveFailures: number;
   /** Set when the Leaf user disappeared from Leaf's user list. */
   removedAt: string | null;
+  /** Who the credential belongs to, from Leaf's user listing; null until a sweep listed it with any. */
+  grower?: GrowerIdentity | null;
 }
 
 /** What one poll observed, handed to applyPoll. */
@@ -95,6 +98,8 @@ local t = cjson.decode(ARGV[16])
 t['id'] = 't' .. redis.call('INCR', P .. ':seq:transition')
 t['from'] = prev or cjson.null
 t['since'] = since
+local gx, gn, gm = redis.call('HGET', cred, 'gx'), redis.call('HGET', cred, 'gn'), redis.call('HGET', cred, 'gm')
+if gx or gn or gm then t['grower'] = {externalId = gx or cjson.null, name = gn or cjson.null, email = gm or cjson.null} end
 local json = cjson.encode(t)
 local hist = P .. ':hist:' .. provider .. ':' .. user
 redis.call('LPUSH', hist, json)
@@ -113,6 +118,8 @@ redis.call('ZREM', P .. ':cat:' .. provider .. ':' .. cat, user)
 redis.call('ZREM', P .. ':polled:' .. provider, user)
 local cid = redis.call('HGET', cred, 'c')
 if cid and cid ~= '' then redis.call('HDEL', P .. ':credid', cid) end
+local gx = redis.call('HGET', cred, 'gx')
+if gx then redis.call('ZREM', P .. ':growers:ext', gx .. '\\0' .. user) end
 redis.call('HSET', cred, 'rm', ARGV[4])
 redis.call('PEXPIRE', cred, ARGV[5])
 redis.call('PEXPIRE', P .. ':hist:' .. provider .. ':' .. user, ARGV[5])
@@ -130,6 +137,7 @@ export class CredentialStore {
   ) {
     redis.defineCommand('credwatchApplyPoll', { numberOfKeys: 1, lua: APPLY_POLL });
     redis.defineCommand('credwatchMarkRemoved', { numberOfKeys: 1, lua: MARK_REMOVED });
+    defineGrowerCommands(redis);
   }
 
   private credKey(provider: string, userId: string): string {
@@ -155,8 +163,10 @@ export class CredentialStore {
       reason: o.reason,
       evidence: o.evidence,
     };
-    const since = o.since === '' ? now.toISOString() : o.since;
-    const parsedSince = Date.parse(since);
+    // One timestamp format wherever credwatch writes one: Leaf's raw createdDate (0, 3 or 6 fractional
+    // digits) becomes ISO 8601 UTC with milliseconds; the raw value stays only in the evidence.
+    const parsedSince = o.since === '' ? Number.NaN : Date.parse(o.since);
+    const since = Number.isFinite(parsedSince) ? new Date(parsedSince).toISOString() : now.toISOString();
     // The category index is scored by `since`, so "in this category for longer than X" is one ZCOUNT.
     const sinceMs = Number.isFinite(parsedSince) ? parsedSince : now.getTime();
     const reply = (await (this.redis as unknown as RedisScripts).credwatchApplyPoll(
@@ -288,6 +298,13 @@ export class CredentialStore {
     return this.options.providers.map((provider, i) => ({ provider, count: Number(results[i]?.[1] ?? 0) }));
   }
 
+  /** The credentials of the Leaf users whose externalId is `externalId` (the app's own grower id). */
+  async findByExternalId(provider: ProviderId, externalId: string): Promise<CredentialState[]> {
+    const users = await userIdsByExternalId(this.redis, this.prefix, externalId);
+    const states = await Promise.all(users.map((u) => this.get(provider, u)));
+    return states.filter((s): s is CredentialState => s !== null && s.removedAt === null);
+  }
+
   /** Which provider and Leaf user a credential id belongs to (Leaf alerts carry only the credential id). */
   async findByCredentialId(credentialId: string): Promise<{ provider: ProviderId; leafUserId: string } | null> {
     const value = await this.redis.hget(`${this.prefix}:credid`, credentialId);
@@ -300,7 +317,9 @@ export class CredentialStore {
    * Records that these Leaf users were listed by a sweep at `atMs`: a field of each credential's hash
    * (one pipelined round trip per page; a field costs far less memory than an index entry).
    */
-  async markSeen(userIds: readonly string[], atMs: number): Promise<void> {
+  async markSeen(userIds: readonly string[], atMs: number, listed?: readonly ListedUser[]): Promise<void> {
+    // With the listed users, their identity (externalId, name, email) is written in the same round trip.
+    if (listed !== undefined) return recordSeenUsers(this.redis, this.prefix, (p, u) => this.credKey(p, u), this.options.providers, listed, atMs);
     if (userIds.length === 0) return;
     const pipeline = this.redis.pipeline();
     for (const id of userIds) for (const provider of this.options.providers) pipeline.hset(this.credKey(provider, id), 'sn', String(atMs));
@@ -402,5 +421,6 @@ function toState(provider: ProviderId, leafUserId: string, h: Record<string, str
     evidence,
     consecutiveFailures: Number(h['f'] ?? 0),
     removedAt: h['rm'] ? new Date(Number(h['rm'])).toISOString() : null,
+    grower: growerFromHash(h),
   };
 }

@@ -4,11 +4,12 @@ import type { ProviderId } from '../core/providers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CredentialStore } from './credential-store.js';
+import type { ListedUser } from './grower-identity.js';
 import { POLL_PRIORITY, type PollJobData, type PollReason, type SweepJobData } from './schedules.js';
 
 /** What the sweep needs from the Leaf client: pages of users, never all users at once. */
 export interface LeafUserLister {
-  listUserPages(options?: { size?: number; startPage?: number }): AsyncGenerator<{ users: Array<{ id: string }>; page: number; total: number | undefined }>;
+  listUserPages(options?: { size?: number; startPage?: number }): AsyncGenerator<{ users: ListedUser[]; page: number; total: number | undefined }>;
 }
 
 /** How many 429s in a row a sweep waits out before it gives up (and BullMQ retries the sweep). */
@@ -68,7 +69,7 @@ export function createSweepProcessor(deps: SweepProcessorDeps) {
           nextPage = page.page + 1;
           const ids = page.users.map((u) => u.id);
           await enqueuePolls(deps.pollQueue, deps.providers, ids, 'sweep');
-          await deps.store.markSeen(ids, started.getTime());
+          await deps.store.markSeen(ids, started.getTime(), page.users);
           users += ids.length;
           if (page.total !== undefined && page.total > 0) {
             const pct = Math.floor((users / page.total) * 100);

@@ -1,6 +1,7 @@
 import type { Action, Category, ClientEnvironment } from '../classify/categories.js';
 import type { Evidence } from '../classify/types.js';
 import type { ProviderId } from '../core/providers.js';
+import type { GrowerIdentity } from './grower-identity.js';
 
 /**
  * A change of a credential's category, written atomically with the new state and appended to the
@@ -24,6 +25,8 @@ export interface Transition {
   ruleId: string;
   reason: string;
   evidence: Evidence;
+  /** The grower as Leaf listed the user when the transition was recorded (absent when unknown). */
+  grower?: GrowerIdentity;
 }
 
 /** Redis stream holding transitions not yet handed to the webhook queue. */

@@ -15,12 +15,15 @@ const credentialPatch = z.strictObject({
   clientEnvironment: environment.optional(),
   organizationCode: z.string().min(1).optional(),
 });
+// Every shape credwatch's client tolerates can be scripted: body or headers null, an object or absent;
+// statusCode a number, a numeric string, null or absent; createdDate with 0, 3 or 6 fractional digits,
+// null or absent (absent: after the newest event); any extra field.
 const eventInput = z.looseObject({
-  id: z.string().min(1).optional(),
-  createdDate: z.string().optional(),
-  statusCode: z.union([z.number(), z.string()]),
-  headers: z.string().optional(),
-  body: z.string().optional(),
+  id: z.union([z.string().min(1), z.number()]).optional(),
+  createdDate: z.union([z.string(), z.null()]).optional(),
+  statusCode: z.union([z.number(), z.string(), z.null()]).optional(),
+  headers: z.unknown().optional(),
+  body: z.unknown().optional(),
 });
 const eventList = z.union([z.array(eventInput), z.strictObject({ events: z.array(eventInput) })]);
 const newUser = z.strictObject({

@@ -21,11 +21,11 @@ export interface CredentialPatch {
 
 /** An event as the control API receives it: `id` and `createdDate` are filled in when missing. */
 export interface EventInput {
-  id?: string;
-  createdDate?: string;
-  statusCode: number | string;
-  headers?: string;
-  body?: string;
+  id?: string | number;
+  createdDate?: string | null;
+  statusCode?: unknown;
+  headers?: unknown;
+  body?: unknown;
   [extra: string]: unknown;
 }
 
@@ -217,7 +217,7 @@ export class Population {
     if (user.credential === null) throw new RangeError(`user ${id} has no credential: PUT one first`);
     let latest = this.now();
     for (const event of user.events) {
-      const t = Date.parse(event.createdDate);
+      const t = Date.parse(event.createdDate ?? '');
       if (t > latest) latest = t;
     }
     const added = inputs.map((input): SimEvent => {
@@ -226,7 +226,15 @@ export class Population {
         latest += 1;
         createdDate = isoDate(latest, 6, 0);
       }
-      return { ...input, id: input.id ?? rngUuid(this.rng), createdDate, statusCode: input.statusCode, headers: input.headers ?? '', body: input.body ?? '' };
+      // Served as scripted (body null, statusCode "503", no headers...): only a missing id or date is filled in.
+      return {
+        ...input,
+        id: input.id === undefined ? rngUuid(this.rng) : String(input.id),
+        createdDate,
+        statusCode: input.statusCode,
+        headers: 'headers' in input ? input.headers : '',
+        body: 'body' in input ? input.body : '',
+      };
     });
     user.events.push(...added);
     return added;

@@ -11,11 +11,16 @@ const TOKEN_TEXT =
 const PERMISSION_TEXT = /accessdeniedexception|insufficient.scope|permission/i;
 const TRANSIENT_TEXT = /toomanyrequestsexception|internalerrorexception|throttl|rate exceeded|timed? ?out/i;
 
+function asText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 /** The category of one event, for a credential in `env`. */
 export function eventCategory(event: Pick<SimEvent, 'statusCode' | 'headers' | 'body'>, env: ClientEnvironment): Category {
   const status = Number(event.statusCode);
   if (status >= 200 && status < 300) return 'healthy';
-  const text = `${event.body}\n${event.headers}`;
+  const text = `${asText(event.body)}\n${asText(event.headers)}`;
   if (ENV_TEXT.test(text)) return 'environment_mismatch';
   if (env === 'PRODUCTION' && /bananorama|\bstag(?:e|ing)\b/i.test(text)) return 'environment_mismatch';
   if (env === 'STAGE' && /panorama\.ag/i.test(text)) return 'environment_mismatch';
@@ -44,7 +49,7 @@ export function orderedEvents(events: readonly SimEvent[]): SimEvent[] {
   const seen = new Set<string>();
   const unique = events.filter((e) => (seen.has(e.id) ? false : (seen.add(e.id), true)));
   return unique
-    .map((e, i) => ({ e, i, t: Date.parse(e.createdDate) }))
+    .map((e, i) => ({ e, i, t: Date.parse(e.createdDate ?? '') }))
     .sort((a, b) => (a.t === b.t || Number.isNaN(a.t) || Number.isNaN(b.t) ? a.i - b.i : a.t - b.t))
     .map((x) => x.e);
 }

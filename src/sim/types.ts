@@ -3,10 +3,12 @@ import type { Category, ClientEnvironment } from '../classify/categories.js';
 /** A credential event exactly as the simulator serves it on `/events` (extra fields allowed). */
 export interface SimEvent {
   id: string;
-  createdDate: string;
-  statusCode: number | string;
-  headers: string;
-  body: string;
+  /** null when scripted so: Leaf's shapes are undocumented, the client must tolerate them. */
+  createdDate: string | null;
+  /** A number, a numeric string, or whatever was scripted (null, missing). */
+  statusCode: unknown;
+  headers: unknown;
+  body: unknown;
   [extra: string]: unknown;
 }
 

@@ -59,6 +59,8 @@ export interface DispatcherOptions {
   notifyUnclassified: boolean;
   /** Where every enqueued notification is recorded for replay (optional). */
   record?: NotificationRecord;
+  /** Whether webhook payloads carry the grower's email (CREDWATCH_WEBHOOK_INCLUDE_EMAIL, default true). */
+  includeEmail?: boolean;
   /** Job options every delivery gets (attempts and backoff). */
   jobOptions: { attempts: number };
   logger: Logger;
@@ -135,7 +137,7 @@ export function createDispatcher(options: DispatcherOptions) {
   /** The body, or undefined (logged) when it cannot be built at all: retrying would never help. */
   function bodyOrUndefined(t: Transition, decision: NotificationDecision): string | undefined {
     try {
-      return buildWebhookBody(t, decision.type, now());
+      return buildWebhookBody(t, decision.type, now(), { includeEmail: options.includeEmail ?? true });
     } catch (error) {
       if (!isCredwatchError(error, 'WEBHOOK_PAYLOAD_TOO_LARGE')) throw error;
       logger.error({ transitionId: t.id, err: safeError(error) }, 'webhook body too large even without evidence: not sent');

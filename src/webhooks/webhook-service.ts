@@ -1,3 +1,4 @@
+import { createRedisErrorReporter, type RedisErrorReporter } from '../redis-error-reporter.js';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CredwatchError } from '../errors.js';
@@ -81,6 +82,8 @@ export interface WebhookServiceOptions {
   timeoutMs: number;
   cooldownMs: number;
   notifyUnclassified: boolean;
+  /** Whether webhook payloads carry the grower's email (default true). */
+  includeEmail?: boolean;
   metrics: Metrics;
   logger: Logger;
   /** Delays between attempts (default 5 s, 5 m, 30 m, 2 h, 5 h, 10 h, 10 h). */
@@ -89,6 +92,8 @@ export interface WebhookServiceOptions {
   tuning?: WebhookServiceTuning;
   /** Fleet incidents (detection, hold, incident webhooks); absent = every notification sent at once. */
   incidents?: IncidentSettings;
+  /** The process's Redis error reporter (rate-limited connection errors); default: one of its own. */
+  redisErrors?: RedisErrorReporter;
 }
 
 /**
@@ -110,7 +115,10 @@ export function createWebhookService(options: WebhookServiceOptions) {
   const record = createNotificationRecord(redis, prefix, { maxPerEndpoint: health.replayMax ?? 10_000, retentionMs: health.replayRetentionMs ?? 7 * 24 * 3_600_000 });
   const byName = new Map(options.endpoints.map((e) => [e.name, e]));
   const names = options.endpoints.map((e) => e.name);
-  const queues = new Map(options.endpoints.map((e) => [e.name, new Queue<DeliveryJobData>(deliveryQueueName(e.name), { connection: redis, prefix })]));
+  const redisErrors = options.redisErrors ?? createRedisErrorReporter(log);
+  const queues = new Map(
+    options.endpoints.map((e) => [e.name, redisErrors.watch(`queue:${deliveryQueueName(e.name)}`, new Queue<DeliveryJobData>(deliveryQueueName(e.name), { connection: redis, prefix }))]),
+  );
   const jobOptions = { attempts: schedule.length + 1 };
   const dispatcher = createDispatcher({
     redis,
@@ -121,6 +129,7 @@ export function createWebhookService(options: WebhookServiceOptions) {
     record,
     cooldownMs: options.cooldownMs,
     notifyUnclassified: options.notifyUnclassified,
+    includeEmail: options.includeEmail ?? true,
     jobOptions,
     logger: log,
     claimIdleMs: tuning.claimIdleMs ?? 60_000,
@@ -239,7 +248,7 @@ export function createWebhookService(options: WebhookServiceOptions) {
             })
             .catch((e: unknown) => log.error({ err: e }, 'could not store a dead letter'));
         });
-        worker.on('error', (error) => log.error({ err: error }, 'delivery worker error'));
+        redisErrors.watch(`worker:${worker.name}`, worker);
         return worker;
       });
       await Promise.all(workers.map((w) => w.waitUntilReady()));

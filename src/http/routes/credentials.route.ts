@@ -33,6 +33,7 @@ export function credentialView(s: CredentialState) {
     evidence: s.evidence,
     consecutiveFailures: s.consecutiveFailures,
     removedAt: s.removedAt,
+    grower: s.grower ?? null,
   };
 }
 
@@ -45,6 +46,7 @@ export function createCredentialsRouter(deps: CredentialsRouteDeps): Router {
     category: z.enum(CATEGORIES).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
     cursor: z.string().min(1).max(300).optional(),
+    externalId: z.string().min(1).max(200).optional(),
   });
   const oneQuery = z.strictObject({ provider });
   const userId = z.string().min(1).max(200).regex(/^[^/\s]+$/, 'expected a Leaf user id');
@@ -67,6 +69,13 @@ export function createCredentialsRouter(deps: CredentialsRouteDeps): Router {
   router.get('/api/credentials', async (req: Request, res: Response) => {
     const q = listQuery.safeParse(req.query);
     if (!q.success) return badRequest(res, q.error);
+    if (q.data.externalId !== undefined) {
+      // The app's own grower id: an exact match through the externalId index (a handful of users at most).
+      const found = await deps.store.findByExternalId(q.data.provider, q.data.externalId);
+      const items = found.filter((s) => q.data.category === undefined || s.category === q.data.category).slice(0, q.data.limit);
+      res.json({ items: items.map(credentialView), nextCursor: null });
+      return;
+    }
     const page = await deps.store.list({ provider: q.data.provider, category: q.data.category, limit: q.data.limit, cursor: q.data.cursor });
     res.json({ items: page.items.map(credentialView), nextCursor: page.nextCursor });
   });

@@ -40,7 +40,7 @@ export const STATUS_PAGE_HEADERS: Readonly<Record<string, string>> = {
   'Referrer-Policy': 'no-referrer',
 };
 
-const QUERY_KEYS = ['provider', 'category', 'cursor'] as const;
+const QUERY_KEYS = ['provider', 'category', 'cursor', 'externalId', 'refresh'] as const;
 const MAX_CURSOR = 300;
 
 /** Parsed page query, or the parameter that is wrong and why. */
@@ -58,7 +58,7 @@ export function parseStatusQuery(raw: Record<string, unknown>, providers: readon
   const values: Partial<Record<(typeof QUERY_KEYS)[number], string>> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (!(QUERY_KEYS as readonly string[]).includes(key)) {
-      return { ok: false, parameter: key, message: `unknown query parameter "${shown(key)}"; the page takes provider, category and cursor` };
+      return { ok: false, parameter: key, message: `unknown query parameter "${shown(key)}"; the page takes provider, category, cursor, externalId and refresh` };
     }
     if (typeof value !== 'string') return { ok: false, parameter: key, message: `${key}: give it once, as text` };
     if (value !== '') values[key as (typeof QUERY_KEYS)[number]] = value;
@@ -80,7 +80,19 @@ export function parseStatusQuery(raw: Record<string, unknown>, providers: readon
       return { ok: false, parameter: 'cursor', message: 'cursor: not a cursor from this page\'s "Next page" link; open the first page again' };
     }
   }
-  return { ok: true, query: { provider: provider as ProviderId, category: category as Category | undefined, cursor } };
+  const query: StatusQuery = { provider: provider as ProviderId, category: category as Category | undefined, cursor };
+  if (values.externalId !== undefined) {
+    if (values.externalId.length > 200) return { ok: false, parameter: 'externalId', message: 'externalId: at most 200 characters' };
+    query.externalId = values.externalId;
+  }
+  if (values.refresh !== undefined) {
+    const seconds = Number(values.refresh);
+    if (!Number.isInteger(seconds) || seconds < 5 || seconds > 3600) {
+      return { ok: false, parameter: 'refresh', message: `refresh: "${shown(values.refresh)}" is not a whole number of seconds from 5 to 3600` };
+    }
+    query.refresh = seconds;
+  }
+  return { ok: true, query };
 }
 
 // Without a category filter the page lists every failing category. The store orders its listing by
@@ -118,7 +130,11 @@ export function createStatusRouter(deps: StatusRouteDeps): Router {
     try {
       state = await Promise.all([
         deps.store.counts(),
-        deps.store.list({ provider: q.provider, category: q.category, limit: pageSize, cursor: q.cursor ?? (q.category === undefined ? FIRST_FAILING : undefined) }),
+        q.externalId === undefined
+          ? deps.store.list({ provider: q.provider, category: q.category, limit: pageSize, cursor: q.cursor ?? (q.category === undefined ? FIRST_FAILING : undefined) })
+          : deps.store
+              .findByExternalId(q.provider, q.externalId)
+              .then((found) => ({ items: found.filter((s) => q.category === undefined || s.category === q.category).slice(0, pageSize), nextCursor: null })),
         deps.store.sweepInfo(),
         deps.store.oldestPollAges(at.getTime()),
         endpoints,

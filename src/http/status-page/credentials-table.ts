@@ -10,6 +10,10 @@ export interface StatusQuery {
   provider: ProviderId;
   category: Category | undefined;
   cursor: string | undefined;
+  /** Only the credentials of the grower with this externalId (the app's own id). */
+  externalId?: string;
+  /** Opt-in auto-refresh: the page reloads itself every this many seconds. */
+  refresh?: number;
 }
 
 /** The relative URL of the status page for a query (`?provider=…&category=…&cursor=…`), URL-encoded. */
@@ -17,6 +21,8 @@ export function pageHref(q: StatusQuery): string {
   const params = new URLSearchParams({ provider: q.provider });
   if (q.category !== undefined) params.set('category', q.category);
   if (q.cursor !== undefined) params.set('cursor', q.cursor);
+  if (q.externalId !== undefined) params.set('externalId', q.externalId);
+  if (q.refresh !== undefined) params.set('refresh', String(q.refresh));
   return `?${params.toString()}`;
 }
 
@@ -33,11 +39,19 @@ function timeCell(iso: string, nowMs: number, label: string): SafeHtml {
   return html`<td data-label="${label}"><time datetime="${iso}" title="${formatTime(iso)}">${formatAgo(iso, nowMs)}</time></td>`;
 }
 
+function growerCell(s: CredentialState): SafeHtml {
+  const g = s.grower;
+  if (!g) return html`<td data-label="Grower">—</td>`;
+  const name = g.name === null ? '' : html`<br><span class="meta">${g.name}</span>`;
+  return html`<td data-label="Grower" class="grower" title="${g.email ?? ''}"><code>${g.externalId ?? '—'}</code>${name}</td>`;
+}
+
 function row(s: CredentialState, nowMs: number): SafeHtml {
   const detail = `api/credentials/${encodeURIComponent(s.leafUserId)}?provider=${encodeURIComponent(s.provider)}`;
   const status = s.evidence.statusCode === null ? '' : `HTTP ${s.evidence.statusCode}`;
   return html`<tr>
 <td data-label="Leaf user id" class="id"><a href="${detail}">${s.leafUserId}</a></td>
+${growerCell(s)}
 <td data-label="Category">${categoryBadge(s.category)}</td>
 <td data-label="Action">${s.action}</td>
 ${timeCell(s.since, nowMs, 'Since')}
@@ -50,11 +64,16 @@ ${timeCell(s.lastPolledAt, nowMs, 'Last polled')}
 /** The table of credentials on this page, or a sentence saying that none match the filter. */
 export function renderCredentialsTable(items: readonly CredentialState[], q: StatusQuery, nowMs: number): SafeHtml {
   if (items.length === 0) {
-    const what = q.category === undefined ? 'No failing credentials: every polled credential is healthy.' : `No credentials in ${q.category}.`;
+    const what =
+      q.externalId !== undefined
+        ? `No credential of a grower with externalId "${q.externalId}"${q.category === undefined ? '' : ` in ${q.category}`}.`
+        : q.category === undefined
+          ? 'No failing credentials: every polled credential is healthy.'
+          : `No credentials in ${q.category}.`;
     return html`<p class="empty">${q.cursor === undefined ? what : 'No more credentials on this page.'}</p>`;
   }
   return html`<div class="table-wrap"><table class="credentials stack">
-<thead><tr><th scope="col">Leaf user id</th><th scope="col">Category</th><th scope="col">Action</th><th scope="col">Since</th><th scope="col">Last polled</th><th scope="col">Reason</th><th scope="col">Evidence</th></tr></thead>
+<thead><tr><th scope="col">Leaf user id</th><th scope="col">Grower</th><th scope="col">Category</th><th scope="col">Action</th><th scope="col">Since</th><th scope="col">Last polled</th><th scope="col">Reason</th><th scope="col">Evidence</th></tr></thead>
 <tbody>${items.map((s) => row(s, nowMs))}</tbody>
 </table></div>`;
 }

@@ -67,14 +67,17 @@ dl.facts dd{margin-bottom:6px}
 const STYLESHEET = new SafeHtml(CSS);
 
 /** The HTML document around a page body: viewport meta, inline CSS, no external asset, no script. */
-export function renderLayout(options: { title: string; body: SafeHtml }): SafeHtml {
+export function renderLayout(options: { title: string; body: SafeHtml; refreshSeconds?: number | undefined }): SafeHtml {
+  // A meta refresh needs no script, so the script-free CSP stays as it is.
+  const refresh = options.refreshSeconds === undefined ? '' : html`<meta http-equiv="refresh" content="${String(options.refreshSeconds)}">
+`;
   return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
-<link rel="icon" href="data:,">
+${refresh}<link rel="icon" href="data:,">
 <title>${options.title}</title>
 <style>${STYLESHEET}</style>
 </head>

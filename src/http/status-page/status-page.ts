@@ -30,6 +30,9 @@ export interface StatusPageModel {
   incidents?: readonly FleetIncident[] | undefined;
 }
 
+/** What the auto-refresh checkbox offers when the page is not refreshing yet. */
+const DEFAULT_REFRESH_SECONDS = 30;
+
 /** Counts in CATEGORIES order, every category present. */
 function orderedCounts(counts: StatusPageModel['counts']): Array<{ category: Category; count: number }> {
   const by = new Map<Category, number>();
@@ -66,12 +69,26 @@ function renderFilter(m: StatusPageModel): SafeHtml {
       ? html`<label>Provider<select name="provider">${m.providers.map((p) => html`<option value="${p}"${selected(p === m.query.provider)}>${PROVIDERS[p].name}</option>`)}</select></label>`
       : html`<input type="hidden" name="provider" value="${m.query.provider}">`;
   const categoryOptions = CATEGORIES.map((c) => html`<option value="${c}"${selected(c === m.query.category)}>${c}</option>`);
-  return html`<form class="filter" method="get" action="">${providerSelect}<label>Category<select name="category"><option value=""${selected(m.query.category === undefined)}>every failing category</option>${categoryOptions}</select></label><button type="submit">Show</button></form>`;
+  const search = html`<label>Grower externalId<input type="search" name="externalId" maxlength="200" value="${m.query.externalId ?? ''}" placeholder="the app's grower id"></label>`;
+  const refresh = html`<label><input type="checkbox" name="refresh" value="${String(m.query.refresh ?? DEFAULT_REFRESH_SECONDS)}"${m.query.refresh === undefined ? '' : html` checked`}> refresh every ${String(m.query.refresh ?? DEFAULT_REFRESH_SECONDS)} s</label>`;
+  return html`<form class="filter" method="get" action="">${providerSelect}<label>Category<select name="category"><option value=""${selected(m.query.category === undefined)}>every failing category</option>${categoryOptions}</select></label>${search}${refresh}<button type="submit">Show</button></form>`;
 }
 
 function renderCredentials(m: StatusPageModel): SafeHtml {
-  const heading = m.query.category === undefined ? 'Credentials that need action' : html`Credentials in ${categoryBadge(m.query.category)}`;
-  const scope = m.query.category === undefined ? html`<p class="meta">Every category but healthy, by category, longest in it first.</p>` : '';
+  const rows = orderedCounts(m.counts);
+  const needing = rows.filter((r) => needsAction(r.category, true)).reduce((s, r) => s + r.count, 0);
+  const unavailable = rows.find((r) => r.category === 'provider_unavailable')?.count ?? 0;
+  const heading =
+    m.query.externalId !== undefined
+      ? html`Credentials of grower <code>${m.query.externalId}</code>`
+      : m.query.category === undefined
+        ? 'Failing credentials'
+        : html`Credentials in ${categoryBadge(m.query.category)}`;
+  // The same figures as the cards above: the rows are those needing action plus provider_unavailable.
+  const scope =
+    m.query.category === undefined && m.query.externalId === undefined
+      ? html`<p class="meta" id="failing-count">${formatCount(needing + unavailable)} failing: ${formatCount(needing)} need action, ${formatCount(unavailable)} provider unavailable (nobody needs to act yet). By category, longest in it first.</p>`
+      : '';
   return html`<section id="credentials" aria-labelledby="credentials-h"><h2 id="credentials-h">${heading}</h2>${scope}
 ${renderFilter(m)}
 ${renderCredentialsTable(m.page.items, m.query, m.now.getTime())}
@@ -103,5 +120,5 @@ ${renderCredentials(m)}
 <div class="overview">${renderSweepSection(m.sweep, m.oldestPollAgeSeconds, m.now.getTime())}${renderWebhooksSection(m.endpoints, m.now.getTime())}</div>
 ${renderLinks(m)}
 </main>`;
-  return renderLayout({ title: `credwatch · ${providerName} credentials`, body });
+  return renderLayout({ title: `credwatch · ${providerName} credentials`, body, refreshSeconds: m.query.refresh });
 }

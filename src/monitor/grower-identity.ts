@@ -1,0 +1,98 @@
+/**
+ * Who a credential belongs to, as Leaf lists the user: the app's own id for the grower (`externalId`),
+ * `name` and `email`. Kept as three short fields of the credential's state hash (`gx`, `gn`, `gm`; empty
+ * ones not stored, so the hash stays small and listpack-encoded at 100 000 credentials), plus one sorted
+ * set `{prefix}:growers:ext` whose members are `externalId NUL leafUserId` (score 0): a lex range finds
+ * every user with an externalId, and the entry follows the user when the externalId changes or the user
+ * is removed.
+ */
+import type { Redis } from 'ioredis';
+
+/** A grower as the API, status page, audit and webhooks show it; null fields Leaf did not give. */
+export interface GrowerIdentity {
+  externalId: string | null;
+  name: string | null;
+  email: string | null;
+}
+
+/** What the sweep lists for one user (LeafUser, or anything with these fields). */
+export interface ListedUser {
+  id: string;
+  name?: string | undefined;
+  email?: string | undefined;
+  externalId?: string | undefined;
+}
+
+/** Longest value kept per field: a hostile listing must not bloat every hash. */
+const MAX_FIELD_CHARS = 200;
+
+/** The index member separator: NUL never occurs in an externalId Leaf returns as JSON text we keep. */
+const SEP = '\u0000';
+
+/** Key of the externalId index. */
+export function externalIdIndexKey(prefix: string): string {
+  return `${prefix}:growers:ext`;
+}
+
+// Marks the user seen by this sweep and writes its identity; moves its index entry when externalId changed.
+const RECORD_SEEN = `
+local cred = KEYS[1]
+local idx, user, sn = ARGV[1], ARGV[2], ARGV[3]
+local gx, gn, gm = ARGV[4], ARGV[5], ARGV[6]
+redis.call('HSET', cred, 'sn', sn)
+local old = redis.call('HGET', cred, 'gx')
+if old and old ~= gx then redis.call('ZREM', idx, old .. '\\0' .. user) end
+if gx ~= '' then redis.call('HSET', cred, 'gx', gx); redis.call('ZADD', idx, 0, gx .. '\\0' .. user) else redis.call('HDEL', cred, 'gx') end
+if gn ~= '' then redis.call('HSET', cred, 'gn', gn) else redis.call('HDEL', cred, 'gn') end
+if gm ~= '' then redis.call('HSET', cred, 'gm', gm) else redis.call('HDEL', cred, 'gm') end
+return 1
+`;
+
+interface GrowerScripts {
+  credwatchRecordSeen(key: string, ...args: string[]): Promise<unknown>;
+}
+
+function clean(value: string | undefined): string {
+  // NUL would break the index member; control characters have no place in a name.
+  const text = [...(value ?? '')].map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch)).join('');
+  return text.trim().slice(0, MAX_FIELD_CHARS);
+}
+
+/** Registers the script on a client (idempotent). */
+export function defineGrowerCommands(redis: Redis): void {
+  redis.defineCommand('credwatchRecordSeen', { numberOfKeys: 1, lua: RECORD_SEEN });
+}
+
+/** Marks users seen at `atMs` and records their identity: one pipelined round trip per page. */
+export async function recordSeenUsers(
+  redis: Redis,
+  prefix: string,
+  credKey: (provider: string, userId: string) => string,
+  providers: readonly string[],
+  users: readonly ListedUser[],
+  atMs: number,
+): Promise<void> {
+  if (users.length === 0) return;
+  const pipeline = redis.pipeline() as unknown as GrowerScripts & { exec(): Promise<unknown> };
+  const idx = externalIdIndexKey(prefix);
+  for (const user of users) {
+    for (const provider of providers) {
+      void pipeline.credwatchRecordSeen(credKey(provider, user.id), idx, user.id, String(atMs), clean(user.externalId), clean(user.name), clean(user.email));
+    }
+  }
+  await pipeline.exec();
+}
+
+/** Leaf user ids whose externalId is exactly `externalId` (at most `limit`). */
+export async function userIdsByExternalId(redis: Redis, prefix: string, externalId: string, limit = 100): Promise<string[]> {
+  const members = await redis.zrangebylex(externalIdIndexKey(prefix), `[${externalId}${SEP}`, `(${externalId}\u0001`, 'LIMIT', 0, limit);
+  return members.map((m) => m.slice(externalId.length + 1));
+}
+
+/** The identity held in a credential hash, or null when Leaf gave none. */
+export function growerFromHash(h: Record<string, string>): GrowerIdentity | null {
+  const externalId = h['gx'] || null;
+  const name = h['gn'] || null;
+  const email = h['gm'] || null;
+  return externalId === null && name === null && email === null ? null : { externalId, name, email };
+}
