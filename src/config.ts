@@ -109,6 +109,8 @@ export const CONFIG_DOCS: ReadonlyArray<{ name: string; default: string; doc: st
   { name: 'CREDWATCH_POLL_CONCURRENCY', default: '8', doc: 'Poll jobs one worker process runs at once.' },
   { name: 'CREDWATCH_LEAF_RPS', default: '10', doc: 'Requests per second to Leaf, shared by every worker process.' },
   { name: 'CREDWATCH_RULES_FILE', default: '', doc: 'JSON or YAML file of extra classifier rules, checked before the built-in ones.' },
+  { name: 'CREDWATCH_RULES_WATCH_INTERVAL', default: '2s', doc: 'How often the rules file is checked for changes (it is also reloaded on SIGHUP).' },
+  { name: 'CREDWATCH_UNCLASSIFIED_MAX_SIGNATURES', default: '500', doc: 'Most signatures the unclassified inbox keeps (least recently seen dropped first).' },
   { name: 'CREDWATCH_PROVIDER_UNAVAILABLE_AFTER', default: '6h', doc: 'How long `provider_unavailable` may last before it is alerted on.' },
   { name: 'CREDWATCH_FLAP_COOLDOWN', default: '1h', doc: 'A category that flaps back within this time sends no new webhook.' },
   { name: 'CREDWATCH_NOTIFY_UNCLASSIFIED', default: 'false', doc: 'Send `credential.action_required` for `unclassified` too.' },
@@ -169,6 +171,8 @@ const schema = z.object({
   CREDWATCH_POLL_CONCURRENCY: integer(8, 1, 1000),
   CREDWATCH_LEAF_RPS: positiveNumber(10, 10_000),
   CREDWATCH_RULES_FILE: optionalString,
+  CREDWATCH_RULES_WATCH_INTERVAL: duration('2s'),
+  CREDWATCH_UNCLASSIFIED_MAX_SIGNATURES: integer(500, 10, 100_000),
   CREDWATCH_PROVIDER_UNAVAILABLE_AFTER: duration('6h'),
   CREDWATCH_FLAP_COOLDOWN: duration('1h'),
   CREDWATCH_NOTIFY_UNCLASSIFIED: boolean(false),
@@ -206,6 +210,8 @@ export interface Config {
     pollConcurrency: number;
     leafRps: number;
     rulesFile: string | undefined;
+    rulesWatchIntervalMs: number;
+    unclassifiedMaxSignatures: number;
     providerUnavailableAfterMs: number;
     flapCooldownMs: number;
     notifyUnclassified: boolean;
@@ -310,6 +316,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       pollConcurrency: v.CREDWATCH_POLL_CONCURRENCY,
       leafRps: v.CREDWATCH_LEAF_RPS,
       rulesFile: v.CREDWATCH_RULES_FILE,
+      rulesWatchIntervalMs: v.CREDWATCH_RULES_WATCH_INTERVAL,
+      unclassifiedMaxSignatures: v.CREDWATCH_UNCLASSIFIED_MAX_SIGNATURES,
       providerUnavailableAfterMs: v.CREDWATCH_PROVIDER_UNAVAILABLE_AFTER,
       flapCooldownMs: v.CREDWATCH_FLAP_COOLDOWN,
       notifyUnclassified: v.CREDWATCH_NOTIFY_UNCLASSIFIED,

@@ -4,7 +4,7 @@ import { Queue, Worker } from 'bullmq';
 import express from 'express';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { createClassifier, loadRulesFile } from './classify/index.js';
+import { loadRulesFile } from './classify/index.js';
 import { UsageError, type Command } from './cli/command.js';
 import { loadConfig, ROLES, type Config, type Role } from './config.js';
 import { buildAdminApp } from './http/app.js';
@@ -26,6 +26,11 @@ import { createPollProcessor } from './monitor/poll.processor.js';
 import { POLL_JOB_DEFAULTS, QUEUES, jitteredBackoff, upsertSchedules } from './monitor/schedules.js';
 import { createSweepProcessor, enqueuePolls } from './monitor/sweep.processor.js';
 import { VERSION } from './version.js';
+import { createClassifierMetrics } from './metrics/classifier-metrics.js';
+import { reassessCredentials } from './monitor/reassess-credentials.js';
+import { RulesReloader, type RulesReloadResult } from './monitor/rules-reloader.js';
+import { UnclassifiedInbox } from './monitor/unclassified-inbox.js';
+import { createUnclassifiedRouter } from './http/routes/unclassified.route.js';
 import { deliveryQueueName } from './webhooks/delivery.processor.js';
 import { loadEndpoints } from './webhooks/endpoints.js';
 import { createWebhookService, type WebhookService } from './webhooks/webhook-service.js';
@@ -46,6 +51,8 @@ export interface Daemon {
   requestPoll(provider: ProviderId, leafUserId: string): Promise<void>;
   /** Queues a sweep now (besides the schedule). */
   sweepNow(): Promise<void>;
+  /** Re-reads CREDWATCH_RULES_FILE now (SIGHUP); a bad file is refused and the rules in force stay. */
+  reloadRules(trigger?: string): Promise<RulesReloadResult>;
   /** Graceful stop: stop taking jobs, finish in-flight ones within the deadline, close everything. */
   close(): Promise<void>;
 }
@@ -84,9 +91,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const endpoints = await loadEndpoints({ file: config.webhooks.file, url: config.webhooks.url, secret: config.webhooks.secret });
   const registry = new Registry();
   const metrics = createMetrics(registry, { providers: config.monitor.providers, endpoints: endpoints.map((e) => e.name), version: VERSION });
-  const classifier = createClassifier({
-    extraRules: config.monitor.rulesFile ? await loadRulesFile(config.monitor.rulesFile) : [],
-  });
+  const initialRules = config.monitor.rulesFile ? await loadRulesFile(config.monitor.rulesFile) : [];
 
   const redis = await connectRedis(config, logger, metrics);
   const prefix = config.redis.prefix;
@@ -132,6 +137,33 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   });
   closers.unshift(() => webhooks.close());
   const requestPoll = (provider: ProviderId, leafUserId: string) => enqueuePolls(pollQueue, [provider], [leafUserId], 'manual');
+  const inbox = new UnclassifiedInbox(redis, prefix, config.monitor.unclassifiedMaxSignatures);
+  const classifierMetrics = createClassifierMetrics(registry, { inboxSize: () => inbox.size() });
+  classifierMetrics.operatorRules.set(initialRules.length);
+  const rulesLog = logger.child({ component: 'rules' });
+  const rules = new RulesReloader({
+    file: config.monitor.rulesFile,
+    initialRules,
+    logger: rulesLog,
+    pollIntervalMs: config.monitor.rulesWatchIntervalMs,
+    onOutcome: (outcome, count) => {
+      classifierMetrics.rulesReloads.inc({ outcome });
+      classifierMetrics.operatorRules.set(count);
+    },
+    // Credentials decided by a fallback or a changed rule are polled again: transitions and webhooks as usual.
+    onReloaded: async ({ changedRuleIds }) => {
+      const queued = await reassessCredentials({
+        store,
+        providers: config.monitor.providers,
+        changedRuleIds,
+        enqueue: (provider, ids) => enqueuePolls(pollQueue, [provider], ids, 'manual'),
+      });
+      rulesLog.info({ queued, changedRuleIds }, 'credentials queued for re-assessment after the rules reload');
+    },
+  });
+  const classifier = rules.classifier;
+  rules.watch();
+  closers.unshift(async () => rules.close());
   metrics.setScrapeSources({
     credentialCounts: () => store.counts(),
     oldestPollAges: () => store.oldestPollAges(Date.now()),
@@ -189,7 +221,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       workers.push(new Worker(QUEUES.sweep, sweep, { ...workerOptions, concurrency: 1 }));
     }
     if (roles.includes('worker')) {
-      const poll = createPollProcessor({ leaf, classifier, store, metrics, logger: logger.child({ component: 'poll' }), queue: pollQueue });
+      const poll = createPollProcessor({ leaf, classifier, store, metrics, logger: logger.child({ component: 'poll' }), queue: pollQueue, inbox });
       workers.push(
         new Worker(QUEUES.poll, poll, {
           ...workerOptions,
@@ -254,7 +286,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
                 }),
               ]),
         ],
-        adminRouters: [createCredentialsRouter({ store, providers: config.monitor.providers, requestPoll }), createWebhooksRouter(webhooks)],
+        adminRouters: [createCredentialsRouter({ store, providers: config.monitor.providers, requestPoll }), createWebhooksRouter(webhooks), createUnclassifiedRouter(inbox)],
         browserRouters: [
           createStatusRouter({
             store,
@@ -263,6 +295,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             version: VERSION,
             logger,
             metricsHref: separateMetrics ? null : undefined,
+            unclassified: () => inbox.list(10),
           }),
         ],
       });
@@ -309,6 +342,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     sweepQueue,
     redis,
     requestPoll,
+    reloadRules: (trigger = 'manual') => rules.reload(trigger),
     sweepNow: async () => void (await sweepQueue.add('sweep', { trigger: 'manual' }, { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } })),
     close: () => (closed ??= (async () => {
       logger.info('shutting down');
@@ -326,7 +360,8 @@ Runs the monitor daemon. Without --role it runs every role in one process:
   http       health, readiness, metrics, the admin API and the status page on CREDWATCH_PORT
 
 Configuration comes from environment variables (see README.md): at least LEAF_API_URL and
-LEAF_USERNAME/LEAF_PASSWORD or LEAF_TOKEN, and REDIS_URL. SIGTERM/SIGINT stop it gracefully.
+LEAF_USERNAME/LEAF_PASSWORD or LEAF_TOKEN, and REDIS_URL. SIGTERM/SIGINT stop it gracefully;
+SIGHUP (or a change of the file) reloads CREDWATCH_RULES_FILE without a restart.
 
 Options:
   --role ROLE   run only this role (repeatable)
@@ -349,6 +384,10 @@ export const startCommand: Command = {
     const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
     if (unknown.length > 0) throw new UsageError(`unknown role(s) ${unknown.join(', ')}; expected ${ROLES.join(', ')}`);
     const daemon = await startDaemon({ env: io.env, roles: roles as Role[], isTTY: io.stdout.isTTY === true });
+    // SIGHUP re-reads the rules file (the composition root is the one place that touches process).
+    const onHangup = () => void daemon.reloadRules('SIGHUP');
+    process.on('SIGHUP', onHangup);
+    io.signal.addEventListener('abort', () => process.off('SIGHUP', onHangup), { once: true });
     if (daemon.httpUrl) io.stderr.write(`credwatch ${VERSION} running: ${daemon.httpUrl} (metrics: ${daemon.metricsUrl})\n`);
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) resolve();

@@ -6,6 +6,8 @@ import { categoryBadge, pageHref, renderCredentialsTable, renderPager, type Stat
 import { formatCount, formatPercent, formatTime } from './format.js';
 import { renderSweepSection, renderWebhooksSection, type EndpointHealth } from './health-sections.js';
 import { renderLayout } from './status-layout.js';
+import { renderUnclassifiedSection } from './unclassified-section.js';
+import type { InboxSignature } from '../../monitor/unclassified-inbox.js';
 import { html, type SafeHtml } from './safe-html.js';
 
 /** Everything the status page shows, gathered by the route; rendering is pure. */
@@ -24,6 +26,8 @@ export interface StatusPageModel {
   endpoints: readonly EndpointHealth[] | null;
   /** Link to `/metrics`; null when they are on the separate CREDWATCH_METRICS_PORT. */
   metricsHref: string | null;
+  /** The unclassified inbox's most recent signatures; null when unreadable; absent when not wired. */
+  unclassified?: readonly InboxSignature[] | null;
 }
 
 /** Counts in CATEGORIES order, every category present. */
@@ -96,6 +100,7 @@ export function renderStatusPage(m: StatusPageModel): SafeHtml {
 ${renderSummary(m)}
 ${renderCredentials(m)}
 <div class="overview">${renderSweepSection(m.sweep, m.oldestPollAgeSeconds, m.now.getTime())}${renderWebhooksSection(m.endpoints, m.now.getTime())}</div>
+${renderUnclassifiedSection(m.unclassified)}
 ${renderLinks(m)}
 </main>`;
   return renderLayout({ title: `credwatch · ${providerName} credentials`, body });
