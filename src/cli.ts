@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   audit: { summary: 'Check every Leaf credential once and print those needing action (no Redis)', load: async () => (await import('./leaf/audit.command.js')).auditCommand },
   classify: { summary: 'Classify Panorama credential events from a file or stdin', load: async () => (await import('./classify/classify.command.js')).classifyCommand },
   'leaf-alerts': { summary: "Register, list or delete Leaf's credential-alert webhook (the push path)", load: async () => (await import('./webhooks/leaf-alerts.command.js')).leafAlertsCommand },
+  rules: { summary: 'Turn unclassified failures into classifier rules (rules suggest)', load: async () => (await import('./monitor/rules.command.js')).rulesCommand },
 };
 
 function mainHelp(): string {
