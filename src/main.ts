@@ -383,11 +383,17 @@ export const startCommand: Command = {
     const roles = (values.role ?? []).flatMap((r) => r.split(','));
     const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
     if (unknown.length > 0) throw new UsageError(`unknown role(s) ${unknown.join(', ')}; expected ${ROLES.join(', ')}`);
-    const daemon = await startDaemon({ env: io.env, roles: roles as Role[], isTTY: io.stdout.isTTY === true });
-    // SIGHUP re-reads the rules file (the composition root is the one place that touches process).
-    const onHangup = () => void daemon.reloadRules('SIGHUP');
+    // SIGHUP re-reads the rules file (the composition root is the one place that touches process). Listening
+    // before the start keeps an early SIGHUP from terminating the process (its default action).
+    let started: Daemon | undefined;
+    const onHangup = () => void started?.reloadRules('SIGHUP');
     process.on('SIGHUP', onHangup);
     io.signal.addEventListener('abort', () => process.off('SIGHUP', onHangup), { once: true });
+    const daemon = await startDaemon({ env: io.env, roles: roles as Role[], isTTY: io.stdout.isTTY === true }).catch((error: unknown) => {
+      process.off('SIGHUP', onHangup);
+      throw error;
+    });
+    started = daemon;
     if (daemon.httpUrl) io.stderr.write(`credwatch ${VERSION} running: ${daemon.httpUrl} (metrics: ${daemon.metricsUrl})\n`);
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) resolve();

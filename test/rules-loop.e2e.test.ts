@@ -5,7 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.js';
 import type { StartedSimulator } from '../src/sim/simulator.js';
-import { api, daemonEnv, startTestDaemon, waitFor, waitForSweepDone } from './helpers/daemon.js';
+import { api, daemonEnv, spawnDaemon, startTestDaemon, waitFor, waitForSweepDone } from './helpers/daemon.js';
 import { testRedis, uniquePrefix } from './helpers/redis.js';
 import { startTestSimulator } from './helpers/simulator.js';
 import { TEST_SECRET } from './helpers/webhook-fixtures.js';
@@ -150,4 +150,32 @@ describe('from an unknown wording to a rule, without a restart (simulator, real 
     expect(after).toMatch(/^credwatch_rules_reloads_total\{outcome="refused"\} [1-9]/m);
     expect(after).toMatch(/^credwatch_rules_reloads_total\{outcome="reloaded"\} 1$/m);
   }, 60_000);
+
+  it('a running `credwatch start` reloads its rules on SIGHUP, refusing a bad file with one line', async () => {
+    const prefix = uniquePrefix('rules-hup');
+    const { cleanup } = await testRedis(prefix);
+    cleanups.unshift(cleanup);
+    const sim = await startTestSimulator({ users: 2 });
+    cleanups.unshift(() => sim.close());
+    const dir = await mkdtemp(join(tmpdir(), 'credwatch-hup-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const rulesFile = join(dir, 'rules.json');
+    await writeFile(rulesFile, '[]');
+    // A watch interval of an hour: only the signal can trigger the reloads below.
+    const { child, output } = await spawnDaemon(daemonEnv(sim, prefix, { CREDWATCH_RULES_FILE: rulesFile, CREDWATCH_RULES_WATCH_INTERVAL: '1h' }));
+    cleanups.unshift(async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((resolve) => child.once('exit', resolve));
+      }
+    });
+    await writeFile(rulesFile, '[{"id": "x", "category": "healthy", "reason": "r", "match": {}}]');
+    child.kill('SIGHUP');
+    await waitFor('the refusal in the log', async () => output().includes('rules reload refused'), 10_000);
+    expect(output()).toMatch(/rules reload refused, keeping the rules in force: rules file .*rules\.json: rule 0 \(id \\"x\\"\): match: expected at least one condition/);
+    await writeFile(rulesFile, '[{"id": "local.teapot", "category": "provider_unavailable", "reason": "r", "match": {"status": [418]}}]');
+    child.kill('SIGHUP');
+    await waitFor('the reload in the log', async () => output().includes('"msg":"rules file reloaded"'), 10_000);
+    expect(child.exitCode).toBeNull();
+  }, 40_000);
 });
