@@ -385,15 +385,15 @@ export const startCommand: Command = {
     if (unknown.length > 0) throw new UsageError(`unknown role(s) ${unknown.join(', ')}; expected ${ROLES.join(', ')}`);
     // SIGHUP re-reads the rules file (the composition root is the one place that touches process). Listening
     // before the start keeps an early SIGHUP from terminating the process (its default action).
-    let started: Daemon | undefined;
-    const onHangup = () => void started?.reloadRules('SIGHUP');
+    const started: { daemon?: Daemon } = {};
+    const onHangup = () => void started.daemon?.reloadRules('SIGHUP');
     process.on('SIGHUP', onHangup);
     io.signal.addEventListener('abort', () => process.off('SIGHUP', onHangup), { once: true });
     const daemon = await startDaemon({ env: io.env, roles: roles as Role[], isTTY: io.stdout.isTTY === true }).catch((error: unknown) => {
       process.off('SIGHUP', onHangup);
       throw error;
     });
-    started = daemon;
+    started.daemon = daemon;
     if (daemon.httpUrl) io.stderr.write(`credwatch ${VERSION} running: ${daemon.httpUrl} (metrics: ${daemon.metricsUrl})\n`);
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) resolve();
