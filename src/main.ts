@@ -28,7 +28,7 @@ import { createSweepProcessor, enqueuePolls } from './monitor/sweep.processor.js
 import { VERSION } from './version.js';
 import { createClassifierMetrics } from './metrics/classifier-metrics.js';
 import { reassessCredentials } from './monitor/reassess-credentials.js';
-import { RulesReloader, type RulesReloadResult } from './monitor/rules-reloader.js';
+import { startRulesReloader, type RulesReloadResult } from './monitor/rules-reloader.js';
 import { UnclassifiedInbox } from './monitor/unclassified-inbox.js';
 import { createUnclassifiedRouter } from './http/routes/unclassified.route.js';
 import { deliveryQueueName } from './webhooks/delivery.processor.js';
@@ -138,31 +138,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   closers.unshift(() => webhooks.close());
   const requestPoll = (provider: ProviderId, leafUserId: string) => enqueuePolls(pollQueue, [provider], [leafUserId], 'manual');
   const inbox = new UnclassifiedInbox(redis, prefix, config.monitor.unclassifiedMaxSignatures);
-  const classifierMetrics = createClassifierMetrics(registry, { inboxSize: () => inbox.size() });
-  classifierMetrics.operatorRules.set(initialRules.length);
-  const rulesLog = logger.child({ component: 'rules' });
-  const rules = new RulesReloader({
+  const rules = startRulesReloader({
     file: config.monitor.rulesFile,
     initialRules,
-    logger: rulesLog,
-    pollIntervalMs: config.monitor.rulesWatchIntervalMs,
-    onOutcome: (outcome, count) => {
-      classifierMetrics.rulesReloads.inc({ outcome });
-      classifierMetrics.operatorRules.set(count);
-    },
+    watchIntervalMs: config.monitor.rulesWatchIntervalMs,
+    metrics: createClassifierMetrics(registry, { inboxSize: () => inbox.size() }),
+    logger: logger.child({ component: 'rules' }),
     // Credentials decided by a fallback or a changed rule are polled again: transitions and webhooks as usual.
-    onReloaded: async ({ changedRuleIds }) => {
-      const queued = await reassessCredentials({
-        store,
-        providers: config.monitor.providers,
-        changedRuleIds,
-        enqueue: (provider, ids) => enqueuePolls(pollQueue, [provider], ids, 'manual'),
-      });
-      rulesLog.info({ queued, changedRuleIds }, 'credentials queued for re-assessment after the rules reload');
-    },
+    reassess: (changedRuleIds) =>
+      reassessCredentials({ store, providers: config.monitor.providers, changedRuleIds, enqueue: (provider, ids) => enqueuePolls(pollQueue, [provider], ids, 'manual') }),
   });
   const classifier = rules.classifier;
-  rules.watch();
   closers.unshift(async () => rules.close());
   metrics.setScrapeSources({
     credentialCounts: () => store.counts(),

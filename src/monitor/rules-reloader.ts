@@ -2,6 +2,7 @@ import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { createClassifier, loadRulesFile, type Classifier } from '../classify/rules-file.js';
 import type { Rule } from '../classify/rules.js';
 import type { Logger } from '../logger.js';
+import type { ClassifierMetrics } from '../metrics/classifier-metrics.js';
 
 /** What a reload did: the outcome, and which operator rule ids were added, removed or changed. */
 export type RulesReloadResult =
@@ -124,4 +125,33 @@ export class RulesReloader {
     if (this.watching && this.options.file !== undefined) unwatchFile(this.options.file);
     this.watching = false;
   }
+}
+
+/** Builds the daemon's reloader: metrics on each outcome, re-assessment after a change, watching started. */
+export function startRulesReloader(deps: {
+  file: string | undefined;
+  initialRules: readonly Rule[];
+  watchIntervalMs: number;
+  metrics: ClassifierMetrics;
+  logger: Logger;
+  /** Queues polls of the credentials decided by a fallback or a changed rule; returns how many. */
+  reassess: (changedRuleIds: readonly string[]) => Promise<number>;
+}): RulesReloader {
+  deps.metrics.operatorRules.set(deps.initialRules.length);
+  const reloader = new RulesReloader({
+    file: deps.file,
+    initialRules: deps.initialRules,
+    logger: deps.logger,
+    pollIntervalMs: deps.watchIntervalMs,
+    onOutcome: (outcome, count) => {
+      deps.metrics.rulesReloads.inc({ outcome });
+      deps.metrics.operatorRules.set(count);
+    },
+    onReloaded: async ({ changedRuleIds: changed }) => {
+      const queued = await deps.reassess(changed);
+      deps.logger.info({ queued, changedRuleIds: changed }, 'credentials queued for re-assessment after the rules reload');
+    },
+  });
+  reloader.watch();
+  return reloader;
 }
