@@ -98,7 +98,7 @@ describe('from an unknown wording to a rule, without a restart (simulator, real 
     expect(inbox.status).toBe(200);
     expect(inbox.body.total).toBe(1);
     const [signature] = inbox.body.signatures;
-    expect(signature).toMatchObject({ statusCode: 403, code: '', count: 2, credentials: 2, ruleId: 'fallback.unclassified' });
+    expect(signature).toMatchObject({ statusCode: 403, code: 'growerConsentPending', count: 2, credentials: 2, ruleId: 'fallback.unclassified' });
     expect(signature?.template).not.toMatch(/8812|1207/);
     const page = await fetch(`${daemon.httpUrl}/`, { headers: { authorization: 'Bearer test-admin-token-0123456789' } }).then((r) => r.text());
     expect(page).toContain('Unrecognised failures');
@@ -128,6 +128,8 @@ describe('from an unknown wording to a rule, without a restart (simulator, real 
       expect(state.ruleId).toBe(`local.missing-permission.${signature?.id ?? ''}`);
     }
     const [hook] = await receiver.waitFor(1, 15_000, forUser(a, 'credential.action_required'));
+    // Handled: the signature left the inbox, and the re-assessed credentials did not bring it back.
+    expect((await api<InboxBody>(daemon, '/api/unclassified')).body.total).toBe(0);
     expect(JSON.parse(hook?.body ?? '{}')).toMatchObject({ data: { category: 'missing_permission' } });
     expect((await daemon.metrics.polls.get()).values.length).toBeGreaterThan(0);
 

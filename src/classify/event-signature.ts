@@ -42,6 +42,9 @@ const MASKS: ReadonlyArray<[RegExp, string]> = [
   [/\b[\w-]*\d[\w-]*\b/g, '<n>'],
 ];
 
+// A JHipster `errorKey` or a bare `code` field: part of the signature when there is no type or OAuth error.
+const CODE_FIELD = /"(?:errorKey|error_key|errorCode|error_code|code)"\s*:\s*"([A-Za-z][\w.:-]{1,99})"/;
+
 /** Masks the variable parts of a message so that one wording gives one template. */
 export function messageTemplate(message: string): string {
   let t = redactText(message).replace(/\s+/g, ' ').trim();
@@ -52,7 +55,7 @@ export function messageTemplate(message: string): string {
 /** The signature of a failure event (pure). Reuses a parsed body when the caller has one. */
 export function eventSignature(event: CredentialEvent, parsed: ParsedBody | null = null): EventSignature {
   const body = parsed ?? parseBody(event.body);
-  const code = (body.type ?? body.error ?? '').slice(0, 100);
+  const code = (body.type ?? body.error ?? CODE_FIELD.exec(body.text)?.[1] ?? '').slice(0, 100);
   // The first message that is not just the code read as words; else the body text.
   const humanCode = code === '' ? '' : humanizeCode(code);
   const message = body.messages.find((m) => m !== code && m !== humanCode) ?? body.messages[0] ?? body.text;

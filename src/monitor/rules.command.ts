@@ -32,7 +32,8 @@ Options:
       --id RULE_ID         the rule id (default local.<category>.<signature>)
   -w, --write FILE         append the rule to FILE (JSON or YAML list, or {rules: [...]}); the
                            whole file is validated before it is replaced. A running daemon
-                           with CREDWATCH_RULES_FILE=FILE picks it up without a restart.
+                           with CREDWATCH_RULES_FILE=FILE picks it up without a restart;
+                           the signature then leaves the inbox.
       --json               print JSON instead of YAML
   -n, --limit N            signatures listed (default 50)
   -h, --help               this help
@@ -137,7 +138,9 @@ export const rulesCommand: Command = {
     io.stdout.write(values.json === true ? `${JSON.stringify(entry, null, 2)}\n` : stringifyYaml([entry]));
     if (values.write !== undefined) {
       await appendRuleToFile(values.write, entry);
-      io.stderr.write(`appended rule ${entry.id} to ${values.write}\n`);
+      // The signature is handled: it leaves the inbox (it comes back if the rule does not catch it after all).
+      await withInbox(io, (inbox) => inbox.remove(signature.id));
+      io.stderr.write(`appended rule ${entry.id} to ${values.write}; signature ${signature.id} removed from the inbox\n`);
     }
     return 0;
   },
