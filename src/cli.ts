@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   classify: { summary: 'Classify Panorama credential events from a file or stdin', load: async () => (await import('./classify/classify.command.js')).classifyCommand },
   config: { summary: 'check the configuration from the environment, or print its table', load: async () => (await import('./config.command.js')).configCommand },
   'leaf-alerts': { summary: "Register, list or delete Leaf's credential-alert webhook (the push path)", load: async () => (await import('./leaf/leaf-alerts.command.js')).leafAlertsCommand },
+  rules: { summary: 'Turn unclassified failures into classifier rules (rules suggest)', load: async () => (await import('./monitor/rules.command.js')).rulesCommand },
 };
 
 function mainHelp(): string {

@@ -209,6 +209,16 @@ export const CONFIG_SPEC = {
     pollConcurrency: variable('CREDWATCH_POLL_CONCURRENCY', integer(8, 1, 1000), 'Poll jobs one worker process runs at once.'),
     leafRps: variable('CREDWATCH_LEAF_RPS', positiveNumber(10, 10_000), 'Requests per second to Leaf, shared by every worker process.'),
     rulesFile: variable('CREDWATCH_RULES_FILE', optionalString, 'JSON or YAML file of extra classifier rules, checked before the built-in ones.'),
+    rulesWatchIntervalMs: variable(
+      'CREDWATCH_RULES_WATCH_INTERVAL',
+      duration('2s'),
+      'How often the rules file is checked for changes (it is also reloaded on SIGHUP).',
+    ),
+    unclassifiedMaxSignatures: variable(
+      'CREDWATCH_UNCLASSIFIED_MAX_SIGNATURES',
+      integer(500, 10, 100_000),
+      'Most signatures the unclassified inbox keeps (least recently seen dropped first).',
+    ),
     providerUnavailableAfterMs: variable(
       'CREDWATCH_PROVIDER_UNAVAILABLE_AFTER',
       duration('6h'),

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { createClassifier, loadRulesFile } from './classify/index.js';
+import { loadRulesFile } from './classify/index.js';
 import { UsageError, type Command } from './core/command.js';
 import { loadConfig, ROLES, type Config, type Role } from './config.js';
 import { startHttp, type DaemonHttp } from './daemon/http-server.js';
@@ -25,6 +25,10 @@ import { CredentialStore } from './monitor/credential-store.js';
 import type { PollReason } from './monitor/schedules.js';
 import { enqueuePolls } from './monitor/sweep.processor.js';
 import { VERSION } from './version.js';
+import { createClassifierMetrics } from './metrics/classifier-metrics.js';
+import { reassessCredentials } from './monitor/reassess-credentials.js';
+import { startRulesReloader, type RulesReloadResult } from './monitor/rules-reloader.js';
+import { UnclassifiedInbox } from './monitor/unclassified-inbox.js';
 import { loadEndpoints } from './webhooks/endpoints.js';
 import { createWebhookService } from './webhooks/webhook-service.js';
 
@@ -44,6 +48,8 @@ export interface Daemon {
   requestPoll(provider: ProviderId, leafUserId: string): Promise<void>;
   /** Queues a sweep now (besides the schedule). */
   sweepNow(): Promise<void>;
+  /** Re-reads CREDWATCH_RULES_FILE now (SIGHUP); a bad file is refused and the rules in force stay. */
+  reloadRules(trigger?: string): Promise<RulesReloadResult>;
   /** Graceful stop: stop taking jobs, finish in-flight ones within the deadline, close everything. */
   close(): Promise<void>;
 }
@@ -69,9 +75,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const endpoints = await loadEndpoints({ file: config.webhooks.file, url: config.webhooks.url, secret: config.webhooks.secret });
   const registry = new Registry();
   const metrics = createMetrics(registry, { providers: config.monitor.providers, endpoints: endpoints.map((e) => e.name), version: VERSION });
-  const classifier = createClassifier({
-    extraRules: config.monitor.rulesFile ? await loadRulesFile(config.monitor.rulesFile) : [],
-  });
+  const initialRules = config.monitor.rulesFile ? await loadRulesFile(config.monitor.rulesFile) : [];
 
   // A taken port fails the start before anything is written to Redis or asked of Leaf.
   if (roles.includes('http') || config.http.metricsPort === undefined) await assertPortFree(config.http.port, config.http.host, 'CREDWATCH_PORT');
@@ -128,6 +132,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   closers.unshift(() => webhooks.close());
   metrics.setScrapeSources(createScrapeSources({ store, queues, webhooks, monitor: config.monitor }));
   const requestPoll = (provider: ProviderId, leafUserId: string, reason: PollReason = 'manual') => enqueuePolls(queues.poll, [provider], [leafUserId], reason);
+  const inbox = new UnclassifiedInbox(redis, prefix, config.monitor.unclassifiedMaxSignatures);
+  const rules = startRulesReloader({
+    file: config.monitor.rulesFile,
+    initialRules,
+    watchIntervalMs: config.monitor.rulesWatchIntervalMs,
+    metrics: createClassifierMetrics(registry, { inboxSize: () => inbox.size() }),
+    logger: logger.child({ component: 'rules' }),
+    // Credentials decided by a fallback or a changed rule are polled again: transitions and webhooks as usual.
+    reassess: (changedRuleIds) =>
+      reassessCredentials({ store, providers: config.monitor.providers, changedRuleIds, enqueue: (provider, ids) => enqueuePolls(queues.poll, [provider], ids, 'manual') }),
+  });
+  closers.unshift(async () => rules.close());
 
   let http: DaemonHttp;
   try {
@@ -135,7 +151,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       // Fail at start, with one line, when Leaf is unreachable or refuses our credentials.
       await leaf.authenticate();
     }
-    const workers = await startWorkers({ roles, config, redis, leaf, classifier, store, queues, metrics, logger, redisErrors });
+    const workers = await startWorkers({ roles, config, redis, leaf, classifier: rules.classifier, inbox, store, queues, metrics, logger, redisErrors });
     closers.unshift(() => workers.close());
     if (roles.includes('worker') || roles.includes('scheduler')) {
       // Delivery workers and the outbox dispatcher: idempotent, so every such process may run them.
@@ -146,7 +162,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       for (const w of workers.workers) checks[`worker:${w.name}`] = w.isRunning();
       return { ready: Object.values(checks).every(Boolean), checks };
     };
-    http = await startHttp({ roles, config, registry, readiness, store, webhooks, metrics, logger, requestPoll });
+    http = await startHttp({ roles, config, registry, readiness, store, webhooks, inbox, metrics, logger, requestPoll });
     closers.unshift(() => http.close());
   } catch (error) {
     await startKeys.removeCreated().catch(() => undefined);
@@ -178,6 +194,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     sweepQueue: queues.sweep,
     redis,
     requestPoll: (provider, leafUserId) => requestPoll(provider, leafUserId),
+    reloadRules: (trigger = 'manual') => rules.reload(trigger),
     sweepNow: async () => void (await queues.sweep.add('sweep', { trigger: 'manual' }, { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } })),
     close: () =>
       (closed ??= (async () => {
@@ -196,7 +213,8 @@ Runs the monitor daemon. Without --role it runs every role in one process:
   http       health, readiness, metrics, the admin API and the status page on CREDWATCH_PORT
 
 Configuration comes from environment variables (see README.md): at least LEAF_API_URL and
-LEAF_USERNAME/LEAF_PASSWORD or LEAF_TOKEN, and REDIS_URL. SIGTERM/SIGINT stop it gracefully.
+LEAF_USERNAME/LEAF_PASSWORD or LEAF_TOKEN, and REDIS_URL. SIGTERM/SIGINT stop it gracefully;
+SIGHUP (or a change of the file) reloads CREDWATCH_RULES_FILE without a restart.
 
 Options:
   --role ROLE   run only this role (repeatable)
@@ -218,7 +236,17 @@ export const startCommand: Command = {
     const roles = (values.role ?? []).flatMap((r) => r.split(','));
     const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
     if (unknown.length > 0) throw new UsageError(`unknown role(s) ${unknown.join(', ')}; expected ${ROLES.join(', ')}`);
-    const daemon = await startDaemon({ env: io.env, roles: roles as Role[], isTTY: io.stdout.isTTY === true });
+    // SIGHUP re-reads the rules file (the composition root is the one place that touches process). Listening
+    // before the start keeps an early SIGHUP from terminating the process (its default action).
+    const started: { daemon?: Daemon } = {};
+    const onHangup = () => void started.daemon?.reloadRules('SIGHUP');
+    process.on('SIGHUP', onHangup);
+    io.signal.addEventListener('abort', () => process.off('SIGHUP', onHangup), { once: true });
+    const daemon = await startDaemon({ env: io.env, roles: roles as Role[], isTTY: io.stdout.isTTY === true }).catch((error: unknown) => {
+      process.off('SIGHUP', onHangup);
+      throw error;
+    });
+    started.daemon = daemon;
     if (daemon.httpUrl) io.stderr.write(`credwatch ${VERSION} running: ${daemon.httpUrl} (metrics: ${daemon.metricsUrl})\n`);
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) resolve();

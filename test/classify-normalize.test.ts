@@ -98,9 +98,20 @@ describe('parseBody', () => {
       type: 'NotAuthorizedException',
       messages: ['m'],
     });
-    expect(parseBody('{"error":"invalid_grant","error_description":"d"}')).toMatchObject({ error: 'invalid_grant', messages: ['d'] });
-    expect(parseBody('{"error":{"code":"token_expired","message":"gone"}}')).toMatchObject({ error: 'token_expired', messages: ['gone'] });
-    expect(parseBody('{"title":"Not Found","status":404,"message":"error.x","errorKey":"orgNotFound"}').messages).toEqual(['error.x', 'Not Found', 'orgNotFound']);
+    expect(parseBody('{"error":"invalid_grant","error_description":"d"}')).toMatchObject({ error: 'invalid_grant', messages: ['d', 'invalid grant'] });
+    expect(parseBody('{"error":{"code":"token_expired","message":"gone"}}')).toMatchObject({ error: 'token_expired', messages: ['gone', 'token expired'] });
+    expect(parseBody('{"title":"Not Found","status":404,"message":"error.x","errorKey":"orgNotFound"}').messages).toEqual(['error.x', 'Not Found', 'orgNotFound', 'org not found']);
+  });
+
+  it('reads codes in any case style as words, and AWS Error / XML shapes', () => {
+    for (const code of ['invalid_organization_code', 'invalidOrganizationCode', 'INVALID_ORGANIZATION_CODE', 'invalid-organization-code']) {
+      expect(parseBody(JSON.stringify({ errorKey: code })).messages).toContain('invalid organization code');
+    }
+    expect(parseBody('{"Error":{"Code":"OrgNotShared","Message":"m2"}}')).toMatchObject({ type: 'OrgNotShared', messages: ['m2', 'org not shared'] });
+    expect(parseBody('<?xml version="1.0"?><Error><Code>OrganizationNotFound</Code><Message>gone</Message></Error>').messages).toEqual(
+      expect.arrayContaining(['organization not found', 'gone']),
+    );
+    expect(parseBody('ORGANIZATION_NOT_SHARED').messages).toEqual(['ORGANIZATION_NOT_SHARED', 'organization not shared']);
   });
 
   it('unwraps double- and triple-encoded JSON', () => {

@@ -5,6 +5,7 @@ import { UsageError, type Command } from '../core/command.js';
 import { CredwatchError } from '../errors.js';
 import { CATEGORIES, CLIENT_ENVIRONMENTS, REMEDIATION_BY_CATEGORY, type Category, type ClientEnvironment } from './categories.js';
 import { normalizeEvent, normalizeEvents } from './normalize-event.js';
+import type { Decision } from './classify-event.js';
 import { createClassifier, loadRulesFile } from './rules-file.js';
 import type { Classification, CredentialEvent } from './types.js';
 
@@ -20,7 +21,8 @@ Options:
                                       other-environment host hints); overrides the
                                       clientEnvironment of fixture wrappers
   -r, --rules FILE                    extra rules (JSON or YAML), checked before the
-                                      built-in ones
+                                      built-in ones; the output then also lists what
+                                      the file changes (before -> after per event)
       --json                          one JSON object per event and line:
                                       {id, category, action, ruleId, reason}
   -h, --help                          this help
@@ -111,6 +113,20 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
+/** The events whose verdict the operator rules change: built-in verdict before, with the rules after. */
+function rulesChanges(
+  results: ReadonlyArray<{ event: CredentialEvent; result: Classification }>,
+  environmentById: ReadonlyMap<string, ClientEnvironment | undefined>,
+): Array<{ event: CredentialEvent; before: Decision; after: Classification }> {
+  const builtin = createClassifier();
+  const out: Array<{ event: CredentialEvent; before: Decision; after: Classification }> = [];
+  for (const { event, result } of results) {
+    const before = builtin.decideEvent(event, { clientEnvironment: environmentById.get(event.id) });
+    if (before.ruleId !== result.ruleId || before.category !== result.category) out.push({ event, before, after: result });
+  }
+  return out;
+}
+
 /** `credwatch classify`: classifies an events array from a file or stdin and prints the verdict. */
 export const classifyCommand: Command = {
   name: 'classify',
@@ -158,11 +174,15 @@ export const classifyCommand: Command = {
       event,
       result: classifier.classifyEvent(event, { clientEnvironment: environmentById.get(event.id) }),
     }));
+    const changes = extraRules.length === 0 ? [] : rulesChanges(results, environmentById);
 
     if (values.json === true) {
-      const lines = results.map(({ event, result }) =>
-        JSON.stringify({ id: event.id, category: result.category, action: result.action, ruleId: result.ruleId, reason: result.reason }),
-      );
+      const before = new Map(changes.map((c) => [c.event.id, c.before]));
+      const lines = results.map(({ event, result }) => {
+        const was = before.get(event.id);
+        const base = { id: event.id, category: result.category, action: result.action, ruleId: result.ruleId, reason: result.reason };
+        return JSON.stringify(was === undefined ? base : { ...base, before: { category: was.category, ruleId: was.ruleId } });
+      });
       io.stdout.write(lines.length > 0 ? `${lines.join('\n')}\n` : '');
       return 0;
     }
@@ -193,6 +213,12 @@ export const classifyCommand: Command = {
     for (const category of CATEGORIES) {
       const n = counts.get(category);
       if (n !== undefined) out.push(`  ${category.padEnd(width)}  ${n}`);
+    }
+    if (values.rules !== undefined) {
+      out.push('', `Changed by --rules ${clean(values.rules)}: ${changes.length} of ${results.length} event(s)`);
+      for (const c of changes) {
+        out.push(`  ${clean(c.event.id)}  ${c.before.category} (${c.before.ruleId}) -> ${c.after.category} (${c.after.ruleId})`);
+      }
     }
     out.push('');
     out.push(`Verdict: ${verdict.category} (action: ${verdict.action})${verdict.since ? ` since ${verdict.since}` : ''}`);

@@ -1,3 +1,5 @@
+import { humanizeCode, looksLikeCode } from './humanize-code.js';
+
 /** What the classifier reads out of a provider's response body, parsed once. */
 export interface ParsedBody {
   kind: 'empty' | 'json' | 'html' | 'text';
@@ -29,7 +31,13 @@ const MESSAGE_KEYS = [
   'description',
   'reason',
   'errorKey',
+  'error_key',
+  'errorMessage',
+  'msg',
 ];
+
+// Fields that hold a code rather than a sentence: read as words too (`organizationNotShared`).
+const CODE_KEYS = ['errorKey', 'error_key', 'code', 'Code', 'errorCode', 'error_code', 'error', 'status', 'reason'];
 
 function tryJson(text: string): unknown {
   try {
@@ -76,9 +84,13 @@ function collectMessages(obj: Record<string, unknown>, out: string[], depth: num
     if (s !== null) out.push(s);
     else if (Array.isArray(v)) for (const item of v.slice(0, 10)) if (str(item) !== null) out.push(String(item).trim());
   }
+  for (const key of CODE_KEYS) {
+    const s = str(obj[key]);
+    if (s !== null && looksLikeCode(s)) out.push(humanizeCode(s));
+  }
   if (depth >= 2) return;
   // Nested error shapes: {"error": {"message": ...}}, {"errors": [{"message": ...}]}.
-  for (const key of ['error', 'errors', 'fault', 'data']) {
+  for (const key of ['error', 'errors', 'Error', 'Errors', 'fault', 'data', 'problem']) {
     const v = obj[key];
     const items = Array.isArray(v) ? v.slice(0, 10) : [v];
     for (const item of items) {
@@ -94,8 +106,11 @@ function fromJsonObject(obj: Record<string, unknown>): Pick<ParsedBody, 'type' |
     typeof obj['error'] === 'object' && obj['error'] !== null && !Array.isArray(obj['error'])
       ? (obj['error'] as Record<string, unknown>)
       : undefined;
+  const awsError =
+    typeof obj['Error'] === 'object' && obj['Error'] !== null && !Array.isArray(obj['Error']) ? (obj['Error'] as Record<string, unknown>) : undefined;
   const rawType =
     str(obj['__type']) ??
+    (awsError ? str(awsError['Code']) ?? str(awsError['code']) : null) ??
     (typeof obj['code'] === 'string' && /exception|error|fault$/i.test(obj['code']) ? str(obj['code']) : null) ??
     (nestedError ? str(nestedError['__type']) : null);
   const error =
@@ -119,10 +134,11 @@ function decodeEntities(text: string): string {
 
 function fromHtml(html: string): { messages: string[]; text: string } {
   const messages: string[] = [];
-  for (const tag of ['title', 'h1', 'h2']) {
+  for (const tag of ['title', 'h1', 'h2', 'Code', 'Message', 'message', 'error', 'detail']) {
     const m = new RegExp(`<${tag}[^<>]*>([^<]{1,500})</${tag}>`, 'i').exec(html);
     const s = m?.[1] === undefined ? null : str(decodeEntities(m[1]));
     if (s !== null && !messages.includes(s)) messages.push(s);
+    if (s !== null && looksLikeCode(s)) messages.push(humanizeCode(s));
   }
   const text = decodeEntities(html.replace(/<[^<>]*>/g, ' '))
     .replace(/\s+/g, ' ')
@@ -150,7 +166,8 @@ export function parseBody(body: string): ParsedBody {
       }
       if (typeof value === 'string') {
         const s = value.trim();
-        return { kind: 'text', type: null, error: null, messages: s === '' ? [] : [s.slice(0, MAX_TEXT)], text: s.slice(0, MAX_TEXT) };
+        const messages = s === '' ? [] : looksLikeCode(s) ? [s, humanizeCode(s)] : [s.slice(0, MAX_TEXT)];
+        return { kind: 'text', type: null, error: null, messages, text: s.slice(0, MAX_TEXT) };
       }
       return { kind: 'json', type: null, error: null, messages: [], text };
     }
@@ -160,5 +177,5 @@ export function parseBody(body: string): ParsedBody {
     return { kind: 'html', type: null, error: null, messages, text };
   }
   const text = capped.trim();
-  return { kind: 'text', type: null, error: null, messages: [text], text };
+  return { kind: 'text', type: null, error: null, messages: looksLikeCode(text) ? [text, humanizeCode(text)] : [text], text };
 }

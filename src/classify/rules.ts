@@ -37,6 +37,8 @@ export interface Rule {
 const CLIENT_ERRORS: readonly StatusSpec[] = [[400, 499]];
 const ORG_STATUSES: readonly StatusSpec[] = [400, 401, 403, 404, 410, 422];
 const ORG = String.raw`(?:organi[sz]ation|org|operation)`;
+// Without "operation": "operation not permitted" and "unauthorized operation" are generic permission wordings.
+const ORG_NAME = String.raw`(?:organi[sz]ations?|orgs?)`;
 
 /**
  * The built-in rules, strongest signal first (credential-failures.md, "Signals, strongest first").
@@ -108,6 +110,7 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\b(?:app |oauth |application )?client(?: ?id)?\b.{0,80}\b(?:does not exist|not found|is unknown)\b/i,
         /\b(?:unknown|invalid) (?:app |oauth )?client(?:[ _]?id)?\b/i,
         /\bclient authentication failed\b/i,
+        /\b(?:app |oauth |application )?client(?: ?id)?\b.{0,80}\b(?:not recogni[sz]ed|unrecogni[sz]ed|not registered|unregistered)\b/i,
         /^user does not exist\.?$/i,
       ],
     },
@@ -122,6 +125,7 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\b(?:wrong|different|other|another) environment\b/i,
         /\bbelongs to (?:the )?(?:stage|staging|production|test|sandbox) environment\b/i,
         /\b(?:not|isn't|is not) (?:valid|available|registered) (?:in|for) (?:this|the (?:stage|staging|production)) environment\b/i,
+        /\b(?:not (?:recogni[sz]ed|known|found|registered|valid)|unknown|does not exist) (?:in|for) (?:this|the current|the (?:stage|staging|production)) environment\b/i,
       ],
     },
   },
@@ -143,6 +147,11 @@ export const BUILTIN_RULES: readonly Rule[] = [
         new RegExp(String.raw`\b${ORG}s?\b.{0,60}\b(?:not found|does not exist|doesn't exist|do not exist|is unknown|was deleted|has been deleted)\b`, 'i'),
         new RegExp(String.raw`\b(?:unknown|no such|missing|nonexistent|non-existent) ${ORG}\b`, 'i'),
         /\borgani[sz]ation ?not ?found\b/i,
+        // Negated forms: "no organization matches the given code", "no org with id ... exists".
+        new RegExp(String.raw`\bno ${ORG}s?\b.{0,40}\b(?:match(?:es|ed|ing)?|found|exists?|with (?:the |this |that )?(?:given |provided )?(?:code|id))\b`, 'i'),
+        new RegExp(String.raw`\b(?:could not|couldn't|cannot|can't|unable to|failed to) (?:find|resolve|locate|look ?up) (?:the |this |that |an? |any )?${ORG}\b`, 'i'),
+        new RegExp(String.raw`\b${ORG}\b.{0,60}\b(?:could not be|cannot be|can't be) (?:found|resolved|located)\b`, 'i'),
+        new RegExp(String.raw`\b${ORG}s? (?:code |id |identifier )?(?:is )?(?:not (?:found|recogni[sz]ed|known|valid|existing)|unknown|absent|gone|deleted|invalid)\b`, 'i'),
       ],
     },
   },
@@ -156,6 +165,12 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\b(?:invalid|unknown|wrong|bad|incorrect|malformed|unrecogni[sz]ed) (?:organi[sz]ation|org)[ _-]?(?:code|id)\b/i,
         /\b(?:organi[sz]ation|org)[ _-]?(?:code|id)\b.{0,40}\b(?:invalid|unknown|not valid|not recogni[sz]ed|incorrect|not found|does not exist)\b/i,
         /\binvalidorgani[sz]ationcode\b|\borgani[sz]ationnotfound\b/i,
+        // Codes written as one lower-case word (`error.orgaccessrevoked`, `orgcodeinvalid`): no case style to split on.
+        /\b(?:invalid|unknown|wrong|no)?(?:organi[sz]ation|org|operation)s?(?:code|id)?(?:notfound|invalid|unknown|doesnotexist|notexists?|mismatch)\b/i,
+        /\b(?:organi[sz]ation|org|operation)s?(?:data)?(?:access|sharing|share|consent)?(?:revoked|notshared|unshared|denied|removed|withdrawn|notauthori[sz]ed|forbidden)\b/i,
+        new RegExp(String.raw`\b(?:invalid|unknown|wrong|bad|incorrect|malformed|unrecogni[sz]ed|unmatched|mismatched) ${ORG} ?(?:code|id|identifier|reference|key)?\b`, 'i'),
+        new RegExp(String.raw`\b${ORG} ?(?:code|id|identifier)\b.{0,60}\b(?:does(?:n't| not) match|matches no|match(?:es)? nothing|not match|mismatch|rejected|refused|expired)\b`, 'i'),
+        new RegExp(String.raw`\b(?:the )?(?:given|provided|supplied|submitted) ${ORG} ?(?:code|id)?\b.{0,60}\b(?:invalid|unknown|not|no)\b`, 'i'),
       ],
     },
   },
@@ -171,6 +186,16 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\bsharing (?:has been |was |is )?(?:revoked|disabled|removed|expired|not enabled|not active)\b/i,
         /\b(?:share|sharing (?:url|link|invitation)) (?:has been |was |is )?(?:revoked|expired|invalid|not found)\b/i,
         /\b(?:partner|app|application) (?:is )?not (?:linked|connected) to (?:this |the )?(?:organi[sz]ation|operation)\b/i,
+        // Sharing wording: "has not shared its data with your partner app", "organizationNotShared", "org sharing ended".
+        /\b(?:has|have) (?:not|never) (?:yet )?(?:been )?shar(?:ed|ing)\b/i,
+        /\b(?:hasn't|haven't|didn't|did not|does not|doesn't|do not|don't|never) (?:yet )?shared?\b/i,
+        /\b(?:stopped|ended|revoked|withdrew|withdrawn|cancell?ed|removed|disabled) (?:the |its |their |data )?(?:sharing|share|shared access)\b/i,
+        /\bnot shared\b|\bunshared\b|\bno longer (?:shares?|sharing|shared|linked|connected|authori[sz]ed|accessible)\b/i,
+        new RegExp(String.raw`\b${ORG}s? (?:data )?(?:access|sharing|share|link|connection|authori[sz]ation|consent|grant) (?:has been |was |is |got )?(?:revoked|removed|withdrawn|ended|disabled|expired|denied|cancell?ed|terminated|missing|not granted)\b`, 'i'),
+        new RegExp(String.raw`\b(?:revoked|removed|withdrawn|lost|no) (?:the )?(?:access|sharing|consent|authori[sz]ation) (?:to|for|from|of) (?:this |the |that |your |its )?${ORG}\b`, 'i'),
+        new RegExp(String.raw`\b${ORG}\b.{0,60}\b(?:revoked|withdrew|withdrawn) (?:the |its |their |your )?(?:access|sharing|consent|authori[sz]ation)\b`, 'i'),
+        /\bsharing (?:with|for) (?:the |your |this )?(?:partner|app|application|integration)\b.{0,40}\b(?:revoked|disabled|not|missing|ended|expired|inactive)\b/i,
+        /\b(?:partner|app|application|integration)\b.{0,40}\bno (?:longer )?(?:access|sharing)\b.{0,20}\b(?:organi[sz]ation|operation|org)\b/i,
       ],
     },
   },
@@ -185,6 +210,9 @@ export const BUILTIN_RULES: readonly Rule[] = [
         new RegExp(String.raw`\b(?:access to|no access to) (?:this |the |that )?${ORG}\b`, 'i'),
         new RegExp(String.raw`\bnot (?:a member of|part of|associated with) (?:this |the |that )?${ORG}\b`, 'i'),
         new RegExp(String.raw`\bnot (?:authori[sz]ed|allowed|permitted) to access ${ORG}\b`, 'i'),
+        new RegExp(String.raw`\b${ORG_NAME} (?:access )?(?:not (?:authori[sz]ed|allowed|permitted|granted|accessible)|forbidden|denied|unauthori[sz]ed|inaccessible)\b`, 'i'),
+        new RegExp(String.raw`\b(?:unauthori[sz]ed|forbidden|denied) (?:access )?(?:to |for )?(?:this |the |that )?${ORG_NAME}\b`, 'i'),
+        new RegExp(String.raw`\b(?:no|without|lacks?|missing) (?:access|permission|rights?|authori[sz]ation) (?:to|for|on) (?:this |the |that |your |its )?${ORG}\b`, 'i'),
       ],
     },
   },
@@ -277,6 +305,7 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\bscopes? .{0,40}\b(?:not granted|required|missing)\b/i,
         /\bnot (?:allowed|permitted) to (?:access|read|view|list|perform)\b/i,
         /\bpermission (?:is )?required\b/i,
+        /^\s*(?:the )?(?:operation|action|request) (?:is )?not (?:permitted|allowed)\.?\s*$/i,
         /\b(?:has|have) not (?:yet )?granted (?:the |any )?(?:required )?(?:permissions?|access|scopes?)\b/i,
       ],
     },

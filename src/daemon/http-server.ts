@@ -9,7 +9,9 @@ import { createIncidentsRouter } from '../http/routes/incidents.route.js';
 import { createLeafAlertsRouter } from '../http/routes/leaf-alerts.route.js';
 import { createMetricsRouter } from '../http/routes/metrics.route.js';
 import { createStatusRouter } from '../http/routes/status.route.js';
+import { createUnclassifiedRouter } from '../http/routes/unclassified.route.js';
 import { createWebhooksRouter } from '../http/routes/webhooks.route.js';
+import type { UnclassifiedInbox } from '../monitor/unclassified-inbox.js';
 import type { ProviderId } from '../core/providers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -26,6 +28,7 @@ export interface HttpDeps {
   readiness: ReadinessProbe;
   store: CredentialStore;
   webhooks: WebhookService;
+  inbox: UnclassifiedInbox;
   metrics: Metrics;
   logger: Logger;
   requestPoll(provider: ProviderId, leafUserId: string, reason: PollReason): Promise<void>;
@@ -105,6 +108,7 @@ export async function startHttp(deps: HttpDeps): Promise<DaemonHttp> {
         }),
         createWebhooksRouter(deps.webhooks),
         createIncidentsRouter(deps.webhooks),
+        createUnclassifiedRouter(deps.inbox),
       ],
       browserRouters: [
         createStatusRouter({
@@ -115,6 +119,7 @@ export async function startHttp(deps: HttpDeps): Promise<DaemonHttp> {
           logger,
           metricsHref: separateMetrics ? null : undefined,
           incidents: () => deps.webhooks.listIncidents(20),
+          unclassified: () => deps.inbox.list(10),
         }),
       ],
     });

@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Classifier } from '../classify/index.js';
+import type { PollClassifier } from '../monitor/poll.processor.js';
+import type { UnclassifiedInbox } from '../monitor/unclassified-inbox.js';
 import type { Config, Role } from '../config.js';
 import type { LeafClient } from '../leaf/leaf-client.js';
 import { safeError, type Logger } from '../logger.js';
@@ -19,7 +20,8 @@ export interface WorkerDeps {
   config: Config;
   redis: Redis;
   leaf: LeafClient;
-  classifier: Classifier;
+  classifier: PollClassifier;
+  inbox: UnclassifiedInbox;
   store: CredentialStore;
   queues: DaemonQueues;
   metrics: Metrics;
@@ -58,7 +60,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<DaemonWorkers> {
     workers.push(new Worker(QUEUES.sweep, sweep, { ...workerOptions, concurrency: 1 }));
   }
   if (roles.includes('worker')) {
-    const poll = createPollProcessor({ leaf, classifier: deps.classifier, store, metrics, logger: logger.child({ component: 'poll' }), queue: queues.poll });
+    const poll = createPollProcessor({ leaf, classifier: deps.classifier, store, metrics, logger: logger.child({ component: 'poll' }), queue: queues.poll, inbox: deps.inbox });
     workers.push(
       new Worker(QUEUES.poll, poll, {
         ...workerOptions,

@@ -9,6 +9,8 @@ import { safeError } from '../logger.js';
 import type { Metrics, PollOutcome } from '../metrics/metrics.js';
 import type { CredentialStore } from './credential-store.js';
 import type { PollJobData } from './schedules.js';
+import { inboxSightings } from './inbox-sightings.js';
+import type { InboxSighting } from './unclassified-inbox.js';
 
 /** The part of Leaf's credential object a poll reads (the client drops the tokens before this point). */
 export interface PolledCredential {
@@ -27,7 +29,7 @@ export interface LeafReader {
 export interface PollClassifier {
   assessCredential(events: readonly CredentialEvent[], credential: CredentialSummary | null): Assessment;
   /** Category of one event without evidence: used to count new events. */
-  decideEvent(event: CredentialEvent, context: ClassifyContext): Pick<Classification, 'category'>;
+  decideEvent(event: CredentialEvent, context: ClassifyContext): Pick<Classification, 'category' | 'ruleId'>;
 }
 
 /** How a failed poll maps to queue behaviour: the one place that decides it. */
@@ -58,6 +60,8 @@ export interface PollProcessorDeps {
   metrics: Metrics;
   logger: Logger;
   queue: Queue;
+  /** The unclassified inbox: written only when a new event is unclassified or decided by a fallback rule. */
+  inbox?: { record(sightings: readonly InboxSighting[]): Promise<void> };
   now?: () => Date;
 }
 
@@ -103,7 +107,12 @@ export function createPollProcessor(deps: PollProcessorDeps) {
         },
         now(),
       );
-      countNewEvents(deps, provider, events, result.previousCursorMs, credential, now().getTime());
+      const decided = countNewEvents(deps, provider, events, result.previousCursorMs, credential, now().getTime());
+      const sightings = inboxSightings(decided, { provider, leafUserId, atMs: started.getTime() });
+      if (sightings.length > 0 && deps.inbox) {
+        // The inbox is a diagnostic: losing one write must not fail (and re-run) the poll.
+        await deps.inbox.record(sightings).catch((error: unknown) => log.warn({ err: safeError(error) }, 'could not record unclassified events'));
+      }
       if (result.transition) {
         const t = result.transition;
         deps.metrics.transitions.inc({ provider, from: t.from ?? 'none', to: t.to });
@@ -137,17 +146,20 @@ function countNewEvents(
   previousCursorMs: number | null,
   credential: CredentialSummary | null,
   nowMs: number,
-): void {
-  if (events.length === 0) return;
+): Array<{ event: CredentialEvent; category: string; ruleId: string }> {
+  if (events.length === 0) return [];
   const fresh = previousCursorMs === null ? events : events.filter((e) => e.createdAtMs !== null && e.createdAtMs > previousCursorMs);
   const context: ClassifyContext = { clientEnvironment: credential?.clientEnvironment };
   const classified = fresh.slice(-MAX_NEW_EVENTS_CLASSIFIED);
+  const decided: Array<{ event: CredentialEvent; category: string; ruleId: string }> = [];
   for (const event of classified) {
     const c = deps.classifier.decideEvent(event, context);
+    decided.push({ event, category: c.category, ruleId: c.ruleId });
     deps.metrics.eventsClassified.inc({ provider, category: c.category });
     // Detection latency only for events that arrived between two polls: the first poll sees 30 days of log.
     if (previousCursorMs !== null && event.createdAtMs !== null) {
       deps.metrics.detectionLatency.observe({ provider }, Math.max(0, (nowMs - event.createdAtMs) / 1000));
     }
   }
+  return decided;
 }

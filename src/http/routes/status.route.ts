@@ -3,6 +3,7 @@ import { CATEGORIES, type Category } from '../../classify/categories.js';
 import type { ProviderId } from '../../core/providers.js';
 import { safeError, type Logger } from '../../logger.js';
 import type { CredentialStore } from '../../monitor/credential-store.js';
+import type { InboxSignature } from '../../monitor/unclassified-inbox.js';
 import { pageHref, type StatusQuery } from '../status-page/credentials-table.js';
 import type { EndpointHealth } from '../status-page/health-sections.js';
 import { renderErrorPage } from '../status-page/status-layout.js';
@@ -29,6 +30,8 @@ export interface StatusRouteDeps {
   logger?: Logger;
   /** Fleet incidents, for the banner. */
   incidents?: () => Promise<readonly FleetIncident[]>;
+  /** The unclassified inbox's most recent signatures (the "Unrecognised failures" section). */
+  unclassified?: () => Promise<readonly InboxSignature[]>;
 }
 
 /** The headers of every status page response: never cached, nothing loaded from anywhere, no script. */
@@ -147,6 +150,13 @@ export function createStatusRouter(deps: StatusRouteDeps): Router {
       return;
     }
     const [counts, page, sweep, ages, endpointRows] = state;
+    const unclassified =
+      deps.unclassified === undefined
+        ? undefined
+        : await deps.unclassified().catch((error: unknown) => {
+            deps.logger?.warn({ err: safeError(error) }, 'status page could not read the unclassified inbox');
+            return null;
+          });
     const html = renderStatusPage({
       version: deps.version,
       now: at,
@@ -159,6 +169,7 @@ export function createStatusRouter(deps: StatusRouteDeps): Router {
       endpoints: endpointRows,
       metricsHref: deps.metricsHref === undefined ? 'metrics' : deps.metricsHref,
       incidents: await incidents,
+      ...(unclassified === undefined ? {} : { unclassified }),
     });
     send(res, 200, String(html));
   });

@@ -8,6 +8,8 @@ import { renderSweepSection, renderWebhooksSection, type EndpointHealth } from '
 import { renderIncidentBanner } from './incident-banner.js';
 import { renderLayout } from './status-layout.js';
 import type { FleetIncident } from '../../incidents/incident-store.js';
+import { renderUnclassifiedSection } from './unclassified-section.js';
+import type { InboxSignature } from '../../monitor/unclassified-inbox.js';
 import { html, type SafeHtml } from './safe-html.js';
 
 /** Everything the status page shows, gathered by the route; rendering is pure. */
@@ -28,6 +30,8 @@ export interface StatusPageModel {
   metricsHref: string | null;
   /** Fleet incidents (open ones get a banner); absent when they could not be read. */
   incidents?: readonly FleetIncident[] | undefined;
+  /** The unclassified inbox's most recent signatures; null when unreadable; absent when not wired. */
+  unclassified?: readonly InboxSignature[] | null;
 }
 
 /** What the auto-refresh checkbox offers when the page is not refreshing yet. */
@@ -118,6 +122,7 @@ ${renderIncidentBanner(m.incidents)}
 ${renderSummary(m)}
 ${renderCredentials(m)}
 <div class="overview">${renderSweepSection(m.sweep, m.oldestPollAgeSeconds, m.now.getTime())}${renderWebhooksSection(m.endpoints, m.now.getTime())}</div>
+${renderUnclassifiedSection(m.unclassified)}
 ${renderLinks(m)}
 </main>`;
   return renderLayout({ title: `credwatch · ${providerName} credentials`, body, refreshSeconds: m.query.refresh });
