@@ -96,11 +96,11 @@ describe('parseBody', () => {
     expect(parseBody('{"__type":"com.amazonaws.cognito.identity.idp.model#NotAuthorizedException","message":"m"}')).toMatchObject({
       kind: 'json',
       type: 'NotAuthorizedException',
-      messages: ['m'],
+      messages: ['m', 'not authorized exception'],
     });
     expect(parseBody('{"error":"invalid_grant","error_description":"d"}')).toMatchObject({ error: 'invalid_grant', messages: ['d', 'invalid grant'] });
     expect(parseBody('{"error":{"code":"token_expired","message":"gone"}}')).toMatchObject({ error: 'token_expired', messages: ['gone', 'token expired'] });
-    expect(parseBody('{"title":"Not Found","status":404,"message":"error.x","errorKey":"orgNotFound"}').messages).toEqual(['error.x', 'Not Found', 'orgNotFound', 'org not found']);
+    expect(parseBody('{"title":"Not Found","status":404,"message":"error.x","errorKey":"orgNotFound"}').messages).toEqual(['error.x', 'Not Found', 'orgNotFound', 'org not found', 'error x']);
   });
 
   it('reads codes in any case style as words, and AWS Error / XML shapes', () => {

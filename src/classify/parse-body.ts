@@ -37,7 +37,7 @@ const MESSAGE_KEYS = [
 ];
 
 // Fields that hold a code rather than a sentence: read as words too (`organizationNotShared`).
-const CODE_KEYS = ['errorKey', 'error_key', 'code', 'Code', 'errorCode', 'error_code', 'error', 'status', 'reason'];
+const CODE_KEYS = ['errorKey', 'error_key', 'code', 'Code', 'errorCode', 'error_code', 'error', 'status', 'reason', 'message', 'Message', 'title', 'detail'];
 
 function tryJson(text: string): unknown {
   try {
@@ -117,7 +117,10 @@ function fromJsonObject(obj: Record<string, unknown>): Pick<ParsedBody, 'type' |
     str(obj['error']) ?? str(obj['errorCode']) ?? str(obj['error_code']) ?? (nestedError ? str(nestedError['code']) ?? str(nestedError['status']) : null);
   const messages: string[] = [];
   collectMessages(obj, messages, 0);
-  return { type: rawType === null ? null : stripTypePrefix(rawType), error, messages };
+  const type = rawType === null ? null : stripTypePrefix(rawType);
+  // A provider's own exception name (`OrganizationNotSharedException`) reads as words too, after the messages.
+  if (type !== null && looksLikeCode(type) && !messages.includes(humanizeCode(type))) messages.push(humanizeCode(type));
+  return { type, error, messages };
 }
 
 const HTML_HINT = /^\s*(?:<!doctype html|<html|<head|<body|<\?xml|<[a-z][a-z0-9]*[\s>])/i;
