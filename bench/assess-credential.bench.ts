@@ -19,7 +19,13 @@ function log(kind: (i: number) => [number, string]): Array<Record<string, unknow
   return Array.from({ length: N }, (_, k) => {
     const i = N - 1 - k;
     const [status, body] = kind(i);
-    return { id: `ev-${i}`, createdDate: date(i), statusCode: i % 2 === 0 ? status : String(status), headers: 'Content-Type: application/json', body };
+    return {
+      id: `ev-${i}`,
+      createdDate: date(i),
+      statusCode: i % 2 === 0 ? status : String(status),
+      headers: 'Content-Type: application/json',
+      body,
+    };
   });
 }
 const credential = { status: 'OK', clientEnvironment: 'PRODUCTION' as const };

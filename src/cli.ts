@@ -5,13 +5,34 @@ import { UsageError, type CliIo, type Command } from './core/command.js';
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   // One line per command, added as each lands: start, demo, audit, classify, sim, leaf-alerts.
   start: { summary: 'run the monitor daemon (scheduler, workers, HTTP API)', load: async () => (await import('./main.js')).startCommand },
-  demo: { summary: 'simulator + webhook receiver + daemon in one command', load: async () => (await import('./demo/demo.command.js')).demoCommand },
-  sim: { summary: 'Run a simulated Leaf API with a seeded population (tests, demos)', load: async () => (await import('./sim/sim.command.js')).simCommand },
-  audit: { summary: 'Check every Leaf credential once and print those needing action (no Redis)', load: async () => (await import('./leaf/audit.command.js')).auditCommand },
-  classify: { summary: 'Classify Panorama credential events from a file or stdin', load: async () => (await import('./classify/classify.command.js')).classifyCommand },
-  config: { summary: 'check the configuration from the environment, or print its table', load: async () => (await import('./config.command.js')).configCommand },
-  'leaf-alerts': { summary: "Register, list or delete Leaf's credential-alert webhook (the push path)", load: async () => (await import('./leaf/leaf-alerts.command.js')).leafAlertsCommand },
-  rules: { summary: 'Turn unclassified failures into classifier rules (rules suggest)', load: async () => (await import('./monitor/rules.command.js')).rulesCommand },
+  demo: {
+    summary: 'simulator + webhook receiver + daemon in one command',
+    load: async () => (await import('./demo/demo.command.js')).demoCommand,
+  },
+  sim: {
+    summary: 'Run a simulated Leaf API with a seeded population (tests, demos)',
+    load: async () => (await import('./sim/sim.command.js')).simCommand,
+  },
+  audit: {
+    summary: 'Check every Leaf credential once and print those needing action (no Redis)',
+    load: async () => (await import('./leaf/audit.command.js')).auditCommand,
+  },
+  classify: {
+    summary: 'Classify Panorama credential events from a file or stdin',
+    load: async () => (await import('./classify/classify.command.js')).classifyCommand,
+  },
+  config: {
+    summary: 'check the configuration from the environment, or print its table',
+    load: async () => (await import('./config.command.js')).configCommand,
+  },
+  'leaf-alerts': {
+    summary: "Register, list or delete Leaf's credential-alert webhook (the push path)",
+    load: async () => (await import('./leaf/leaf-alerts.command.js')).leafAlertsCommand,
+  },
+  rules: {
+    summary: 'Turn unclassified failures into classifier rules (rules suggest)',
+    load: async () => (await import('./monitor/rules.command.js')).rulesCommand,
+  },
 };
 
 function mainHelp(): string {
@@ -24,7 +45,7 @@ function mainHelp(): string {
     'Commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `credwatch <command> --help` for a command\'s options.',
+    "Run `credwatch <command> --help` for a command's options.",
     'Configuration is read from environment variables: see README.md.',
     '',
   ].join('\n');

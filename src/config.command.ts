@@ -21,7 +21,9 @@ export const configCommand: Command = {
   async run(argv: string[], io: CliIo): Promise<number> {
     let markdown: boolean | undefined;
     try {
-      ({ values: { markdown } } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { markdown: { type: 'boolean' } } }));
+      ({
+        values: { markdown },
+      } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { markdown: { type: 'boolean' } } }));
     } catch (error) {
       throw new UsageError(`${(error as Error).message}. Run \`credwatch config --help\`.`);
     }

@@ -132,7 +132,8 @@ const optionalUrl: Kind<string | undefined> = {
 
 function parsePort(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`expected a TCP port from 0 to 65535, got "${value}"`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`expected a TCP port from 0 to 65535, got "${value}"`);
   return n;
 }
 
@@ -169,7 +170,9 @@ const providerList = (fallback: string): Kind<ProviderId[]> =>
 
 const redisUrl = (fallback: string): Kind<string> =>
   text(fallback, (v) =>
-    /^rediss?:\/\//.test(v) || parseClusterUrl(v) !== undefined ? undefined : 'expected a redis://, rediss:// or redis+cluster://host:port[,host:port...] URL',
+    /^rediss?:\/\//.test(v) || parseClusterUrl(v) !== undefined
+      ? undefined
+      : 'expected a redis://, rediss:// or redis+cluster://host:port[,host:port...] URL',
   );
 
 /**
@@ -199,16 +202,26 @@ export const CONFIG_SPEC = {
     ),
     prefix: variable(
       'CREDWATCH_PREFIX',
-      text('credwatch', (v) => (v.length > 0 && v.length <= 64 && !/\s/.test(v) ? undefined : 'expected 1 to 64 characters without spaces')),
+      text('credwatch', (v) =>
+        v.length > 0 && v.length <= 64 && !/\s/.test(v) ? undefined : 'expected 1 to 64 characters without spaces',
+      ),
       'Prefix of every Redis key; use a hash tag such as `{credwatch}` on Redis Cluster.',
     ),
   },
   monitor: {
-    providers: variable('CREDWATCH_PROVIDERS', providerList('panorama'), 'Comma-separated provider ids to watch (listed under "Providers" in README.md).'),
+    providers: variable(
+      'CREDWATCH_PROVIDERS',
+      providerList('panorama'),
+      'Comma-separated provider ids to watch (listed under "Providers" in README.md).',
+    ),
     pollIntervalMs: variable('CREDWATCH_POLL_INTERVAL', duration('15m'), 'How often every user is swept and polled.'),
     pollConcurrency: variable('CREDWATCH_POLL_CONCURRENCY', integer(8, 1, 1000), 'Poll jobs one worker process runs at once.'),
     leafRps: variable('CREDWATCH_LEAF_RPS', positiveNumber(10, 10_000), 'Requests per second to Leaf, shared by every worker process.'),
-    rulesFile: variable('CREDWATCH_RULES_FILE', optionalString, 'JSON or YAML file of extra classifier rules, checked before the built-in ones.'),
+    rulesFile: variable(
+      'CREDWATCH_RULES_FILE',
+      optionalString,
+      'JSON or YAML file of extra classifier rules, checked before the built-in ones.',
+    ),
     rulesWatchIntervalMs: variable(
       'CREDWATCH_RULES_WATCH_INTERVAL',
       duration('2s'),
@@ -224,8 +237,16 @@ export const CONFIG_SPEC = {
       duration('6h'),
       'How long `provider_unavailable` may last before it is alerted on.',
     ),
-    flapCooldownMs: variable('CREDWATCH_FLAP_COOLDOWN', duration('1h'), 'A category that flaps back within this time sends no new webhook.'),
-    notifyUnclassified: variable('CREDWATCH_NOTIFY_UNCLASSIFIED', boolean(false), 'Send `credential.action_required` for `unclassified` too.'),
+    flapCooldownMs: variable(
+      'CREDWATCH_FLAP_COOLDOWN',
+      duration('1h'),
+      'A category that flaps back within this time sends no new webhook.',
+    ),
+    notifyUnclassified: variable(
+      'CREDWATCH_NOTIFY_UNCLASSIFIED',
+      boolean(false),
+      'Send `credential.action_required` for `unclassified` too.',
+    ),
     historyLimit: variable('CREDWATCH_HISTORY_LIMIT', integer(50, 1, 10_000), 'Transitions kept per credential.'),
     jobLockDurationMs: variable(
       'CREDWATCH_JOB_LOCK_DURATION',
@@ -238,9 +259,14 @@ export const CONFIG_SPEC = {
     port: variable('CREDWATCH_PORT', port(8080), 'HTTP port: health, read API, status page, Leaf alert intake, metrics.'),
     host: variable('CREDWATCH_HOST', text('0.0.0.0'), 'Address the HTTP server binds.'),
     metricsPort: variable('CREDWATCH_METRICS_PORT', optionalPort, 'Serve `/metrics` on this port instead of CREDWATCH_PORT.'),
-    adminToken: variable('CREDWATCH_ADMIN_TOKEN', optionalString, 'Bearer token for `/api/*` and the status page; the API is off without it.', {
-      secret: true,
-    }),
+    adminToken: variable(
+      'CREDWATCH_ADMIN_TOKEN',
+      optionalString,
+      'Bearer token for `/api/*` and the status page; the API is off without it.',
+      {
+        secret: true,
+      },
+    ),
   },
   webhooks: {
     file: variable('CREDWATCH_WEBHOOKS_FILE', optionalString, 'JSON or YAML list of webhook endpoints (name, url, secret, filters).'),
@@ -261,7 +287,11 @@ export const CONFIG_SPEC = {
       integer(5, 1, 1000),
       'Failed attempts in a row that mark a webhook endpoint failing (one probe at a time, the rest wait).',
     ),
-    probeIntervalMs: variable('CREDWATCH_WEBHOOK_PROBE_INTERVAL', duration('5s'), 'Longest delay between two probes of a failing endpoint (the retry schedule, capped).'),
+    probeIntervalMs: variable(
+      'CREDWATCH_WEBHOOK_PROBE_INTERVAL',
+      duration('5s'),
+      'Longest delay between two probes of a failing endpoint (the retry schedule, capped).',
+    ),
     ratePerSecond: variable(
       'CREDWATCH_WEBHOOK_RATE',
       integer(50, 0, 100_000),
@@ -294,7 +324,11 @@ export const CONFIG_SPEC = {
       duration('30s'),
       'Every `credential.action_required` waits this long (durably) so the first failures of a storm are held too; `0s` sends at once.',
     ),
-    holdLimitMs: variable('CREDWATCH_INCIDENT_HOLD_LIMIT', duration('2h'), 'An incident open this long resolves and releases its held notifications.'),
+    holdLimitMs: variable(
+      'CREDWATCH_INCIDENT_HOLD_LIMIT',
+      duration('2h'),
+      'An incident open this long resolves and releases its held notifications.',
+    ),
     recoveredShare: variable(
       'CREDWATCH_INCIDENT_RECOVERED_SHARE',
       positiveNumber(0.8, 1),
@@ -305,11 +339,23 @@ export const CONFIG_SPEC = {
       duration('15m'),
       'After a recovery, held notifications of credentials not yet recovered wait this long before they are sent.',
     ),
-    checkIntervalMs: variable('CREDWATCH_INCIDENT_CHECK_INTERVAL', duration('5s'), 'How often due notifications and incident resolution are checked (at least 100ms).'),
+    checkIntervalMs: variable(
+      'CREDWATCH_INCIDENT_CHECK_INTERVAL',
+      duration('5s'),
+      'How often due notifications and incident resolution are checked (at least 100ms).',
+    ),
   },
   log: {
-    level: variable('LOG_LEVEL', oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'), 'pino level: trace, debug, info, warn, error, fatal, silent.'),
-    format: variable('LOG_FORMAT', oneOf(['auto', 'json', 'pretty'], 'auto'), '`json`, `pretty`, or `auto` (pretty when stdout is a terminal).'),
+    level: variable(
+      'LOG_LEVEL',
+      oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
+      'pino level: trace, debug, info, warn, error, fatal, silent.',
+    ),
+    format: variable(
+      'LOG_FORMAT',
+      oneOf(['auto', 'json', 'pretty'], 'auto'),
+      '`json`, `pretty`, or `auto` (pretty when stdout is a terminal).',
+    ),
   },
 };
 
@@ -426,7 +472,15 @@ export function describeConfig(env: Record<string, string | undefined>): string[
   return CONFIG_VARIABLES.map((v) => {
     const raw = env[v.name];
     const set = raw !== undefined && raw !== '';
-    const shown = !set ? (v.default === '' ? '(unset)' : `${v.default} (default)`) : v.secret ? '(set, not shown)' : v.name === 'REDIS_URL' ? redactUserinfo(raw) : raw;
+    const shown = !set
+      ? v.default === ''
+        ? '(unset)'
+        : `${v.default} (default)`
+      : v.secret
+        ? '(set, not shown)'
+        : v.name === 'REDIS_URL'
+          ? redactUserinfo(raw)
+          : raw;
     return `${v.name}=${shown}`;
   });
 }

@@ -74,11 +74,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format, isTTY: options.isTTY ?? false });
   const endpoints = await loadEndpoints({ file: config.webhooks.file, url: config.webhooks.url, secret: config.webhooks.secret });
   const registry = new Registry();
-  const metrics = createMetrics(registry, { providers: config.monitor.providers, endpoints: endpoints.map((e) => e.name), version: VERSION });
+  const metrics = createMetrics(registry, {
+    providers: config.monitor.providers,
+    endpoints: endpoints.map((e) => e.name),
+    version: VERSION,
+  });
   const initialRules = config.monitor.rulesFile ? await loadRulesFile(config.monitor.rulesFile) : [];
 
   // A taken port fails the start before anything is written to Redis or asked of Leaf.
-  if (roles.includes('http') || config.http.metricsPort === undefined) await assertPortFree(config.http.port, config.http.host, 'CREDWATCH_PORT');
+  if (roles.includes('http') || config.http.metricsPort === undefined)
+    await assertPortFree(config.http.port, config.http.host, 'CREDWATCH_PORT');
   if (config.http.metricsPort !== undefined) await assertPortFree(config.http.metricsPort, config.http.host, 'CREDWATCH_METRICS_PORT');
   const redisErrors = createRedisErrorReporter(logger);
   const redis = await connectRedis(config, logger, metrics, redisErrors);
@@ -108,7 +113,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logger: logger.child({ component: 'leaf' }),
   });
   closers.unshift(async () => leaf.close());
-  const queues = createQueues(redis, prefix, endpoints.map((e) => e.name), redisErrors);
+  const queues = createQueues(
+    redis,
+    prefix,
+    endpoints.map((e) => e.name),
+    redisErrors,
+  );
   closers.unshift(() => queues.close());
   const webhooks = createWebhookService({
     redis,
@@ -127,11 +137,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       concurrency: config.webhooks.concurrency,
     },
     redisErrors,
-    ...(config.incidents.enabled ? { incidents: { ...config.incidents, checkIntervalMs: Math.max(100, config.incidents.checkIntervalMs) } } : {}),
+    ...(config.incidents.enabled
+      ? { incidents: { ...config.incidents, checkIntervalMs: Math.max(100, config.incidents.checkIntervalMs) } }
+      : {}),
   });
   closers.unshift(() => webhooks.close());
   metrics.setScrapeSources(createScrapeSources({ store, queues, webhooks, monitor: config.monitor }));
-  const requestPoll = (provider: ProviderId, leafUserId: string, reason: PollReason = 'manual') => enqueuePolls(queues.poll, [provider], [leafUserId], reason);
+  const requestPoll = (provider: ProviderId, leafUserId: string, reason: PollReason = 'manual') =>
+    enqueuePolls(queues.poll, [provider], [leafUserId], reason);
   const inbox = new UnclassifiedInbox(redis, prefix, config.monitor.unclassifiedMaxSignatures);
   const rules = startRulesReloader({
     file: config.monitor.rulesFile,
@@ -141,7 +154,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logger: logger.child({ component: 'rules' }),
     // Credentials decided by a fallback or a changed rule are polled again: transitions and webhooks as usual.
     reassess: (changedRuleIds) =>
-      reassessCredentials({ store, providers: config.monitor.providers, changedRuleIds, enqueue: (provider, ids) => enqueuePolls(queues.poll, [provider], ids, 'manual') }),
+      reassessCredentials({
+        store,
+        providers: config.monitor.providers,
+        changedRuleIds,
+        enqueue: (provider, ids) => enqueuePolls(queues.poll, [provider], ids, 'manual'),
+      }),
   });
   closers.unshift(async () => rules.close());
 
@@ -151,7 +169,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       // Fail at start, with one line, when Leaf is unreachable or refuses our credentials.
       await leaf.authenticate();
     }
-    const workers = await startWorkers({ roles, config, redis, leaf, classifier: rules.classifier, inbox, store, queues, metrics, logger, redisErrors });
+    const workers = await startWorkers({
+      roles,
+      config,
+      redis,
+      leaf,
+      classifier: rules.classifier,
+      inbox,
+      store,
+      queues,
+      metrics,
+      logger,
+      redisErrors,
+    });
     closers.unshift(() => workers.close());
     if (roles.includes('worker') || roles.includes('scheduler')) {
       // Delivery workers and the outbox dispatcher: idempotent, so every such process may run them.
@@ -195,7 +225,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     redis,
     requestPoll: (provider, leafUserId) => requestPoll(provider, leafUserId),
     reloadRules: (trigger = 'manual') => rules.reload(trigger),
-    sweepNow: async () => void (await queues.sweep.add('sweep', { trigger: 'manual' }, { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } })),
+    sweepNow: async () =>
+      void (await queues.sweep.add('sweep', { trigger: 'manual' }, { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } })),
     close: () =>
       (closed ??= (async () => {
         logger.info('shutting down');

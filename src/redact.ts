@@ -39,6 +39,8 @@ export function excerpt(text: unknown, max = 200): string {
     }
   }
   // Redact before cutting so a token split by the cut cannot survive half-masked.
-  const folded = redactText(s.length > max * 20 ? s.slice(0, max * 20) : s).replace(/\s+/g, ' ').trim();
+  const folded = redactText(s.length > max * 20 ? s.slice(0, max * 20) : s)
+    .replace(/\s+/g, ' ')
+    .trim();
   return folded.length > max ? `${folded.slice(0, max - 1)}…` : folded;
 }

@@ -6,8 +6,19 @@
 import { safeError, type Logger } from './logger.js';
 
 /** System codes and messages of a lost or refused Redis connection (as opposed to a bug or a bad job). */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
-const CONNECTION_MESSAGE = /connection is closed|stream isn't writeable|connect (econnrefused|etimedout)|socket closed|read econnreset|getaddrinfo|max retries per request|enableofflinequeue|reached the max retries|loading redis is loading/i;
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+]);
+const CONNECTION_MESSAGE =
+  /connection is closed|stream isn't writeable|connect (econnrefused|etimedout)|socket closed|read econnreset|getaddrinfo|max retries per request|enableofflinequeue|reached the max retries|loading redis is loading/i;
 
 /** True when an error says Redis is unreachable (refused, reset, closed, timed out, unknown host). */
 export function isRedisConnectionError(error: unknown): boolean {

@@ -56,7 +56,8 @@ describe('credwatch audit against the simulator', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, string | null>);
-    for (const row of rows) expect(Object.keys(row).sort()).toEqual(['action', 'category', 'email', 'externalId', 'leafUserId', 'name', 'reason', 'since']);
+    for (const row of rows)
+      expect(Object.keys(row).sort()).toEqual(['action', 'category', 'email', 'externalId', 'leafUserId', 'name', 'reason', 'since']);
     // The simulator's users carry an externalId and a name; since is ISO 8601 with milliseconds, or null.
     for (const row of rows) expect(row.externalId).toBe(s.sim.user(row.leafUserId ?? '')?.externalId);
     for (const row of rows) expect(row.since === null || /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(row.since ?? '')).toBe(true);
@@ -87,7 +88,11 @@ describe('credwatch audit against the simulator', () => {
   it('--only-failing leaves healthy credentials out of --json', async () => {
     const s = await sim(60, 11);
     const result = await audit(['--leaf-url', s.url, '--rps', '400', '--json', '--only-failing']);
-    const rows = result.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { category: string });
+    const rows = result.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { category: string });
     expect(rows.length).toBe(60 - s.sim.expected().healthy);
     expect(rows.some((r) => r.category === 'healthy')).toBe(false);
   });
@@ -124,7 +129,10 @@ describe('credwatch audit against the simulator', () => {
     const limited = await audit(['--leaf-url', s.url, '--rps', '100', '--json']);
     expect(s.sim.stats().rateLimited).toBeGreaterThan(0);
     expect(limited.code).toBe(1);
-    const rows = limited.stdout.trim().split('\n').map((l) => JSON.parse(l) as { category: string });
+    const rows = limited.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { category: string });
     expect(tally(rows)).toEqual(s.sim.expected());
   });
 
@@ -137,7 +145,11 @@ describe('credwatch audit against the simulator', () => {
       { args: ['--leaf-url', 'ftp://x'], env: {}, says: /--leaf-url: expected an http\(s\) URL/ },
       { args: ['--bogus'], env: {}, says: /Unknown option '--bogus'/ },
       { args: ['--provider', 'acme'], env: {}, says: /unknown provider "acme"/ },
-      { args: ['--leaf-url', s.url], env: { LEAF_REQUEST_TIMEOUT: 'soon', LEAF_MAX_RETRIES: 'x' }, says: /invalid configuration: LEAF_REQUEST_TIMEOUT.*; LEAF_MAX_RETRIES/ },
+      {
+        args: ['--leaf-url', s.url],
+        env: { LEAF_REQUEST_TIMEOUT: 'soon', LEAF_MAX_RETRIES: 'x' },
+        says: /invalid configuration: LEAF_REQUEST_TIMEOUT.*; LEAF_MAX_RETRIES/,
+      },
       { args: ['--leaf-url', s.url], env: { LEAF_USERNAME: '', LEAF_PASSWORD: '' }, says: /no Leaf credentials/ },
     ];
     for (const c of cases) {
@@ -154,9 +166,16 @@ describe('credwatch audit against the simulator', () => {
   it('uses a static LEAF_TOKEN without logging in', async () => {
     const s = await sim(20, 9);
     const token = await simToken(s.url);
-    const result = await audit(['--leaf-url', s.url, '--rps', '400', '--json'], { LEAF_TOKEN: token, LEAF_USERNAME: '', LEAF_PASSWORD: '' });
+    const result = await audit(['--leaf-url', s.url, '--rps', '400', '--json'], {
+      LEAF_TOKEN: token,
+      LEAF_USERNAME: '',
+      LEAF_PASSWORD: '',
+    });
     expect(result.stderr).toBe('');
-    const rows = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { category: string });
+    const rows = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { category: string });
     expect(tally(rows)).toEqual(s.sim.expected());
     expect(s.sim.stats().requests['authenticate']).toBe(1); // simToken's own login only
   });

@@ -22,7 +22,12 @@ describe('bench table and sizes (pure)', () => {
 
   it('keeps quick runs small, full runs at 100 000 users, and lets --users size the scale section only', () => {
     expect(benchSizes(true, undefined)).toMatchObject({ pipelineUsers: 100, scaleUsers: 2000, rateLimitSeconds: 5 });
-    expect(benchSizes(false, undefined)).toMatchObject({ pipelineUsers: 1000, scaleUsers: 100_000, scaleLatencyMs: 50, scaleConcurrency: 200 });
+    expect(benchSizes(false, undefined)).toMatchObject({
+      pipelineUsers: 1000,
+      scaleUsers: 100_000,
+      scaleLatencyMs: 50,
+      scaleConcurrency: 200,
+    });
     expect(benchSizes(false, 20_000)).toMatchObject({ pipelineUsers: 1000, scaleUsers: 20_000 });
   });
 });

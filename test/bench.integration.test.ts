@@ -10,7 +10,10 @@ const BIN = join(ROOT, 'bin/bench.js');
 
 function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' } });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -32,9 +35,28 @@ const EXPECTED: Record<string, Record<string, (v: unknown) => boolean>> = {
     redisVersion: (v) => typeof v === 'string' && /^\d+\.\d+/.test(v),
     date: (v) => typeof v === 'string' && !Number.isNaN(Date.parse(v)),
   },
-  pipeline: { users: isNumber, concurrency: isNumber, credwatch_polls_per_s: isNumber, raw_polls_per_s: isNumber, ratio: isNumber, rounds: isNumber },
-  rate_limit: { budget_rps: isNumber, achieved_rps: isNumber, utilization: isNumber, rate_limited_responses: (v) => Number.isInteger(v) && (v as number) >= 0 },
-  scale: { users: isNumber, sweep_seconds: isNumber, expected_seconds: isNumber, redis_bytes_per_credential: isNumber, daemon_rss_mb: isNumber, scrape_ms: isNumber },
+  pipeline: {
+    users: isNumber,
+    concurrency: isNumber,
+    credwatch_polls_per_s: isNumber,
+    raw_polls_per_s: isNumber,
+    ratio: isNumber,
+    rounds: isNumber,
+  },
+  rate_limit: {
+    budget_rps: isNumber,
+    achieved_rps: isNumber,
+    utilization: isNumber,
+    rate_limited_responses: (v) => Number.isInteger(v) && (v as number) >= 0,
+  },
+  scale: {
+    users: isNumber,
+    sweep_seconds: isNumber,
+    expected_seconds: isNumber,
+    redis_bytes_per_credential: isNumber,
+    daemon_rss_mb: isNumber,
+    scrape_ms: isNumber,
+  },
   scale_out: { workers: (v) => v === 2, polls_per_s: isNumber, speedup_vs_one: isNumber },
 };
 
@@ -43,7 +65,8 @@ describe('npm run bench -- --quick (compiled, real child processes, private redi
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('writes latest.json and a dated copy with every key and sane types, and prints the table', async () => {
-    if (!existsSync(join(ROOT, 'dist/bench/run.js'))) throw new Error('dist/ is missing: run `npm run build` before this test (npm test does)');
+    if (!existsSync(join(ROOT, 'dist/bench/run.js')))
+      throw new Error('dist/ is missing: run `npm run build` before this test (npm test does)');
     const result = await runBench(['--quick', '--out', out]);
     expect(result.stderr).not.toMatch(/FAILED/);
     expect(result.code).toBe(0);
@@ -62,7 +85,8 @@ describe('npm run bench -- --quick (compiled, real child processes, private redi
     }
     expect(bad).toEqual([]);
     expect(latest['machine']?.['quick']).toBe(true);
-    for (const key of ['credwatch_polls_per_s', 'ratio', 'utilization', 'redis_bytes_per_credential', 'speedup_vs_one']) expect(result.stdout).toContain(key);
+    for (const key of ['credwatch_polls_per_s', 'ratio', 'utilization', 'redis_bytes_per_credential', 'speedup_vs_one'])
+      expect(result.stdout).toContain(key);
   }, 180_000);
 
   it('rejects a bad command line with one clear line and exit code 2', async () => {

@@ -21,8 +21,15 @@ describe('credwatch classify as a child process (bin/credwatch.js, built dist/)'
     const { status, stdout, stderr } = credwatch(['classify', '--json'], readFileSync(EXAMPLES, 'utf8'));
     expect(stderr).toBe('');
     expect(status).toBe(0);
-    const expected = (JSON.parse(readFileSync(EXAMPLES, 'utf8')) as Array<{ event: { id: string }; expect: string }>).map((e) => [e.event.id, e.expect]);
-    const got = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { id: string; category: string }).map((o) => [o.id, o.category]);
+    const expected = (JSON.parse(readFileSync(EXAMPLES, 'utf8')) as Array<{ event: { id: string }; expect: string }>).map((e) => [
+      e.event.id,
+      e.expect,
+    ]);
+    const got = stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; category: string })
+      .map((o) => [o.id, o.category]);
     expect(got).toEqual(expected);
   });
 

@@ -35,7 +35,13 @@ async function run(argv: string[], stdinText?: string, stdinIsTTY = false): Prom
 
 const events = [
   { id: 'b', createdDate: '2026-11-02T10:00:00.000Z', statusCode: 200, headers: '', body: '{}' },
-  { id: 'a', createdDate: '2026-11-02T09:00:00Z', statusCode: '400', headers: '', body: '{"__type":"NotAuthorizedException","message":"Refresh Token has expired"}' },
+  {
+    id: 'a',
+    createdDate: '2026-11-02T09:00:00Z',
+    statusCode: '400',
+    headers: '',
+    body: '{"__type":"NotAuthorizedException","message":"Refresh Token has expired"}',
+  },
   { id: 'c', createdDate: '2026-11-02T11:00:00.000001Z', statusCode: 503, headers: '', body: '<html><title>503</title></html>' },
   { id: 'd', createdDate: '2026-11-02T12:00:00.000Z', statusCode: 400, headers: '', body: '{"error":"invalid_grant"}' },
   { id: 'd', createdDate: '2026-11-02T12:00:00.000Z', statusCode: 400, headers: '', body: '{"error":"invalid_grant"}' },
@@ -86,10 +92,18 @@ describe('credwatch classify', () => {
   });
 
   it('reads stdin when FILE is "-" or absent', async () => {
-    for (const argv of [['classify', '-', '--json'], ['classify', '--json']]) {
+    for (const argv of [
+      ['classify', '-', '--json'],
+      ['classify', '--json'],
+    ]) {
       const { code, stdout } = await run(argv, JSON.stringify(events.slice(0, 2)));
       expect(code).toBe(0);
-      expect(stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(['a', 'b']);
+      expect(
+        stdout
+          .trimEnd()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { id: string }).id),
+      ).toEqual(['a', 'b']);
     }
   });
 
@@ -98,13 +112,22 @@ describe('credwatch classify', () => {
       const fixtures = JSON.parse(readFileSync(path, 'utf8')) as Array<{ event: { id: string }; expect: string }>;
       const { code, stdout } = await run(['classify', path, '--json']);
       expect(code).toBe(0);
-      const got = new Map(stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { id: string; category: string }).map((o) => [o.id, o.category]));
+      const got = new Map(
+        stdout
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { id: string; category: string })
+          .map((o) => [o.id, o.category]),
+      );
       for (const f of fixtures) expect(got.get(f.event.id), f.event.id).toBe(f.expect);
     }
   });
 
   it('uses operator rules from --rules before the built-in ones', async () => {
-    const rules = file('rules.yaml', 'rules:\n  - id: acme.teapot\n    category: provider_unavailable\n    reason: the teapot is brewing\n    match:\n      status: [418]\n');
+    const rules = file(
+      'rules.yaml',
+      'rules:\n  - id: acme.teapot\n    category: provider_unavailable\n    reason: the teapot is brewing\n    match:\n      status: [418]\n',
+    );
     const input = file('teapot.json', JSON.stringify([{ id: 't', statusCode: 418, body: "I'm a teapot" }]));
     const { code, stdout } = await run(['classify', input, '--rules', rules, '--json']);
     expect(code).toBe(0);
@@ -113,16 +136,51 @@ describe('credwatch classify', () => {
 
   const bad: Array<[string, () => string[], string | undefined, RegExp]> = [
     ['not JSON', () => ['classify', file('bad.json', '{"oops": ')], undefined, /^credwatch classify: .*bad\.json: not valid JSON \(.+\)$/],
-    ['not an array', () => ['classify', file('obj.json', '{"id": 1}')], undefined, /^credwatch classify: .*obj\.json: expected a JSON array of events, got an object$/],
-    ['an unreadable file', () => ['classify', join(dir, 'missing.json')], undefined, /^credwatch classify: cannot read .*missing\.json \(ENOENT\)$/],
-    ['an element that is not an object', () => ['classify', '-'], '[{"id":"x"}, {"id":"y"}, 42]', /^credwatch classify: stdin: event at index 2 is not an object \(got a number\)$/],
-    ['an element that is null', () => ['classify', '-'], '[null]', /^credwatch classify: stdin: event at index 0 is not an object \(got null\)$/],
-    ['a wrapper whose event is not an object', () => ['classify', '-'], '[{"event": "x"}]', /^credwatch classify: stdin: "event" at index 0 is not an object \(got a string\)$/],
+    [
+      'not an array',
+      () => ['classify', file('obj.json', '{"id": 1}')],
+      undefined,
+      /^credwatch classify: .*obj\.json: expected a JSON array of events, got an object$/,
+    ],
+    [
+      'an unreadable file',
+      () => ['classify', join(dir, 'missing.json')],
+      undefined,
+      /^credwatch classify: cannot read .*missing\.json \(ENOENT\)$/,
+    ],
+    [
+      'an element that is not an object',
+      () => ['classify', '-'],
+      '[{"id":"x"}, {"id":"y"}, 42]',
+      /^credwatch classify: stdin: event at index 2 is not an object \(got a number\)$/,
+    ],
+    [
+      'an element that is null',
+      () => ['classify', '-'],
+      '[null]',
+      /^credwatch classify: stdin: event at index 0 is not an object \(got null\)$/,
+    ],
+    [
+      'a wrapper whose event is not an object',
+      () => ['classify', '-'],
+      '[{"event": "x"}]',
+      /^credwatch classify: stdin: "event" at index 0 is not an object \(got a string\)$/,
+    ],
     ['empty stdin', () => ['classify'], '', /^credwatch classify: stdin: not valid JSON \(.+\)$/],
-    ['a bad --environment', () => ['classify', '--environment', 'DEV', '-'], '[]', /^credwatch classify: --environment: expected STAGE or PRODUCTION, got "DEV"$/],
+    [
+      'a bad --environment',
+      () => ['classify', '--environment', 'DEV', '-'],
+      '[]',
+      /^credwatch classify: --environment: expected STAGE or PRODUCTION, got "DEV"$/,
+    ],
     ['an unknown option', () => ['classify', '--frobnicate'], '[]', /^credwatch classify: Unknown option '--frobnicate'.* \(see --help\)$/],
     ['two files', () => ['classify', 'a.json', 'b.json'], '[]', /^credwatch classify: expected at most one FILE, got 2: a\.json b\.json$/],
-    ['a bad rules file', () => ['classify', '--rules', file('bad-rules.json', '[{"id":"x","category":"nope","reason":"r","match":{"status":[400]}}]'), '-'], '[]', /^credwatch classify: rules file .*bad-rules\.json: rule 0 \(id "x"\): category: expected one of healthy, .*$/],
+    [
+      'a bad rules file',
+      () => ['classify', '--rules', file('bad-rules.json', '[{"id":"x","category":"nope","reason":"r","match":{"status":[400]}}]'), '-'],
+      '[]',
+      /^credwatch classify: rules file .*bad-rules\.json: rule 0 \(id "x"\): category: expected one of healthy, .*$/,
+    ],
   ];
   it.each(bad)('exits non-zero with one line for %s', async (_name, argv, stdin, message) => {
     const { code, stdout, stderr } = await run(argv(), stdin);

@@ -23,8 +23,12 @@ describe('docs/classifier.md', () => {
     const jsonRules = parseRules(JSON.parse(block('json')), 'docs.json');
     const classifier = createClassifier({ extraRules: [...yamlRules, ...jsonRules] });
     const ctx = { clientEnvironment: 'PRODUCTION' as const };
-    expect(classifier.classifyEvent({ statusCode: 401, body: '{"message":"SSO session has ended"}' }, ctx).ruleId).toBe('acme.sso-session-ended');
-    expect(classifier.classifyEvent({ statusCode: 404, body: '<html><body>Scheduled maintenance until 6am</body></html>' }, ctx)).toMatchObject({ ruleId: 'acme.maintenance-page', category: 'provider_unavailable' });
+    expect(classifier.classifyEvent({ statusCode: 401, body: '{"message":"SSO session has ended"}' }, ctx).ruleId).toBe(
+      'acme.sso-session-ended',
+    );
+    expect(
+      classifier.classifyEvent({ statusCode: 404, body: '<html><body>Scheduled maintenance until 6am</body></html>' }, ctx),
+    ).toMatchObject({ ruleId: 'acme.maintenance-page', category: 'provider_unavailable' });
     expect(classifier.classifyEvent({ statusCode: '403', body: '{"error":"farm_unknown"}' }, ctx).ruleId).toBe('acme.farm-unknown');
   });
 

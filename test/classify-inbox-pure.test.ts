@@ -6,11 +6,18 @@ import { suggestRule, templatePattern } from '../src/classify/suggest-rule.js';
 import { inboxSightings } from '../src/monitor/inbox-sightings.js';
 import { changedRuleIds } from '../src/monitor/rules-reloader.js';
 
-const event = (statusCode: number, body: unknown, id = 'e1') => normalizeEvent({ id, statusCode, body: typeof body === 'string' ? body : JSON.stringify(body), createdDate: '2026-11-30T10:00:00Z' });
+const event = (statusCode: number, body: unknown, id = 'e1') =>
+  normalizeEvent({ id, statusCode, body: typeof body === 'string' ? body : JSON.stringify(body), createdDate: '2026-11-30T10:00:00Z' });
 
 describe('humanizeCode', () => {
   it('reads snake, camel, kebab, upper and Pascal codes as the same words', () => {
-    const words = ['invalid_organization_code', 'invalidOrganizationCode', 'INVALID_ORGANIZATION_CODE', 'invalid-organization-code', 'InvalidOrganizationCode'].map(humanizeCode);
+    const words = [
+      'invalid_organization_code',
+      'invalidOrganizationCode',
+      'INVALID_ORGANIZATION_CODE',
+      'invalid-organization-code',
+      'InvalidOrganizationCode',
+    ].map(humanizeCode);
     expect(new Set(words)).toEqual(new Set(['invalid organization code']));
     expect(humanizeCode('ORGNotShared')).toBe('org not shared');
   });
@@ -18,7 +25,9 @@ describe('humanizeCode', () => {
 
 describe('event signatures', () => {
   it('mask ids, numbers, dates, e-mails and quoted values, so one wording is one signature', () => {
-    const a = eventSignature(event(403, { message: 'Farm 8812 of grower jane@example.com paused since 2026-11-03T10:00:00Z ("north field")' }));
+    const a = eventSignature(
+      event(403, { message: 'Farm 8812 of grower jane@example.com paused since 2026-11-03T10:00:00Z ("north field")' }),
+    );
     const b = eventSignature(event(403, { message: 'Farm 17 of grower bob@example.org paused since 2026-10-01T08:30:00Z ("south")' }));
     expect(a.id).toBe(b.id);
     expect(a.template).toBe('Farm <n> of grower <email> paused since <date> (<value>)');
@@ -59,10 +68,18 @@ describe('suggestRule', () => {
     const classifier = createClassifier({ extraRules: [rule] });
     expect(classifier.classifyEvent(first, { clientEnvironment: undefined }).ruleId).toBe(entry.id);
     const other = event(403, { errorKey: 'consentPending', detail: 'Consent for farm 17 pending since 2025-01-30' }, 'e2');
-    expect(classifier.classifyEvent(other, { clientEnvironment: undefined })).toMatchObject({ category: 'missing_permission', ruleId: entry.id });
+    expect(classifier.classifyEvent(other, { clientEnvironment: undefined })).toMatchObject({
+      category: 'missing_permission',
+      ruleId: entry.id,
+    });
     // A different status, or a different wording, is not captured.
-    expect(classifier.classifyEvent(event(400, { detail: 'Consent for farm 1 pending since 2026-11-03' }), { clientEnvironment: undefined }).ruleId).not.toBe(entry.id);
-    expect(classifier.classifyEvent(event(403, { detail: 'Something else entirely' }), { clientEnvironment: undefined }).ruleId).not.toBe(entry.id);
+    expect(
+      classifier.classifyEvent(event(400, { detail: 'Consent for farm 1 pending since 2026-11-03' }), { clientEnvironment: undefined })
+        .ruleId,
+    ).not.toBe(entry.id);
+    expect(classifier.classifyEvent(event(403, { detail: 'Something else entirely' }), { clientEnvironment: undefined }).ruleId).not.toBe(
+      entry.id,
+    );
   });
 
   it('escapes regular-expression characters of the message and the code', () => {

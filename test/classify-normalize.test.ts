@@ -42,7 +42,9 @@ describe('normalizeEvent', () => {
 
   it('turns headers given as an object or a list into "Name: value" lines', () => {
     expect(normalizeEvent({ headers: 'Host: a' }).headers).toBe('Host: a');
-    expect(normalizeEvent({ headers: { Host: 'api.bananorama.com', 'X-A': ['1', '2'] } }).headers).toBe('Host: api.bananorama.com\nX-A: 1, 2');
+    expect(normalizeEvent({ headers: { Host: 'api.bananorama.com', 'X-A': ['1', '2'] } }).headers).toBe(
+      'Host: api.bananorama.com\nX-A: 1, 2',
+    );
     expect(normalizeEvent({ headers: [['Host', 'h']] }).headers).toBe('Host: h');
     expect(normalizeEvent({ headers: null }).headers).toBe('');
   });
@@ -98,16 +100,31 @@ describe('parseBody', () => {
       type: 'NotAuthorizedException',
       messages: ['m', 'not authorized exception'],
     });
-    expect(parseBody('{"error":"invalid_grant","error_description":"d"}')).toMatchObject({ error: 'invalid_grant', messages: ['d', 'invalid grant'] });
-    expect(parseBody('{"error":{"code":"token_expired","message":"gone"}}')).toMatchObject({ error: 'token_expired', messages: ['gone', 'token expired'] });
-    expect(parseBody('{"title":"Not Found","status":404,"message":"error.x","errorKey":"orgNotFound"}').messages).toEqual(['error.x', 'Not Found', 'orgNotFound', 'org not found', 'error x']);
+    expect(parseBody('{"error":"invalid_grant","error_description":"d"}')).toMatchObject({
+      error: 'invalid_grant',
+      messages: ['d', 'invalid grant'],
+    });
+    expect(parseBody('{"error":{"code":"token_expired","message":"gone"}}')).toMatchObject({
+      error: 'token_expired',
+      messages: ['gone', 'token expired'],
+    });
+    expect(parseBody('{"title":"Not Found","status":404,"message":"error.x","errorKey":"orgNotFound"}').messages).toEqual([
+      'error.x',
+      'Not Found',
+      'orgNotFound',
+      'org not found',
+      'error x',
+    ]);
   });
 
   it('reads codes in any case style as words, and AWS Error / XML shapes', () => {
     for (const code of ['invalid_organization_code', 'invalidOrganizationCode', 'INVALID_ORGANIZATION_CODE', 'invalid-organization-code']) {
       expect(parseBody(JSON.stringify({ errorKey: code })).messages).toContain('invalid organization code');
     }
-    expect(parseBody('{"Error":{"Code":"OrgNotShared","Message":"m2"}}')).toMatchObject({ type: 'OrgNotShared', messages: ['m2', 'org not shared'] });
+    expect(parseBody('{"Error":{"Code":"OrgNotShared","Message":"m2"}}')).toMatchObject({
+      type: 'OrgNotShared',
+      messages: ['m2', 'org not shared'],
+    });
     expect(parseBody('<?xml version="1.0"?><Error><Code>OrganizationNotFound</Code><Message>gone</Message></Error>').messages).toEqual(
       expect.arrayContaining(['organization not found', 'gone']),
     );

@@ -43,10 +43,33 @@ const body = fc.oneof(
   fc.constantFrom(...REAUTH_BODIES).map((s) => s.repeat(2000)),
   fc.anything(),
 );
-const statusCode = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.integer({ min: 100, max: 599 }).map(String), fc.string(), fc.double(), fc.constant(undefined), fc.anything());
-const headers = fc.oneof(fc.string(), fc.constantFrom('Host: api.bananorama.com', 'Host: api.panorama.ag', 'x: staging.example.com'), fc.dictionary(fc.string(), fc.string()), fc.anything());
+const statusCode = fc.oneof(
+  fc.integer({ min: -1000, max: 1000 }),
+  fc.integer({ min: 100, max: 599 }).map(String),
+  fc.string(),
+  fc.double(),
+  fc.constant(undefined),
+  fc.anything(),
+);
+const headers = fc.oneof(
+  fc.string(),
+  fc.constantFrom('Host: api.bananorama.com', 'Host: api.panorama.ag', 'x: staging.example.com'),
+  fc.dictionary(fc.string(), fc.string()),
+  fc.anything(),
+);
 const rawEvent = fc.record(
-  { id: fc.oneof(fc.string(), fc.integer(), fc.anything()), createdDate: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string(), fc.anything()), statusCode, headers, body, extra: fc.anything() },
+  {
+    id: fc.oneof(fc.string(), fc.integer(), fc.anything()),
+    createdDate: fc.oneof(
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.string(),
+      fc.anything(),
+    ),
+    statusCode,
+    headers,
+    body,
+    extra: fc.anything(),
+  },
   { requiredKeys: [] },
 );
 const anyEvent = fc.oneof(rawEvent, fc.anything());
@@ -85,7 +108,13 @@ describe('no input of any shape makes the classifier throw', () => {
   it('assessCredential returns a well-formed assessment', () => {
     const credential = fc.oneof(
       fc.constant(null),
-      fc.record({ status: fc.oneof(fc.constantFrom('OK', 'UNAUTHENTICATED', 'MISSING_PERMISSION', 'TEMPORARILY_UNAVAILABLE'), fc.string()), clientEnvironment: environment }, { requiredKeys: [] }),
+      fc.record(
+        {
+          status: fc.oneof(fc.constantFrom('OK', 'UNAUTHENTICATED', 'MISSING_PERMISSION', 'TEMPORARILY_UNAVAILABLE'), fc.string()),
+          clientEnvironment: environment,
+        },
+        { requiredKeys: [] },
+      ),
     );
     fc.assert(
       fc.property(fc.array(anyEvent, { maxLength: 20 }), credential, (events, cred) => {
@@ -102,7 +131,12 @@ describe('no input of any shape makes the classifier throw', () => {
 describe('a 5xx, 429 or 408 never yields a re-auth category', () => {
   const transientStatus = fc.oneof(fc.integer({ min: 500, max: 599 }), fc.constantFrom(429, 408));
   const catchAll: Rule[] = [
-    { id: 'op.everything-expired', category: 'cognito_token_expired', reason: 'operator rule matching anything', match: { text: [/[\s\S]*/] } },
+    {
+      id: 'op.everything-expired',
+      category: 'cognito_token_expired',
+      reason: 'operator rule matching anything',
+      match: { text: [/[\s\S]*/] },
+    },
     { id: 'op.status-expired', category: 'wrong_organization_code', reason: 'operator rule on statuses', match: { status: [[100, 599]] } },
   ];
   it('with the built-in rules and with operator rules that claim otherwise', () => {
@@ -127,11 +161,30 @@ describe('a 5xx, 429 or 408 never yields a re-auth category', () => {
 });
 
 describe('evidence never holds a secret', () => {
-  const b64url = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'), minLength: min, maxLength: max });
+  const b64url = (min: number, max: number) =>
+    fc.string({
+      unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'),
+      minLength: min,
+      maxLength: max,
+    });
   const jwt = fc.tuple(b64url(10, 60), b64url(20, 200), b64url(20, 86)).map(([h, p, s]) => `eyJ${h}.eyJ${p}.${s}`);
   const refreshToken = b64url(120, 400);
-  const password = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!@#$%^*()_+-=~'), minLength: 12, maxLength: 40 });
-  const secretKey = fc.constantFrom('refreshToken', 'refresh_token', 'accessToken', 'access_token', 'id_token', 'token', 'password', 'Authorization', 'client_secret');
+  const password = fc.string({
+    unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!@#$%^*()_+-=~'),
+    minLength: 12,
+    maxLength: 40,
+  });
+  const secretKey = fc.constantFrom(
+    'refreshToken',
+    'refresh_token',
+    'accessToken',
+    'access_token',
+    'id_token',
+    'token',
+    'password',
+    'Authorization',
+    'client_secret',
+  );
   const filler = fc.string({ maxLength: 300 });
 
   it('for JWTs, refresh tokens and passwords anywhere in the body', () => {
@@ -154,7 +207,10 @@ describe('evidence never holds a secret', () => {
             `error=invalid_grant&${key}=${encodeURIComponent(secret)}`,
           ];
           const text = bodies[shape] ?? '';
-          const result = classifyEvent({ id: 'e', statusCode: status, headers: `Authorization: Bearer ${secret}`, body: text }, { clientEnvironment: 'PRODUCTION' });
+          const result = classifyEvent(
+            { id: 'e', statusCode: status, headers: `Authorization: Bearer ${secret}`, body: text },
+            { clientEnvironment: 'PRODUCTION' },
+          );
           expect(result.evidence.excerpt).not.toContain(secret);
           if (secret.startsWith('eyJ')) {
             for (const part of secret.split('.')) if (part.length >= 20) expect(result.evidence.excerpt).not.toContain(part);
@@ -185,7 +241,10 @@ describe('assessment ordering', () => {
   it('does not depend on input order or on duplicated events', () => {
     const permuted = kinds.chain((list) => {
       const events = toEvents(list);
-      return fc.tuple(fc.constant(events), fc.shuffledSubarray([...events, ...events.slice(0, 3)], { minLength: events.length + Math.min(3, events.length) }));
+      return fc.tuple(
+        fc.constant(events),
+        fc.shuffledSubarray([...events, ...events.slice(0, 3)], { minLength: events.length + Math.min(3, events.length) }),
+      );
     });
     fc.assert(
       fc.property(permuted, ([events, shuffled]) => {

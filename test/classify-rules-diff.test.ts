@@ -30,10 +30,18 @@ beforeAll(async () => {
     join(dir, 'events.json'),
     JSON.stringify([
       { id: 'e1', createdDate: '2026-11-01T00:00:00Z', statusCode: 409, body: '{"message":"Ledger 12 locked"}' },
-      { id: 'e2', createdDate: '2026-11-02T00:00:00Z', statusCode: 400, body: '{"__type":"NotAuthorizedException","message":"Refresh Token has expired"}' },
+      {
+        id: 'e2',
+        createdDate: '2026-11-02T00:00:00Z',
+        statusCode: 400,
+        body: '{"__type":"NotAuthorizedException","message":"Refresh Token has expired"}',
+      },
     ]),
   );
-  await writeFile(join(dir, 'rules.yaml'), '- id: local.ledger\n  category: provider_unavailable\n  reason: ledger locks clear by themselves\n  match:\n    status: [409]\n    message: ["ledger .* locked"]\n');
+  await writeFile(
+    join(dir, 'rules.yaml'),
+    '- id: local.ledger\n  category: provider_unavailable\n  reason: ledger locks clear by themselves\n  match:\n    status: [409]\n    message: ["ledger .* locked"]\n',
+  );
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
@@ -48,8 +56,15 @@ describe('credwatch classify --rules: what the rules change', () => {
 
   it('adds "before" to the changed events of --json only', async () => {
     const r = await cli(['classify', join(dir, 'events.json'), '--rules', join(dir, 'rules.yaml'), '--json']);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines[0]).toMatchObject({ id: 'e1', category: 'provider_unavailable', before: { category: 'unclassified', ruleId: 'fallback.unclassified' } });
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({
+      id: 'e1',
+      category: 'provider_unavailable',
+      before: { category: 'unclassified', ruleId: 'fallback.unclassified' },
+    });
     expect(lines[1]).not.toHaveProperty('before');
   });
 

@@ -46,7 +46,12 @@ const YAML = `rules:
 `;
 
 const JSON_RULES = JSON.stringify([
-  { id: 'acme.custom-org', category: 'wrong_organization_code', reason: 'farm id unknown', match: { status: [400], error: ['^farm_unknown$'], text: ['farm'] } },
+  {
+    id: 'acme.custom-org',
+    category: 'wrong_organization_code',
+    reason: 'farm id unknown',
+    match: { status: [400], error: ['^farm_unknown$'], text: ['farm'] },
+  },
 ]);
 
 describe('loadRulesFile', () => {
@@ -68,27 +73,82 @@ describe('loadRulesFile', () => {
     expect(classifier.rules.length).toBe(BUILTIN_RULES.length + 3);
     const teapot = classifier.classifyEvent({ id: 't', statusCode: 418, body: "I'm a TEAPOT" }, { clientEnvironment: 'PRODUCTION' });
     expect(teapot).toMatchObject({ category: 'provider_unavailable', ruleId: 'acme.teapot', reason: "the provider's teapot is brewing" });
-    const sso = classifier.classifyEvent({ id: 's', statusCode: 400, body: '{"__type":"com.acme#SsoSessionExpired"}' }, { clientEnvironment: 'STAGE' });
+    const sso = classifier.classifyEvent(
+      { id: 's', statusCode: 400, body: '{"__type":"com.acme#SsoSessionExpired"}' },
+      { clientEnvironment: 'STAGE' },
+    );
     expect(sso).toMatchObject({ category: 'cognito_token_expired', ruleId: 'acme.sso-expired' });
-    const env = classifier.classifyEvent({ id: 'h', statusCode: 401, headers: 'X-Tenant-Env: sandbox\nHost: api.bananorama.com', body: 'Unauthorized' }, { clientEnvironment: 'PRODUCTION' });
+    const env = classifier.classifyEvent(
+      { id: 'h', statusCode: 401, headers: 'X-Tenant-Env: sandbox\nHost: api.bananorama.com', body: 'Unauthorized' },
+      { clientEnvironment: 'PRODUCTION' },
+    );
     expect(env.ruleId).toBe('acme.env-header');
-    const assessed = classifier.assessCredential([{ id: 't', createdDate: '2026-11-02T10:00:00Z', statusCode: 418, body: 'teapot' }], { status: 'OK' });
+    const assessed = classifier.assessCredential([{ id: 't', createdDate: '2026-11-02T10:00:00Z', statusCode: 418, body: 'teapot' }], {
+      status: 'OK',
+    });
     expect(assessed).toMatchObject({ category: 'provider_unavailable', ruleId: 'acme.teapot' });
     // Without operator rules the same event is unclassified.
-    expect(createClassifier().classifyEvent({ id: 't', statusCode: 418, body: 'teapot' }, { clientEnvironment: undefined }).ruleId).toBe('fallback.unclassified');
+    expect(createClassifier().classifyEvent({ id: 't', statusCode: 418, body: 'teapot' }, { clientEnvironment: undefined }).ruleId).toBe(
+      'fallback.unclassified',
+    );
   });
 
   const invalid: Array<[string, string, string, RegExp]> = [
-    ['an unknown category', 'c.json', '[{"id":"x.y","category":"expired","reason":"r","match":{"status":[400]}}]', /rule 0 \(id "x\.y"\): category: expected one of healthy, cognito_token_expired/],
-    ['a pattern that does not compile', 'p.yaml', 'rules:\n  - {id: ok.one, category: healthy, reason: r, match: {status: [200]}}\n  - {id: bad.regex, category: unclassified, reason: r, match: {message: ["(unclosed"]}}\n', /rule 1 \(id "bad\.regex"\): match\.message\[0\]: not a valid regular expression/],
-    ['a rule without conditions', 'e.json', '[{"id":"a","category":"healthy","reason":"r","match":{}}]', /rule 0 \(id "a"\): match: expected at least one condition/],
-    ['a misspelt field', 'm.json', '[{"id":"a","category":"healthy","reason":"r","match":{"mesage":["x"]}}]', /rule 0 \(id "a"\): match: .*mesage/],
+    [
+      'an unknown category',
+      'c.json',
+      '[{"id":"x.y","category":"expired","reason":"r","match":{"status":[400]}}]',
+      /rule 0 \(id "x\.y"\): category: expected one of healthy, cognito_token_expired/,
+    ],
+    [
+      'a pattern that does not compile',
+      'p.yaml',
+      'rules:\n  - {id: ok.one, category: healthy, reason: r, match: {status: [200]}}\n  - {id: bad.regex, category: unclassified, reason: r, match: {message: ["(unclosed"]}}\n',
+      /rule 1 \(id "bad\.regex"\): match\.message\[0\]: not a valid regular expression/,
+    ],
+    [
+      'a rule without conditions',
+      'e.json',
+      '[{"id":"a","category":"healthy","reason":"r","match":{}}]',
+      /rule 0 \(id "a"\): match: expected at least one condition/,
+    ],
+    [
+      'a misspelt field',
+      'm.json',
+      '[{"id":"a","category":"healthy","reason":"r","match":{"mesage":["x"]}}]',
+      /rule 0 \(id "a"\): match: .*mesage/,
+    ],
     ['a missing reason', 'r.json', '[{"id":"a","category":"healthy","match":{"status":[200]}}]', /rule 0 \(id "a"\): reason: /],
-    ['a bad status', 's.json', '[{"id":"a","category":"healthy","reason":"r","match":{"status":["6xx"]}}]', /rule 0 \(id "a"\): match\.status\[0\]: /],
-    ['a duplicate id', 'd.json', '[{"id":"a","category":"healthy","reason":"r","match":{"status":[200]}},{"id":"a","category":"healthy","reason":"r","match":{"status":[201]}}]', /rule 1 \(id "a"\): id: "a" is already used by an earlier rule/],
-    ['an id of a built-in rule', 'b.json', '[{"id":"token.expired","category":"healthy","reason":"r","match":{"status":[200]}}]', /rule 0 \(id "token\.expired"\): id: .* built-in rule/],
-    ['a rule that is not an object', 'n.json', '[{"id":"a","category":"healthy","reason":"r","match":{"status":[200]}}, 7]', /rule 1: \(rule\): /],
-    ['an unknown hostHint', 'h.json', '[{"id":"a","category":"healthy","reason":"r","match":{"hostHint":"elsewhere"}}]', /rule 0 \(id "a"\): match\.hostHint: /],
+    [
+      'a bad status',
+      's.json',
+      '[{"id":"a","category":"healthy","reason":"r","match":{"status":["6xx"]}}]',
+      /rule 0 \(id "a"\): match\.status\[0\]: /,
+    ],
+    [
+      'a duplicate id',
+      'd.json',
+      '[{"id":"a","category":"healthy","reason":"r","match":{"status":[200]}},{"id":"a","category":"healthy","reason":"r","match":{"status":[201]}}]',
+      /rule 1 \(id "a"\): id: "a" is already used by an earlier rule/,
+    ],
+    [
+      'an id of a built-in rule',
+      'b.json',
+      '[{"id":"token.expired","category":"healthy","reason":"r","match":{"status":[200]}}]',
+      /rule 0 \(id "token\.expired"\): id: .* built-in rule/,
+    ],
+    [
+      'a rule that is not an object',
+      'n.json',
+      '[{"id":"a","category":"healthy","reason":"r","match":{"status":[200]}}, 7]',
+      /rule 1: \(rule\): /,
+    ],
+    [
+      'an unknown hostHint',
+      'h.json',
+      '[{"id":"a","category":"healthy","reason":"r","match":{"hostHint":"elsewhere"}}]',
+      /rule 0 \(id "a"\): match\.hostHint: /,
+    ],
     ['a file that is not a list', 'o.json', '{"id":"a"}', /expected a list of rules, or an object with a "rules" list/],
     ['invalid JSON', 'j.json', '[{"id": ', /not valid JSON/],
     ['invalid YAML', 'y.yaml', 'rules: [\n  - id: a\n', /not valid YAML/],

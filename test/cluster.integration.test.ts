@@ -51,7 +51,8 @@ describe('the daemon on a three-node Redis Cluster (hash-tagged prefix)', () => 
     const wrong: string[] = [];
     for (const id of sim.sim.userIds()) {
       const state = await daemon.store.get('panorama', id);
-      if (state?.category !== sim.sim.expectedCategory(id)) wrong.push(`${id}: got ${state?.category}, expected ${sim.sim.expectedCategory(id)}`);
+      if (state?.category !== sim.sim.expectedCategory(id))
+        wrong.push(`${id}: got ${state?.category}, expected ${sim.sim.expectedCategory(id)}`);
     }
     expect(wrong).toEqual([]);
     const summary = await api<{ total: number; categories: Record<string, number> }>(daemon, '/api/summary');
@@ -66,12 +67,18 @@ describe('the daemon on a three-node Redis Cluster (hash-tagged prefix)', () => 
     expect(userId).not.toBe('');
     await simEvent(sim, userId, 'expired');
     expect((await api(daemon, `/api/credentials/${userId}/poll`, { method: 'POST' })).status).toBe(202);
-    await waitFor('the credential to be expired', async () => (await daemon.store.get('panorama', userId))?.category === 'cognito_token_expired');
+    await waitFor(
+      'the credential to be expired',
+      async () => (await daemon.store.get('panorama', userId))?.category === 'cognito_token_expired',
+    );
     // A second poll of the unchanged state adds nothing.
     await daemon.requestPoll('panorama', userId);
     await waitForSweepDone(daemon, USERS, 45_000);
 
-    const detail = await api<{ category: string; history: Array<{ from: string | null; to: string }> }>(daemon, `/api/credentials/${userId}`);
+    const detail = await api<{ category: string; history: Array<{ from: string | null; to: string }> }>(
+      daemon,
+      `/api/credentials/${userId}`,
+    );
     expect(detail.status).toBe(200);
     expect(detail.body.category).toBe('cognito_token_expired');
     expect(detail.body.history.map((t) => `${t.from}->${t.to}`)).toEqual(['healthy->cognito_token_expired']);
@@ -97,8 +104,19 @@ describe('the daemon on a three-node Redis Cluster (hash-tagged prefix)', () => 
       username: 'app',
       password: 's3cr@t',
     });
-    expect(parseClusterUrl('redis+cluster://:only-password@h:1')).toEqual({ nodes: [{ host: 'h', port: 1 }], username: undefined, password: 'only-password' });
-    for (const bad of ['redis+cluster://', 'redis+cluster://h', 'redis+cluster://h:0', 'redis+cluster://h:70000', 'redis+cluster://h:1,', 'redis://h:1']) {
+    expect(parseClusterUrl('redis+cluster://:only-password@h:1')).toEqual({
+      nodes: [{ host: 'h', port: 1 }],
+      username: undefined,
+      password: 'only-password',
+    });
+    for (const bad of [
+      'redis+cluster://',
+      'redis+cluster://h',
+      'redis+cluster://h:0',
+      'redis+cluster://h:70000',
+      'redis+cluster://h:1,',
+      'redis://h:1',
+    ]) {
       expect(parseClusterUrl(bad), bad).toBeUndefined();
     }
     let message = '';

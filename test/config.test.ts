@@ -82,7 +82,16 @@ describe('loadConfig', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const name of ['LEAF_API_URL', 'CREDWATCH_POLL_INTERVAL', 'CREDWATCH_POLL_CONCURRENCY', 'CREDWATCH_LEAF_RPS', 'CREDWATCH_PROVIDERS', 'CREDWATCH_PORT', 'LOG_LEVEL', 'REDIS_URL']) {
+    for (const name of [
+      'LEAF_API_URL',
+      'CREDWATCH_POLL_INTERVAL',
+      'CREDWATCH_POLL_CONCURRENCY',
+      'CREDWATCH_LEAF_RPS',
+      'CREDWATCH_PROVIDERS',
+      'CREDWATCH_PORT',
+      'LOG_LEVEL',
+      'REDIS_URL',
+    ]) {
       expect(problems).toContain(name);
     }
     expect(problems).toContain('expected a duration');
@@ -149,7 +158,11 @@ describe('credwatch config', () => {
   }
 
   it('shows every variable, secrets only as set, and exits 0 on a valid configuration', async () => {
-    const r = await run([], { LEAF_TOKEN: 'tok-secret-123', REDIS_URL: 'redis://user:pw-secret@127.0.0.1:6379', CREDWATCH_POLL_INTERVAL: '5m' });
+    const r = await run([], {
+      LEAF_TOKEN: 'tok-secret-123',
+      REDIS_URL: 'redis://user:pw-secret@127.0.0.1:6379',
+      CREDWATCH_POLL_INTERVAL: '5m',
+    });
     expect(r.code).toBe(0);
     for (const v of CONFIG_VARIABLES) expect(r.out).toContain(`${v.name}=`);
     expect(r.out).toContain('LEAF_TOKEN=(set, not shown)');

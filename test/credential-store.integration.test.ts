@@ -45,7 +45,13 @@ describe('CredentialStore (real Redis)', () => {
     const now = new Date('2026-11-02T00:00:00Z');
     expect((await store.applyPoll(observation(), now)).status).toBe('same');
     const broke = await store.applyPoll(
-      observation({ observedAtMs: 2_000, category: 'cognito_token_expired', action: 'reauthenticate', since: '2026-11-02T00:00:00.000Z', cursorMs: 900 }),
+      observation({
+        observedAtMs: 2_000,
+        category: 'cognito_token_expired',
+        action: 'reauthenticate',
+        since: '2026-11-02T00:00:00.000Z',
+        cursorMs: 900,
+      }),
       now,
     );
     expect(broke.status).toBe('transition');
@@ -84,7 +90,10 @@ describe('CredentialStore (real Redis)', () => {
     await store.applyPoll(observation(), new Date());
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        store.applyPoll(observation({ observedAtMs: 2_000 + i, category: 'wrong_organization_code', action: 'fix_organization_code' }), new Date()),
+        store.applyPoll(
+          observation({ observedAtMs: 2_000 + i, category: 'wrong_organization_code', action: 'fix_organization_code' }),
+          new Date(),
+        ),
       ),
     );
     expect(results.filter((r) => r.status === 'transition')).toHaveLength(1);
@@ -143,13 +152,21 @@ describe('CredentialStore (real Redis)', () => {
   it('counts credentials in a category since before a time, and lists oldest first', async () => {
     const day = (d: number) => `2026-11-0${d}T00:00:00.000Z`;
     await store.applyPoll(observation({ leafUserId: 'late', category: 'provider_unavailable', action: 'wait', since: day(5) }), new Date());
-    await store.applyPoll(observation({ leafUserId: 'early', category: 'provider_unavailable', action: 'wait', since: day(2) }), new Date());
+    await store.applyPoll(
+      observation({ leafUserId: 'early', category: 'provider_unavailable', action: 'wait', since: day(2) }),
+      new Date(),
+    );
     await store.applyPoll(observation({ leafUserId: 'mid', category: 'provider_unavailable', action: 'wait', since: day(3) }), new Date());
     expect(await store.countInCategorySince('provider_unavailable', Date.parse(day(4)))).toEqual([{ provider: 'panorama', count: 2 }]);
     expect(await store.countInCategorySince('provider_unavailable', Date.parse(day(1)))).toEqual([{ provider: 'panorama', count: 0 }]);
     const page1 = await store.list({ provider: 'panorama', category: 'provider_unavailable', limit: 2 });
     expect(page1.items.map((i) => i.leafUserId)).toEqual(['early', 'mid']);
-    const page2 = await store.list({ provider: 'panorama', category: 'provider_unavailable', limit: 2, cursor: page1.nextCursor ?? undefined });
+    const page2 = await store.list({
+      provider: 'panorama',
+      category: 'provider_unavailable',
+      limit: 2,
+      cursor: page1.nextCursor ?? undefined,
+    });
     expect(page2.items.map((i) => i.leafUserId)).toEqual(['late']);
     expect(page2.nextCursor).toBeNull();
   });

@@ -17,7 +17,9 @@ describe('credwatch demo that cannot start (real processes, a private redis-serv
     const server = await RedisServerProcess.start();
     cleanups.push(() => server.dispose());
     const blocker = createServer();
-    const port = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)));
+    const port = await new Promise<number>((resolve) =>
+      blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)),
+    );
     cleanups.push(() => new Promise<void>((r) => blocker.close(() => r())));
 
     const started = Date.now();

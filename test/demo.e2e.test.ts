@@ -8,10 +8,14 @@ const BIN = fileURLToPath(new URL('../bin/credwatch.js', import.meta.url));
 
 /** Runs `credwatch demo` as a user would and collects what it prints. */
 function runDemo(args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; out: string }> {
-  if (!existsSync(fileURLToPath(new URL('../dist/cli.js', import.meta.url)))) throw new Error('dist/ is missing: run `npm run build` first');
+  if (!existsSync(fileURLToPath(new URL('../dist/cli.js', import.meta.url))))
+    throw new Error('dist/ is missing: run `npm run build` first');
   return new Promise((resolve) => {
     let out = '';
-    const child = spawn(process.execPath, [BIN, 'demo', ...args], { env: { ...env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'demo', ...args], {
+      env: { ...env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -29,7 +33,7 @@ describe('credwatch demo (real processes)', () => {
       { PATH: process.env['PATH'] ?? '', REDIS_URL: testRedisUrl() },
       50_000,
     );
-    expect(out).toContain('first sweep done: all 12 credentials in the simulator\'s expected categories');
+    expect(out).toContain("first sweep done: all 12 credentials in the simulator's expected categories");
     expect(out).toMatch(/sim: broke user \S+/);
     expect(out).toMatch(/webhook {2}credential\.action_required +user \S+ {2}healthy -> cognito_token_expired {2}\(signature verified\)/);
     expect(out).not.toContain('BAD SIGNATURE');

@@ -13,7 +13,10 @@ function capture(): { logger: ReturnType<typeof createLogger>; lines: () => Arra
       done();
     },
   });
-  return { logger: createLogger({ level: 'info', format: 'json', destination: sink }), lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    logger: createLogger({ level: 'info', format: 'json', destination: sink }),
+    lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 describe('error serialisation in log lines', () => {
@@ -75,7 +78,7 @@ describe('Redis error reporter', () => {
 });
 
 describe('stalled-job check interval', () => {
-  it('checks often enough that a crashed worker\'s job comes back about one lock duration later', () => {
+  it("checks often enough that a crashed worker's job comes back about one lock duration later", () => {
     expect(stalledCheckIntervalMs(30_000)).toBe(5000);
     expect(stalledCheckIntervalMs(2000)).toBe(1000);
     expect(stalledCheckIntervalMs(12_000)).toBe(2000);

@@ -46,7 +46,11 @@ describe('grower identity in the credential state (real Redis, real HTTP)', () =
     ]);
     await store.applyPoll(observation('u1'), new Date('2026-11-02T10:00:00.000Z'));
     await store.applyPoll(observation('u2'), new Date('2026-11-02T10:00:00.000Z'));
-    expect((await store.get('panorama', 'u1'))?.grower).toEqual({ externalId: 'crm-17', name: 'Ada Farms', email: 'ada@example-farms.com' });
+    expect((await store.get('panorama', 'u1'))?.grower).toEqual({
+      externalId: 'crm-17',
+      name: 'Ada Farms',
+      email: 'ada@example-farms.com',
+    });
     expect((await store.get('panorama', 'u2'))?.grower).toBeNull();
     const fields = await redis.hkeys(`${prefix}:cred:panorama:u2`);
     expect(fields.filter((f) => f.startsWith('g'))).toEqual([]);
@@ -92,11 +96,18 @@ describe('grower identity in the credential state (real Redis, real HTTP)', () =
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const port = (server.address() as { port: number }).port;
-      const res = await fetch(`http://127.0.0.1:${port}/api/credentials?externalId=crm-1`, { headers: { authorization: 'Bearer grower-test-token' } });
+      const res = await fetch(`http://127.0.0.1:${port}/api/credentials?externalId=crm-1`, {
+        headers: { authorization: 'Bearer grower-test-token' },
+      });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { items: Array<{ leafUserId: string; grower: unknown }>; nextCursor: null };
-      expect(body).toEqual({ items: [expect.objectContaining({ leafUserId: 'u1', grower: { externalId: 'crm-1', name: 'Ada', email: null } })], nextCursor: null });
-      const one = (await (await fetch(`http://127.0.0.1:${port}/api/credentials/u1`, { headers: { authorization: 'Bearer grower-test-token' } })).json()) as { grower: unknown };
+      expect(body).toEqual({
+        items: [expect.objectContaining({ leafUserId: 'u1', grower: { externalId: 'crm-1', name: 'Ada', email: null } })],
+        nextCursor: null,
+      });
+      const one = (await (
+        await fetch(`http://127.0.0.1:${port}/api/credentials/u1`, { headers: { authorization: 'Bearer grower-test-token' } })
+      ).json()) as { grower: unknown };
       expect(one.grower).toEqual({ externalId: 'crm-1', name: 'Ada', email: null });
     } finally {
       await new Promise<void>((r) => server.close(() => r()));

@@ -26,7 +26,11 @@ describe('grower identity end to end (simulator listing → state → API → si
         redis.disconnect();
       });
       const daemon = await startTestDaemon(sim, prefix, {
-        env: { CREDWATCH_WEBHOOK_URL: receiver.url(), CREDWATCH_WEBHOOK_SECRET: TEST_SECRET, CREDWATCH_WEBHOOK_INCLUDE_EMAIL: String(includeEmail) },
+        env: {
+          CREDWATCH_WEBHOOK_URL: receiver.url(),
+          CREDWATCH_WEBHOOK_SECRET: TEST_SECRET,
+          CREDWATCH_WEBHOOK_INCLUDE_EMAIL: String(includeEmail),
+        },
       });
       cleanups.push(() => daemon.close());
       await daemon.sweepNow();
@@ -35,7 +39,10 @@ describe('grower identity end to end (simulator listing → state → API → si
       const id = sim.sim.userIds().find((u) => sim.sim.expectedCategory(u) === 'healthy') ?? '';
       const profile = sim.sim.user(id);
       expect(profile?.externalId).toBeTruthy();
-      const found = await api<{ items: Array<{ leafUserId: string; grower: unknown }> }>(daemon, `/api/credentials?externalId=${encodeURIComponent(profile?.externalId ?? '')}`);
+      const found = await api<{ items: Array<{ leafUserId: string; grower: unknown }> }>(
+        daemon,
+        `/api/credentials?externalId=${encodeURIComponent(profile?.externalId ?? '')}`,
+      );
       expect(found.body.items.map((i) => i.leafUserId)).toEqual([id]);
       expect(found.body.items[0]?.grower).toEqual({ externalId: profile?.externalId, name: profile?.name, email: profile?.email });
 

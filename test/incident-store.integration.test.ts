@@ -5,7 +5,10 @@ import { createIncidentStore, type IncidentRules } from '../src/incidents/incide
 import { testRedis, testRedisUrl, uniquePrefix } from './helpers/redis.js';
 
 const RULES: IncidentRules = { windowMs: 600_000, minCredentials: 20, minShare: 0.1, settleMs: 0 };
-const signature = failureSignature({ category: 'cognito_token_expired', evidence: { eventId: null, statusCode: 400, excerpt: '{"__type":"NotAuthorizedException","message":"Incorrect username or password."}' } });
+const signature = failureSignature({
+  category: 'cognito_token_expired',
+  evidence: { eventId: null, statusCode: 400, excerpt: '{"__type":"NotAuthorizedException","message":"Incorrect username or password."}' },
+});
 
 let prefix: string;
 let redis: Redis;
@@ -94,7 +97,7 @@ describe('incident store (real Redis, Lua)', () => {
     expect(await store.gauges()).toMatchObject({ open: 0, held: 0, settling: 0 });
   });
 
-  it('discards an incident\'s held notifications by hand: nothing is due afterwards', async () => {
+  it("discards an incident's held notifications by hand: nothing is due afterwards", async () => {
     const store = createIncidentStore(redis, prefix);
     const rules = { ...RULES, minCredentials: 3 };
     for (let i = 0; i < 6; i += 1) await store.route(routeInput(i, { rules }));

@@ -29,7 +29,13 @@ describe('fleet incidents through the daemon and the simulator', () => {
   });
 
   /** A simulator with USERS healthy connected users, two receivers and a webhooks file naming them. */
-  async function setup(): Promise<{ sim: StartedSimulator; prefix: string; receivers: WebhookReceiver[]; webhooksFile: string; redis: Redis }> {
+  async function setup(): Promise<{
+    sim: StartedSimulator;
+    prefix: string;
+    receivers: WebhookReceiver[];
+    webhooksFile: string;
+    redis: Redis;
+  }> {
     const prefix = uniquePrefix('incidents');
     const sim = await startTestSimulator({ users: 0 });
     cleanups.push(() => sim.close());
@@ -37,7 +43,11 @@ describe('fleet incidents through the daemon and the simulator', () => {
       const res = await fetch(`${sim.url}/_sim/users`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ id: `grower-${String(i).padStart(3, '0')}`, credential: {}, events: [{ statusCode: 200, body: '{"organizations":[]}' }] }),
+        body: JSON.stringify({
+          id: `grower-${String(i).padStart(3, '0')}`,
+          credential: {},
+          events: [{ statusCode: 200, body: '{"organizations":[]}' }],
+        }),
       });
       expect(res.status).toBe(201);
     }
@@ -58,7 +68,11 @@ describe('fleet incidents through the daemon and the simulator', () => {
   }
 
   async function fleet(sim: StartedSimulator, scenario: string, target: { count?: number; users?: string[] }): Promise<string[]> {
-    const res = await fetch(`${sim.url}/_sim/fleet/${scenario}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(target) });
+    const res = await fetch(`${sim.url}/_sim/fleet/${scenario}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(target),
+    });
     expect(res.status).toBe(200);
     return ((await res.json()) as { users: string[] }).users;
   }
@@ -97,12 +111,18 @@ describe('fleet incidents through the daemon and the simulator', () => {
     expect(incident.likelyCause).toMatch(/partner/i);
     const detectionMs = Date.parse(incident.openedAt) - Date.parse(incident.firstSeenAt);
     // Figures for the issue note (detection = first failing sighting → incident opened).
-    console.log(`incident detection: ${detectionMs} ms after the first failing sighting; incident.opened received ${openedWebhookMs} ms after the storm was injected`);
+    console.log(
+      `incident detection: ${detectionMs} ms after the first failing sighting; incident.opened received ${openedWebhookMs} ms after the storm was injected`,
+    );
     const page = await fetch(`${daemon.httpUrl}/`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const pageHtml = await page.text();
     expect(pageHtml).toContain('Fleet incident open');
     expect(pageHtml).toContain('incorrect username or password.');
-    await waitFor('200 held notifications', async () => (await api<FleetIncident>(daemon, `/api/incidents/${incident.id}`)).body.held === STORM, 15_000);
+    await waitFor(
+      '200 held notifications',
+      async () => (await api<FleetIncident>(daemon, `/api/incidents/${incident.id}`)).body.held === STORM,
+      15_000,
+    );
 
     // Five unrelated failures (another signature) during the incident: notified after the settle time only.
     const unrelated = ['grower-250', 'grower-260', 'grower-270', 'grower-280', 'grower-290'];
@@ -111,7 +131,8 @@ describe('fleet incidents through the daemon and the simulator', () => {
       await simEvent(sim, id, 'env_mismatch');
       await daemon.requestPoll('panorama', id);
     }
-    for (const r of receivers) await r.waitFor(6, 15_000, (q) => body(q).type.startsWith('credential.') || body(q).type === 'incident.opened');
+    for (const r of receivers)
+      await r.waitFor(6, 15_000, (q) => body(q).type.startsWith('credential.') || body(q).type === 'incident.opened');
     const unrelatedMs = Date.now() - unrelatedAt;
     console.log(`5 unrelated failures during the incident notified within ${unrelatedMs} ms (settle 3 s)`);
     for (const r of receivers) {
@@ -131,7 +152,11 @@ describe('fleet incidents through the daemon and the simulator', () => {
     });
     await new Promise((r) => setTimeout(r, 6000));
     for (const r of receivers) {
-      expect(ofType(r, 'credential.').map((q) => body(q).data.leafUserId).sort()).toEqual(unrelated);
+      expect(
+        ofType(r, 'credential.')
+          .map((q) => body(q).data.leafUserId)
+          .sort(),
+      ).toEqual(unrelated);
       expect(ofType(r, 'incident.opened')).toHaveLength(1);
       expect(ofType(r, 'incident.resolved')).toHaveLength(1);
       const resolved = body(ofType(r, 'incident.resolved')[0] as ReceivedRequest);
@@ -149,7 +174,16 @@ describe('fleet incidents through the daemon and the simulator', () => {
 
   it('releases every held notification exactly once after the hold limit, across a kill -9 of the daemon', async () => {
     const { sim, prefix, receivers, webhooksFile, redis } = await setup();
-    const env = daemonEnv(sim, prefix, incidentEnv(webhooksFile, { CREDWATCH_INCIDENT_HOLD_LIMIT: '15s', CREDWATCH_POLL_INTERVAL: '2s', CREDWATCH_PORT: '0', CREDWATCH_JOB_LOCK_DURATION: '5s' }));
+    const env = daemonEnv(
+      sim,
+      prefix,
+      incidentEnv(webhooksFile, {
+        CREDWATCH_INCIDENT_HOLD_LIMIT: '15s',
+        CREDWATCH_POLL_INTERVAL: '2s',
+        CREDWATCH_PORT: '0',
+        CREDWATCH_JOB_LOCK_DURATION: '5s',
+      }),
+    );
     const first = await spawnDaemon(env);
     cleanups.push(async () => void first.child.kill('SIGKILL'));
     await waitFor('every credential assessed', async () => (await redis.zcard(`${prefix}:polled:panorama`)) >= USERS, 30_000);
@@ -175,8 +209,20 @@ describe('fleet incidents through the daemon and the simulator', () => {
     try {
       for (const r of receivers) await r.waitFor(STORM + 2, 40_000);
     } finally {
-      const types = receivers.map((r) => r.accepted().map((q) => body(q).type).reduce<Record<string, number>>((m, t) => ({ ...m, [t]: (m[t] ?? 0) + 1 }), {}));
-      console.log('received', JSON.stringify(types), 'pending', await redis.hlen(`${prefix}:incidents:pending-meta`), 'due', await redis.zcard(`${prefix}:incidents:due`));
+      const types = receivers.map((r) =>
+        r
+          .accepted()
+          .map((q) => body(q).type)
+          .reduce<Record<string, number>>((m, t) => ({ ...m, [t]: (m[t] ?? 0) + 1 }), {}),
+      );
+      console.log(
+        'received',
+        JSON.stringify(types),
+        'pending',
+        await redis.hlen(`${prefix}:incidents:pending-meta`),
+        'due',
+        await redis.zcard(`${prefix}:incidents:due`),
+      );
     }
     await new Promise((r) => setTimeout(r, 3000));
     for (const r of receivers) {
@@ -189,7 +235,9 @@ describe('fleet incidents through the daemon and the simulator', () => {
       // A delivery cut by kill -9 may be retried with the same webhook-id (receivers dedupe on it);
       // a second *notification* would carry a new id.
       const duplicates = hooks.length - ids.size;
-      console.log(`hold-limit release across kill -9: ${hooks.length} deliveries, ${ids.size} distinct notifications, ${duplicates} same-id redeliveries`);
+      console.log(
+        `hold-limit release across kill -9: ${hooks.length} deliveries, ${ids.size} distinct notifications, ${duplicates} same-id redeliveries`,
+      );
       expect(hooks.every((q) => body(q).type === 'credential.action_required')).toBe(true);
       // One notification each (a delivery cut by the kill may arrive again with the same webhook-id).
       expect(new Set(ofType(r, 'incident.opened').map((q) => q.headers['webhook-id'])).size).toBe(1);

@@ -26,7 +26,13 @@ async function cli(argv: string[], env: Record<string, string> = {}): Promise<{ 
     stdin: new PassThrough(),
     stdout: sink((s) => (stdout += s)),
     stderr: sink((s) => (stderr += s)),
-    env: { LEAF_API_URL: sim.url, LEAF_USERNAME: TEST_SIM_ACCOUNT.username, LEAF_PASSWORD: TEST_SIM_ACCOUNT.password, LEAF_ALERTS_SECRET: 'alerts-secret-value', ...env },
+    env: {
+      LEAF_API_URL: sim.url,
+      LEAF_USERNAME: TEST_SIM_ACCOUNT.username,
+      LEAF_PASSWORD: TEST_SIM_ACCOUNT.password,
+      LEAF_ALERTS_SECRET: 'alerts-secret-value',
+      ...env,
+    },
     signal: new AbortController().signal,
   });
   return { code, stdout, stderr };
@@ -37,7 +43,9 @@ describe('credwatch leaf-alerts', () => {
     const target = 'http://127.0.0.1:9/leaf/alerts';
     const registered = await cli(['register', '--url', target, '--name', 'credwatch-test']);
     expect(registered).toMatchObject({ code: 0, stderr: '' });
-    expect(registered.stdout).toMatch(/^Registered alert webhook \S+ \(credwatch-test\) for credentialsUnauthenticated, credentialsLimitedPermission -> http:\/\/127\.0\.0\.1:9\/leaf\/alerts\n$/);
+    expect(registered.stdout).toMatch(
+      /^Registered alert webhook \S+ \(credwatch-test\) for credentialsUnauthenticated, credentialsLimitedPermission -> http:\/\/127\.0\.0\.1:9\/leaf\/alerts\n$/,
+    );
     const id = /webhook (\S+) /.exec(registered.stdout)?.[1] ?? '';
 
     const again = await cli(['register', '--url', 'http://127.0.0.1:9/other']);

@@ -31,7 +31,12 @@ describe('push path through the daemon: Leaf alert → POST /leaf/alerts → pol
     const receiver = await WebhookReceiver.start();
     cleanups.unshift(() => receiver.stop());
     const daemon = await startTestDaemon(sim, prefix, {
-      env: { CREDWATCH_WEBHOOK_URL: receiver.url(), CREDWATCH_WEBHOOK_SECRET: TEST_SECRET, CREDWATCH_POLL_INTERVAL: '1h', LEAF_ALERTS_SECRET: ALERTS_SECRET },
+      env: {
+        CREDWATCH_WEBHOOK_URL: receiver.url(),
+        CREDWATCH_WEBHOOK_SECRET: TEST_SECRET,
+        CREDWATCH_POLL_INTERVAL: '1h',
+        LEAF_ALERTS_SECRET: ALERTS_SECRET,
+      },
     });
     cleanups.unshift(async () => {
       await daemon.close();
@@ -42,12 +47,19 @@ describe('push path through the daemon: Leaf alert → POST /leaf/alerts → pol
     const leaf = simLeafClient(sim);
     cleanups.unshift(async () => leaf.close());
     const healthy: string[] = [];
-    for (const id of sim.sim.userIds()) if ((await daemon.store.get('panorama', id))?.category === 'healthy' && sim.sim.user(id)?.credential?.status === 'OK') healthy.push(id);
+    for (const id of sim.sim.userIds())
+      if ((await daemon.store.get('panorama', id))?.category === 'healthy' && sim.sim.user(id)?.credential?.status === 'OK')
+        healthy.push(id);
     const [pushed, swept] = healthy;
     if (pushed === undefined || swept === undefined) throw new Error('expected two healthy simulated users');
 
     // With the push path: the simulator pushes a signed alert when the credential turns UNAUTHENTICATED.
-    const hook = await leaf.createAlertWebhook({ events: ['credentialsUnauthenticated', 'credentialsLimitedPermission'], name: 'credwatch', secret: ALERTS_SECRET, url: `${daemon.httpUrl}/leaf/alerts` });
+    const hook = await leaf.createAlertWebhook({
+      events: ['credentialsUnauthenticated', 'credentialsLimitedPermission'],
+      name: 'credwatch',
+      secret: ALERTS_SECRET,
+      url: `${daemon.httpUrl}/leaf/alerts`,
+    });
     const brokeAt = Date.now();
     await simEvent(sim, pushed, 'expired');
     const [webhook] = await receiver.waitFor(1, 15_000, forUser(pushed, 'credential.action_required'));

@@ -121,7 +121,12 @@ describe('POST /leaf/alerts', () => {
   it('turns an alert pushed by the simulator into a poll request', async () => {
     sim = await startTestSimulator();
     const leaf = simLeafClient(sim);
-    const hook = await leaf.createAlertWebhook({ events: ['credentialsUnauthenticated', 'credentialsLimitedPermission'], name: 'credwatch', secret: SECRET, url });
+    const hook = await leaf.createAlertWebhook({
+      events: ['credentialsUnauthenticated', 'credentialsLimitedPermission'],
+      name: 'credwatch',
+      secret: SECRET,
+      url,
+    });
     expect(hook.events).toEqual(['credentialsUnauthenticated', 'credentialsLimitedPermission']);
     await eventually(async () => (await outcome('ping')) === 1, 5000, 'registration ping');
 
@@ -129,7 +134,11 @@ describe('POST /leaf/alerts', () => {
     const credentialId = userId === undefined ? undefined : sim.sim.user(userId)?.credential?.id;
     if (userId === undefined || credentialId === undefined) throw new Error('simulator has no OK credential');
     known.set(credentialId, { provider: 'panorama', leafUserId: userId });
-    const put = await fetch(`${sim.url}/_sim/users/${userId}/credential`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'UNAUTHENTICATED' }) });
+    const put = await fetch(`${sim.url}/_sim/users/${userId}/credential`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'UNAUTHENTICATED' }),
+    });
     expect(put.status).toBe(200);
     await eventually(() => polls.length === 1, 5000, 'poll requested from a pushed alert');
     expect(polls).toEqual([{ provider: 'panorama', leafUserId: userId }]);

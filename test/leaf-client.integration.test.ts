@@ -101,7 +101,14 @@ describe('LeafClient against the simulator', () => {
     const found = await c.getCredential('panorama', id);
     expect(found.connected).toBe(true);
     if (found.connected) {
-      expect(Object.keys(found.credential).sort()).toEqual(['clientEnvironment', 'clientId', 'createdTime', 'id', 'organizationCode', 'status']);
+      expect(Object.keys(found.credential).sort()).toEqual([
+        'clientEnvironment',
+        'clientId',
+        'createdTime',
+        'id',
+        'organizationCode',
+        'status',
+      ]);
       expect(found.credential.id).toBe(s.sim.user(id)?.credential?.id);
     }
     const created = await fetch(`${s.url}/_sim/users`, {
@@ -186,7 +193,10 @@ describe('LeafClient against the simulator', () => {
     s.sim.setFaults({ rateLimitRps: 3 });
     let error: LeafError | undefined;
     for (let i = 0; i < 10 && error === undefined; i += 1) {
-      error = await c.getCredential('panorama', id).then(() => undefined, (e: unknown) => (e instanceof LeafError ? e : undefined));
+      error = await c.getCredential('panorama', id).then(
+        () => undefined,
+        (e: unknown) => (e instanceof LeafError ? e : undefined),
+      );
     }
     expect(error).toMatchObject({ code: 'LEAF_RATE_LIMITED', status: 429 });
     expect(error?.retryAfterMs).toBeGreaterThanOrEqual(1000);
@@ -246,11 +256,21 @@ describe('LeafClient against the simulator', () => {
   it('registers, lists and deletes alert webhooks; a second listener is LEAF_REQUEST_REJECTED eventRegisteredTwice', async () => {
     const s = await sim();
     const c = client(s);
-    const input = { events: ['credentialsUnauthenticated'], name: 'credwatch', secret: 'whook-secret-9d8e7f', url: 'http://127.0.0.1:9/leaf/alerts' };
+    const input = {
+      events: ['credentialsUnauthenticated'],
+      name: 'credwatch',
+      secret: 'whook-secret-9d8e7f',
+      url: 'http://127.0.0.1:9/leaf/alerts',
+    };
     const hook = await c.createAlertWebhook(input);
     expect(hook).toMatchObject({ name: 'credwatch', events: ['credentialsUnauthenticated'] });
     const twice = await caught(c.createAlertWebhook({ ...input, name: 'other' }));
-    expect(twice).toMatchObject({ code: 'LEAF_REQUEST_REJECTED', status: 400, errorKey: 'eventRegisteredTwice', operation: 'create_alert_webhook' });
+    expect(twice).toMatchObject({
+      code: 'LEAF_REQUEST_REJECTED',
+      status: 400,
+      errorKey: 'eventRegisteredTwice',
+      operation: 'create_alert_webhook',
+    });
     expect(JSON.stringify(twice)).not.toContain(input.secret);
     const listed = await c.listAlertWebhooks();
     expect(listed.map((w) => w.id)).toEqual([hook.id]);
@@ -330,7 +350,10 @@ describe('sharing through Redis', () => {
       await deleteKeys(admin, prefix);
     });
     const rps = 20;
-    const budgets: RequestBudget[] = Array.from({ length: 4 }, () => new RedisRequestBudget({ redis: redisClient(), key: `${prefix}:budget`, rps }));
+    const budgets: RequestBudget[] = Array.from(
+      { length: 4 },
+      () => new RedisRequestBudget({ redis: redisClient(), key: `${prefix}:budget`, rps }),
+    );
     const clients = budgets.map((budget) => client(s, { budget, token: undefined }));
     const id = s.sim.userIds()[0] ?? '';
     s.sim.resetStats();
@@ -383,7 +406,10 @@ describe('secrets', () => {
     const credential = s.sim.user(id)?.credential;
     const errors: LeafError[] = [];
     const collect = async (p: Promise<unknown>) => {
-      const e = await p.then(() => undefined, (err: unknown) => err);
+      const e = await p.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       if (isLeafError(e)) errors.push(e);
     };
     await c.getCredential('panorama', id);
@@ -397,13 +423,24 @@ describe('secrets', () => {
     }
     await collect(client(s, { password: 'wrong-Password-123', logger }).authenticate());
     await collect(client(s, { token: tokens.seen.values().next().value ?? '', logger }).getCredential('panorama', 'missing'));
-    await collect(c.createAlertWebhook({ events: ['credentialsUnauthenticated'], name: 'a', secret: 'hook-secret-abc123', url: 'http://127.0.0.1:9' }));
-    await collect(c.createAlertWebhook({ events: ['credentialsUnauthenticated'], name: 'b', secret: 'hook-secret-abc123', url: 'http://127.0.0.1:9' }));
+    await collect(
+      c.createAlertWebhook({ events: ['credentialsUnauthenticated'], name: 'a', secret: 'hook-secret-abc123', url: 'http://127.0.0.1:9' }),
+    );
+    await collect(
+      c.createAlertWebhook({ events: ['credentialsUnauthenticated'], name: 'b', secret: 'hook-secret-abc123', url: 'http://127.0.0.1:9' }),
+    );
     expect(new Set(errors.map((e) => e.code))).toEqual(
       new Set(['LEAF_UNAVAILABLE', 'LEAF_BAD_RESPONSE', 'LEAF_RATE_LIMITED', 'LEAF_AUTH_FAILED', 'LEAF_REQUEST_REJECTED']),
     );
     expect(tokens.seen.size).toBeGreaterThan(0);
-    const secrets = [...tokens.seen, PASSWORD, 'wrong-Password-123', 'hook-secret-abc123', credential?.accessToken ?? '?', credential?.refreshToken ?? '?'];
+    const secrets = [
+      ...tokens.seen,
+      PASSWORD,
+      'wrong-Password-123',
+      'hook-secret-abc123',
+      credential?.accessToken ?? '?',
+      credential?.refreshToken ?? '?',
+    ];
     const outputs = [...errors.flatMap((e) => [e.message, JSON.stringify(e), String(e.cause ?? ''), e.stack ?? '']), lines.join('\n')];
     expect(lines.length).toBeGreaterThan(0);
     for (const output of outputs) for (const secret of secrets) expect(output).not.toContain(secret);
@@ -418,6 +455,10 @@ describe('closing', () => {
     const pending = c.getCredential('panorama', s.sim.userIds()[0] ?? '');
     await new Promise((r) => setTimeout(r, 50));
     c.close();
-    expect(await caught(pending)).toMatchObject({ code: 'LEAF_UNAVAILABLE', operation: 'get_credential', message: 'Leaf get_credential: the client was closed' });
+    expect(await caught(pending)).toMatchObject({
+      code: 'LEAF_UNAVAILABLE',
+      operation: 'get_credential',
+      message: 'Leaf get_credential: the client was closed',
+    });
   });
 });

@@ -121,16 +121,22 @@ describe('events', () => {
       { createdDate: 'garbage', statusCode: 200 },
     ];
     const events = await normalizeEventsInChunks(raw, 2);
-    expect(events.map((e) => e.id.startsWith('synthetic-') ? 'synthetic' : e.id)).toEqual(['synthetic', 'a', 'b', 'c']);
+    expect(events.map((e) => (e.id.startsWith('synthetic-') ? 'synthetic' : e.id))).toEqual(['synthetic', 'a', 'b', 'c']);
     expect(events.map((e) => e.statusCode)).toEqual([200, 400, 500, 200]);
   });
 
-  it('gives exactly what the classifier\'s normalizeEvents gives, for any input and chunk size', async () => {
+  it("gives exactly what the classifier's normalizeEvents gives, for any input and chunk size", async () => {
     const event = fc.record(
       {
         id: fc.oneof(fc.constantFrom('a', 'b', 'c', 'd'), fc.integer({ min: 0, max: 5 })),
         createdDate: fc.oneof(
-          fc.constantFrom('2026-11-02T10:15:03.123456Z', '2026-11-02T10:15:03.123457Z', '2026-11-02T10:15:03Z', '2026-11-02T10:15:03.123', 'nope'),
+          fc.constantFrom(
+            '2026-11-02T10:15:03.123456Z',
+            '2026-11-02T10:15:03.123457Z',
+            '2026-11-02T10:15:03Z',
+            '2026-11-02T10:15:03.123',
+            'nope',
+          ),
           fc.date({ min: new Date('2026-01-01'), max: new Date('2026-12-31'), noInvalidDate: true }).map((d) => d.toISOString()),
         ),
         statusCode: fc.oneof(fc.constantFrom(200, 401, '503', 'x')),
@@ -233,7 +239,9 @@ describe('LeafError', () => {
       operation: 'get_events',
       status: 200,
       excerpt: `{"refreshToken": "rt-secret-value", "x": "Bearer ${token}"}`,
-      cause: SafeCause.from(Object.assign(new Error(`socket hang up password=hunter2`), { code: 'ECONNRESET', options: { headers: { authorization: token } } })),
+      cause: SafeCause.from(
+        Object.assign(new Error(`socket hang up password=hunter2`), { code: 'ECONNRESET', options: { headers: { authorization: token } } }),
+      ),
     });
     const json = JSON.stringify(error);
     for (const secret of [token, 'rt-secret-value', 'hunter2']) {
@@ -264,7 +272,9 @@ describe('parseJsonArrayInChunks', () => {
     const valid = JSON.stringify([{ a: '[",\\\\"]', b: [1, { c: null }] }, 'x]', 2, [], {}]);
     const variants = fc.oneof(
       fc.integer({ min: 0, max: valid.length }).map((n) => valid.slice(0, n)),
-      fc.tuple(fc.integer({ min: 0, max: valid.length }), fc.constantFrom(',', ']', '}', '"', '[', 'x', ' ')).map(([n, c]) => valid.slice(0, n) + c + valid.slice(n)),
+      fc
+        .tuple(fc.integer({ min: 0, max: valid.length }), fc.constantFrom(',', ']', '}', '"', '[', 'x', ' '))
+        .map(([n, c]) => valid.slice(0, n) + c + valid.slice(n)),
     );
     await fc.assert(
       fc.asyncProperty(variants, fc.integer({ min: 1, max: 20 }), async (text, chunk) => {
@@ -287,11 +297,15 @@ describe('parseJsonArrayInChunks', () => {
 describe('sortInSlices', () => {
   it('gives the same order as a stable Array.prototype.sort, for any slice size', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 300 }), fc.integer({ min: 1, max: 17 }), async (keys, slice) => {
-        const items = keys.map((key, index) => ({ key, index }));
-        const byKey = (a: { key: number }, b: { key: number }) => a.key - b.key;
-        expect(await sortInSlices(items, byKey, slice)).toEqual([...items].sort(byKey));
-      }),
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 300 }),
+        fc.integer({ min: 1, max: 17 }),
+        async (keys, slice) => {
+          const items = keys.map((key, index) => ({ key, index }));
+          const byKey = (a: { key: number }, b: { key: number }) => a.key - b.key;
+          expect(await sortInSlices(items, byKey, slice)).toEqual([...items].sort(byKey));
+        },
+      ),
     );
   });
 });

@@ -48,7 +48,10 @@ describe('/metrics of a running daemon after a scripted scenario', () => {
     const healthyUser = sim.sim.userIds().find((id) => sim.sim.expectedCategory(id) === 'healthy') ?? '';
     await simEvent(sim, healthyUser, 'env_mismatch');
     await daemon.requestPoll('panorama', healthyUser);
-    await waitFor('the scripted failure', async () => (await daemon.store.get('panorama', healthyUser))?.category === 'environment_mismatch');
+    await waitFor(
+      'the scripted failure',
+      async () => (await daemon.store.get('panorama', healthyUser))?.category === 'environment_mismatch',
+    );
     await waitForSweepDone(daemon, users);
 
     const m = parseMetrics(await (await fetch(daemon.metricsUrl ?? '')).text());
@@ -56,7 +59,8 @@ describe('/metrics of a running daemon after a scripted scenario', () => {
     for (const c of CATEGORIES) expect(m.get(`credwatch_credentials{provider="panorama",category="${c}"}`)).toBe(summary.categories[c]);
     expect(m.get('credwatch_credential_transitions_total{provider="panorama",from="healthy",to="environment_mismatch"}')).toBe(1);
     // provider_unavailable for longer than CREDWATCH_PROVIDER_UNAVAILABLE_AFTER (6h by default), from each `since`.
-    const unavailable = (await api<{ items: Array<{ since: string }> }>(daemon, '/api/credentials?category=provider_unavailable&limit=500')).body.items;
+    const unavailable = (await api<{ items: Array<{ since: string }> }>(daemon, '/api/credentials?category=provider_unavailable&limit=500'))
+      .body.items;
     const overdue = unavailable.filter((c) => Date.parse(c.since) < Date.now() - 6 * 3_600_000).length;
     expect(unavailable.length).toBeGreaterThan(0);
     expect(m.get('credwatch_provider_unavailable_overdue_credentials{provider="panorama"}')).toBe(overdue);
@@ -72,7 +76,10 @@ describe('/metrics of a running daemon after a scripted scenario', () => {
     expect(m.get('credwatch_poll_duration_seconds_count{provider="panorama"}')).toBe(users + 1);
     // Every event of every connected credential classified once, plus the one scripted event.
     const events = sim.sim.userIds().reduce((n, id) => n + new Set((sim.sim.user(id)?.events ?? []).map((e) => e.id)).size, 0);
-    const classified = CATEGORIES.reduce((n, c) => n + (m.get(`credwatch_events_classified_total{provider="panorama",category="${c}"}`) ?? 0), 0);
+    const classified = CATEGORIES.reduce(
+      (n, c) => n + (m.get(`credwatch_events_classified_total{provider="panorama",category="${c}"}`) ?? 0),
+      0,
+    );
     expect(classified).toBe(events);
     expect(m.get('credwatch_events_classified_total{provider="panorama",category="environment_mismatch"}')).toBeGreaterThanOrEqual(1);
     // Only the scripted event arrived between two polls: one detection latency sample.

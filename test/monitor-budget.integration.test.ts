@@ -29,7 +29,12 @@ describe('Leaf request budget, 429s and several daemons (real Redis, simulator)'
     return { sim, prefix };
   }
 
-  async function daemon(sim: StartedSimulator, prefix: string, env: Record<string, string>, roles?: Array<'scheduler' | 'worker' | 'http'>): Promise<Daemon> {
+  async function daemon(
+    sim: StartedSimulator,
+    prefix: string,
+    env: Record<string, string>,
+    roles?: Array<'scheduler' | 'worker' | 'http'>,
+  ): Promise<Daemon> {
     const d = await startTestDaemon(sim, prefix, { env, ...(roles ? { roles } : {}) });
     cleanups.push(() => d.close());
     return d;
@@ -68,7 +73,10 @@ describe('Leaf request budget, 429s and several daemons (real Redis, simulator)'
     expect((await fetch(new URL('/healthz', probe))).status).toBe(200);
     const text = await (await fetch(probe)).text();
     const workerPolls = metricValue(text, /credwatch_polls_total\{provider="panorama",outcome="ok"\} (\d+)/);
-    const mainPolls = metricValue(await (await fetch(a.metricsUrl ?? '')).text(), /credwatch_polls_total\{provider="panorama",outcome="ok"\} (\d+)/);
+    const mainPolls = metricValue(
+      await (await fetch(a.metricsUrl ?? '')).text(),
+      /credwatch_polls_total\{provider="panorama",outcome="ok"\} (\d+)/,
+    );
     expect(workerPolls + mainPolls).toBe(connected);
   });
 

@@ -6,18 +6,31 @@ import { jitteredBackoff } from '../src/monitor/schedules.js';
 
 describe('classifyPollError: one place maps failures to queue behaviour', () => {
   it('turns a Leaf 429 into a queue rate-limit for Retry-After (1 s when Leaf gave none)', () => {
-    expect(classifyPollError(new LeafError('LEAF_RATE_LIMITED', 'slow down', { operation: 'get_events', status: 429, retryAfterMs: 7000 }))).toEqual({
+    expect(
+      classifyPollError(new LeafError('LEAF_RATE_LIMITED', 'slow down', { operation: 'get_events', status: 429, retryAfterMs: 7000 })),
+    ).toEqual({
       kind: 'rate_limited',
       retryAfterMs: 7000,
     });
-    expect(classifyPollError(new LeafError('LEAF_RATE_LIMITED', 'slow down', { operation: 'get_events', status: 429 }))).toEqual({ kind: 'rate_limited', retryAfterMs: 1000 });
+    expect(classifyPollError(new LeafError('LEAF_RATE_LIMITED', 'slow down', { operation: 'get_events', status: 429 }))).toEqual({
+      kind: 'rate_limited',
+      retryAfterMs: 1000,
+    });
   });
 
   it('does not retry what cannot get better, and retries everything else', () => {
-    expect(classifyPollError(new LeafError('LEAF_NOT_FOUND', 'gone', { operation: 'get_events', status: 404 }))).toEqual({ kind: 'permanent' });
-    expect(classifyPollError(new LeafError('LEAF_REQUEST_REJECTED', 'no', { operation: 'get_credential', status: 400 }))).toEqual({ kind: 'permanent' });
-    expect(classifyPollError(new LeafError('LEAF_UNAVAILABLE', 'down', { operation: 'get_credential', status: 503 }))).toEqual({ kind: 'retry' });
-    expect(classifyPollError(new LeafError('LEAF_BAD_RESPONSE', 'garbled', { operation: 'get_events', status: 200 }))).toEqual({ kind: 'retry' });
+    expect(classifyPollError(new LeafError('LEAF_NOT_FOUND', 'gone', { operation: 'get_events', status: 404 }))).toEqual({
+      kind: 'permanent',
+    });
+    expect(classifyPollError(new LeafError('LEAF_REQUEST_REJECTED', 'no', { operation: 'get_credential', status: 400 }))).toEqual({
+      kind: 'permanent',
+    });
+    expect(classifyPollError(new LeafError('LEAF_UNAVAILABLE', 'down', { operation: 'get_credential', status: 503 }))).toEqual({
+      kind: 'retry',
+    });
+    expect(classifyPollError(new LeafError('LEAF_BAD_RESPONSE', 'garbled', { operation: 'get_events', status: 200 }))).toEqual({
+      kind: 'retry',
+    });
     expect(classifyPollError(new CredwatchError('REDIS_UNAVAILABLE', 'redis down'))).toEqual({ kind: 'retry' });
     expect(classifyPollError(new Error('anything else'))).toEqual({ kind: 'retry' });
   });

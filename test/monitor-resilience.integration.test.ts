@@ -33,10 +33,15 @@ describe('monitor daemon resilience (real processes, real Redis)', () => {
     cleanups.push(() => coordinator.close());
     const first = await spawnDaemon(env, ['--role', 'worker']);
     cleanups.push(async () => void first.child.kill('SIGKILL'));
-    await waitFor('a few polls done by the first worker', async () => {
-      const total = (await coordinator.store.counts()).reduce((n, r) => n + r.count, 0);
-      return total >= 8 && total < users;
-    }, 30_000, 20);
+    await waitFor(
+      'a few polls done by the first worker',
+      async () => {
+        const total = (await coordinator.store.counts()).reduce((n, r) => n + r.count, 0);
+        return total >= 8 && total < users;
+      },
+      30_000,
+      20,
+    );
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
     const active = (await coordinator.pollQueue.getJobCounts('active'))['active'] ?? 0;
@@ -51,7 +56,9 @@ describe('monitor daemon resilience (real processes, real Redis)', () => {
       await waitForSweepDone(coordinator, users, 40_000);
     } catch (e) {
       const counts = JSON.stringify(await coordinator.pollQueue.getJobCounts());
-      throw new Error(`${(e as Error).message}; poll queue ${counts}; second worker log tail: ${second.output().slice(-2000)}`, { cause: e });
+      throw new Error(`${(e as Error).message}; poll queue ${counts}; second worker log tail: ${second.output().slice(-2000)}`, {
+        cause: e,
+      });
     }
     for (const id of s.sim.userIds()) expect((await coordinator.store.get('panorama', id))?.category).toBe(s.sim.expectedCategory(id));
     expect((await coordinator.pollQueue.getJobCounts('failed'))['failed']).toBe(0);
@@ -88,7 +95,11 @@ describe('monitor daemon resilience (real processes, real Redis)', () => {
     const id = s.sim.userIds().find((u) => s.sim.expectedCategory(u) === 'healthy') ?? '';
     await simEvent(s, id, 'env_mismatch');
     await daemon.requestPoll('panorama', id);
-    await waitFor('the change after the restart', async () => (await daemon.store.get('panorama', id))?.category === 'environment_mismatch', 20_000);
+    await waitFor(
+      'the change after the restart',
+      async () => (await daemon.store.get('panorama', id))?.category === 'environment_mismatch',
+      20_000,
+    );
     const metrics = await (await fetch(daemon.metricsUrl ?? '')).text();
     expect(Number(metrics.match(/credwatch_redis_errors_total (\d+)/)?.[1])).toBeGreaterThan(0);
   });

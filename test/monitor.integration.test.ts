@@ -16,7 +16,10 @@ describe('monitor daemon against the simulator (real Redis, real HTTP)', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function setup(users: number, env: Record<string, string> = {}): Promise<{ sim: StartedSimulator; daemon: Daemon; prefix: string }> {
+  async function setup(
+    users: number,
+    env: Record<string, string> = {},
+  ): Promise<{ sim: StartedSimulator; daemon: Daemon; prefix: string }> {
     const prefix = uniquePrefix('monitor');
     const sim = await startTestSimulator({ users, seed: 7 });
     cleanups.push(() => sim.close());
@@ -38,11 +41,15 @@ describe('monitor daemon against the simulator (real Redis, real HTTP)', () => {
     const wrong: string[] = [];
     for (const id of sim.sim.userIds()) {
       const state = await daemon.store.get('panorama', id);
-      if (state?.category !== sim.sim.expectedCategory(id)) wrong.push(`${id}: got ${state?.category}, expected ${sim.sim.expectedCategory(id)}`);
+      if (state?.category !== sim.sim.expectedCategory(id))
+        wrong.push(`${id}: got ${state?.category}, expected ${sim.sim.expectedCategory(id)}`);
     }
     expect(wrong).toEqual([]);
 
-    const summary = await api<{ total: number; categories: Record<string, number>; sweep: { lastFinishedAt: string | null } }>(daemon, '/api/summary');
+    const summary = await api<{ total: number; categories: Record<string, number>; sweep: { lastFinishedAt: string | null } }>(
+      daemon,
+      '/api/summary',
+    );
     expect(summary.status).toBe(200);
     expect(summary.body.total).toBe(users);
     const expected = sim.sim.expected();
@@ -56,10 +63,8 @@ describe('monitor daemon against the simulator (real Redis, real HTTP)', () => {
     const ids: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: { items: Array<{ leafUserId: string; category: string; action: string }>; nextCursor: string | null } } = await api(
-        daemon,
-        `/api/credentials?category=${category}&limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-      );
+      const page: { body: { items: Array<{ leafUserId: string; category: string; action: string }>; nextCursor: string | null } } =
+        await api(daemon, `/api/credentials?category=${category}&limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
       for (const item of page.body.items) {
         expect(item.category).toBe(category);
         ids.push(item.leafUserId);
@@ -84,7 +89,10 @@ describe('monitor daemon against the simulator (real Redis, real HTTP)', () => {
     await simEvent(sim, userId, 'expired');
     const poll = await api(daemon, `/api/credentials/${userId}/poll`, { method: 'POST' });
     expect(poll.status).toBe(202);
-    await waitFor('the credential to be expired', async () => (await daemon.store.get('panorama', userId))?.category === 'cognito_token_expired');
+    await waitFor(
+      'the credential to be expired',
+      async () => (await daemon.store.get('panorama', userId))?.category === 'cognito_token_expired',
+    );
     // Polling the same state again changes nothing.
     await daemon.requestPoll('panorama', userId);
     await waitForSweepDone(daemon, 30);
@@ -92,9 +100,15 @@ describe('monitor daemon against the simulator (real Redis, real HTTP)', () => {
     await daemon.requestPoll('panorama', userId);
     await waitFor('the credential to heal', async () => (await daemon.store.get('panorama', userId))?.category === 'healthy');
 
-    const detail = await api<{ category: string; history: Array<{ from: string; to: string; evidence: { excerpt: string } }> }>(daemon, `/api/credentials/${userId}`);
+    const detail = await api<{ category: string; history: Array<{ from: string; to: string; evidence: { excerpt: string } }> }>(
+      daemon,
+      `/api/credentials/${userId}`,
+    );
     expect(detail.body.category).toBe('healthy');
-    expect(detail.body.history.map((t) => `${t.from}->${t.to}`)).toEqual(['cognito_token_expired->healthy', 'healthy->cognito_token_expired']);
+    expect(detail.body.history.map((t) => `${t.from}->${t.to}`)).toEqual([
+      'cognito_token_expired->healthy',
+      'healthy->cognito_token_expired',
+    ]);
     expect(detail.body.history[1]?.evidence.excerpt).toContain('Refresh Token has expired');
 
     const metrics = await (await fetch(daemon.metricsUrl ?? '')).text();
@@ -137,7 +151,9 @@ describe('monitor daemon against the simulator (real Redis, real HTTP)', () => {
     expect(missing.status).toBe(404);
     expect((await fetch(`${daemon.httpUrl}/healthz`)).status).toBe(200);
     expect((await fetch(`${daemon.httpUrl}/readyz`)).status).toBe(200);
-    const basic = await fetch(`${daemon.httpUrl}/api/summary`, { headers: { authorization: `Basic ${Buffer.from(`x:${ADMIN_TOKEN}`).toString('base64')}` } });
+    const basic = await fetch(`${daemon.httpUrl}/api/summary`, {
+      headers: { authorization: `Basic ${Buffer.from(`x:${ADMIN_TOKEN}`).toString('base64')}` },
+    });
     expect(basic.status).toBe(200);
   });
 

@@ -22,7 +22,9 @@ describe('README', () => {
   });
 
   it('carries the configuration table exactly as src/config.ts renders it', () => {
-    expect(readme, 'regenerate the table with `npx credwatch config --markdown`').toContain(`-->\n${renderConfigTable()}\n<!-- /config-table -->`);
+    expect(readme, 'regenerate the table with `npx credwatch config --markdown`').toContain(
+      `-->\n${renderConfigTable()}\n<!-- /config-table -->`,
+    );
   });
 
   it('lists every provider id and every command', () => {

@@ -4,8 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger, safeError } from '../src/logger.js';
 import { excerpt, redactText } from '../src/redact.js';
 
-const JWT =
-  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyIiwiZXhwIjoxOTk5OTk5OTk5fQ.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU';
+const JWT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyIiwiZXhwIjoxOTk5OTk5OTk5fQ.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU';
 
 describe('redactText', () => {
   it.each([
@@ -30,7 +29,11 @@ describe('redactText', () => {
   });
 
   it('never lets a generated JWT or password through, in any surrounding text', () => {
-    const b64url = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split('')), minLength: 10, maxLength: 60 });
+    const b64url = fc.string({
+      unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split('')),
+      minLength: 10,
+      maxLength: 60,
+    });
     fc.assert(
       fc.property(fc.string(), b64url, b64url, b64url, fc.string(), (before, h, p, s, after) => {
         const jwt = `eyJ${h}.${p}.${s}`;
@@ -39,9 +42,12 @@ describe('redactText', () => {
       }),
     );
     fc.assert(
-      fc.property(fc.string({ minLength: 6, maxLength: 30 }).filter((s) => /^[A-Za-z0-9]+$/.test(s)), (pw) => {
-        expect(redactText(`{"password":"${pw}"}`)).not.toContain(pw);
-      }),
+      fc.property(
+        fc.string({ minLength: 6, maxLength: 30 }).filter((s) => /^[A-Za-z0-9]+$/.test(s)),
+        (pw) => {
+          expect(redactText(`{"password":"${pw}"}`)).not.toContain(pw);
+        },
+      ),
     );
   });
 

@@ -21,10 +21,21 @@ describe('logging through a Redis outage (real redis-server restarted under a da
     const sim = await startTestSimulator({ users: 5 });
     cleanups.push(() => sim.close());
     // The redis-server is private to this test: its keys go with it.
-    const env = { ...daemonEnv(sim, uniquePrefix('outage-log'), { REDIS_URL: server.url, CREDWATCH_WEBHOOK_URL: 'http://127.0.0.1:9/hook', CREDWATCH_WEBHOOK_SECRET: 'whsec_dGVzdC1zZWNyZXQtZm9yLW91dGFnZS10ZXN0' }), LOG_LEVEL: 'info', LOG_FORMAT: 'json' };
+    const env = {
+      ...daemonEnv(sim, uniquePrefix('outage-log'), {
+        REDIS_URL: server.url,
+        CREDWATCH_WEBHOOK_URL: 'http://127.0.0.1:9/hook',
+        CREDWATCH_WEBHOOK_SECRET: 'whsec_dGVzdC1zZWNyZXQtZm9yLW91dGFnZS10ZXN0',
+      }),
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
+    };
     let stdout = '';
     let stderr = '';
-    const child = spawn(process.execPath, [BIN, 'start'], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'start'], {
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     cleanups.push(async () => {
@@ -44,7 +55,10 @@ describe('logging through a Redis outage (real redis-server restarted under a da
     await waitFor('the daemon to log that Redis is back', async () => stdout.slice(before).includes('Redis connection restored'), 20_000);
     await new Promise((r) => setTimeout(r, 1000));
 
-    const lines = stdout.slice(before).split('\n').filter((l) => l !== '');
+    const lines = stdout
+      .slice(before)
+      .split('\n')
+      .filter((l) => l !== '');
     const notJson = lines.filter((l) => {
       try {
         JSON.parse(l);

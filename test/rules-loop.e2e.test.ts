@@ -85,22 +85,38 @@ describe('from an unknown wording to a rule, without a restart (simulator, real 
     if (a === undefined || b === undefined) throw new Error('expected two healthy simulated users');
 
     // A wording no rule knows, with a different farm number and date per grower: one signature.
-    for (const [id, farm] of [[a, 8812], [b, 1207]] as const) {
+    for (const [id, farm] of [
+      [a, 8812],
+      [b, 1207],
+    ] as const) {
       await postEvent(sim, id, {
         statusCode: 403,
-        body: JSON.stringify({ errorKey: 'growerConsentPending', title: 'Consent pending', detail: `Consent for farm ${farm} is pending since 2026-11-${farm % 28}` }),
+        body: JSON.stringify({
+          errorKey: 'growerConsentPending',
+          title: 'Consent pending',
+          detail: `Consent for farm ${farm} is pending since 2026-11-${farm % 28}`,
+        }),
       });
       await daemon.requestPoll('panorama', id);
     }
-    for (const id of [a, b]) await waitFor(`${id} unclassified`, async () => (await daemon.store.get('panorama', id))?.category === 'unclassified');
+    for (const id of [a, b])
+      await waitFor(`${id} unclassified`, async () => (await daemon.store.get('panorama', id))?.category === 'unclassified');
 
     const inbox = await api<InboxBody>(daemon, '/api/unclassified');
     expect(inbox.status).toBe(200);
     expect(inbox.body.total).toBe(1);
     const [signature] = inbox.body.signatures;
-    expect(signature).toMatchObject({ statusCode: 403, code: 'growerConsentPending', count: 2, credentials: 2, ruleId: 'fallback.unclassified' });
+    expect(signature).toMatchObject({
+      statusCode: 403,
+      code: 'growerConsentPending',
+      count: 2,
+      credentials: 2,
+      ruleId: 'fallback.unclassified',
+    });
     expect(signature?.template).not.toMatch(/8812|1207/);
-    const page = await fetch(`${daemon.httpUrl}/`, { headers: { authorization: 'Bearer test-admin-token-0123456789' } }).then((r) => r.text());
+    const page = await fetch(`${daemon.httpUrl}/`, { headers: { authorization: 'Bearer test-admin-token-0123456789' } }).then((r) =>
+      r.text(),
+    );
     expect(page).toContain('Unrecognised failures');
     expect(page).toContain(signature?.id ?? '?');
     const scrape = await fetch(daemon.metricsUrl ?? '').then((r) => r.text());
@@ -113,7 +129,10 @@ describe('from an unknown wording to a rule, without a restart (simulator, real 
     const listed = await cli(['rules', 'suggest'], cliEnv);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain(signature?.id ?? '?');
-    const suggested = await cli(['rules', 'suggest', signature?.id ?? '', '--category', 'missing_permission', '--write', rulesFile], cliEnv);
+    const suggested = await cli(
+      ['rules', 'suggest', signature?.id ?? '', '--category', 'missing_permission', '--write', rulesFile],
+      cliEnv,
+    );
     expect(suggested.stderr).not.toMatch(/warning/);
     expect(suggested.code).toBe(0);
     expect(suggested.stdout).toContain('category: missing_permission');
@@ -137,10 +156,16 @@ describe('from an unknown wording to a rule, without a restart (simulator, real 
     await writeFile(rulesFile, '- id: broken\n  category: nope\n');
     const refused = await daemon.reloadRules('test');
     expect(refused).toMatchObject({ outcome: 'refused' });
-    expect(refused.outcome === 'refused' ? refused.error : '').toMatch(/^rules file .*rules\.yaml: rule 0 \(id "broken"\): category: expected one of/);
+    expect(refused.outcome === 'refused' ? refused.error : '').toMatch(
+      /^rules file .*rules\.yaml: rule 0 \(id "broken"\): category: expected one of/,
+    );
     await postEvent(sim, a, {
       statusCode: 403,
-      body: JSON.stringify({ errorKey: 'growerConsentPending', title: 'Consent pending', detail: 'Consent for farm 77 is pending since 2026-12-01' }),
+      body: JSON.stringify({
+        errorKey: 'growerConsentPending',
+        title: 'Consent pending',
+        detail: 'Consent for farm 77 is pending since 2026-12-01',
+      }),
     });
     await daemon.requestPoll('panorama', a);
     await waitFor('the next poll', async () => {
@@ -164,7 +189,9 @@ describe('from an unknown wording to a rule, without a restart (simulator, real 
     const rulesFile = join(dir, 'rules.json');
     await writeFile(rulesFile, '[]');
     // A watch interval of an hour: only the signal can trigger the reloads below.
-    const { child, output } = await spawnDaemon(daemonEnv(sim, prefix, { CREDWATCH_RULES_FILE: rulesFile, CREDWATCH_RULES_WATCH_INTERVAL: '1h' }));
+    const { child, output } = await spawnDaemon(
+      daemonEnv(sim, prefix, { CREDWATCH_RULES_FILE: rulesFile, CREDWATCH_RULES_WATCH_INTERVAL: '1h' }),
+    );
     cleanups.unshift(async () => {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
@@ -174,7 +201,9 @@ describe('from an unknown wording to a rule, without a restart (simulator, real 
     await writeFile(rulesFile, '[{"id": "x", "category": "healthy", "reason": "r", "match": {}}]');
     child.kill('SIGHUP');
     await waitFor('the refusal in the log', async () => output().includes('rules reload refused'), 10_000);
-    expect(output()).toMatch(/rules reload refused, keeping the rules in force: rules file .*rules\.json: rule 0 \(id \\"x\\"\): match: expected at least one condition/);
+    expect(output()).toMatch(
+      /rules reload refused, keeping the rules in force: rules file .*rules\.json: rule 0 \(id \\"x\\"\): match: expected at least one condition/,
+    );
     await writeFile(rulesFile, '[{"id": "local.teapot", "category": "provider_unavailable", "reason": "r", "match": {"status": [418]}}]');
     child.kill('SIGHUP');
     await waitFor('the reload in the log', async () => output().includes('"msg":"rules file reloaded"'), 10_000);

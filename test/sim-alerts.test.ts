@@ -15,7 +15,9 @@ interface Received {
 }
 
 /** A real HTTP receiver on loopback that answers with the given statuses in turn (then 200). */
-async function receiver(statuses: number[] = []): Promise<{ url: string; received: Received[]; attempts: () => number; close: () => Promise<void> }> {
+async function receiver(
+  statuses: number[] = [],
+): Promise<{ url: string; received: Received[]; attempts: () => number; close: () => Promise<void> }> {
   const received: Received[] = [];
   let attempts = 0;
   const server: Server = createServer((req, res) => {
@@ -27,7 +29,11 @@ async function receiver(statuses: number[] = []): Promise<{ url: string; receive
       if (status === 200) {
         const raw = Buffer.concat(chunks);
         const signature = req.headers['x-leaf-signature'];
-        received.push({ raw, signature: typeof signature === 'string' ? signature : undefined, json: JSON.parse(raw.toString('utf8')) as Record<string, unknown> });
+        received.push({
+          raw,
+          signature: typeof signature === 'string' ? signature : undefined,
+          json: JSON.parse(raw.toString('utf8')) as Record<string, unknown>,
+        });
       }
       res.statusCode = status;
       res.end();
@@ -122,12 +128,14 @@ describe('Leaf alert webhooks', { timeout: 60_000 }, () => {
     expect(await control(s, 'PUT', `/_sim/users/${id}/credential`, { status: 'UNAUTHENTICATED' })).toBe(200);
     await new Promise((r) => setTimeout(r, 200));
     expect(hook.received).toHaveLength(2);
-    expect((s.sim.stats().alerts)).toMatchObject({ sent: 1, confirmations: 1, failed: 0 });
+    expect(s.sim.stats().alerts).toMatchObject({ sent: 1, confirmations: 1, failed: 0 });
   });
 
   it('sends credentialsLimitedPermission when appended events end in a permission failure', async () => {
     const { s, token, hook } = await setup();
-    expect((await register(s, token, { events: ['credentialsLimitedPermission'], name: 'perm', secret: SECRET, url: hook.url })).status).toBe(201);
+    expect(
+      (await register(s, token, { events: ['credentialsLimitedPermission'], name: 'perm', secret: SECRET, url: hook.url })).status,
+    ).toBe(201);
     await until(() => hook.received.length === 1, 'the confirmation');
     const id = s.sim.userIds().find((u) => s.sim.expectedCategory(u) === 'healthy') ?? '';
     const status = await control(s, 'POST', `/_sim/users/${id}/events`, [
@@ -142,7 +150,14 @@ describe('Leaf alert webhooks', { timeout: 60_000 }, () => {
 
   it('allows one webhook per event (eventRegisteredTwice), lists without secrets and deletes', async () => {
     const { s, token, hook } = await setup();
-    const first = (await (await register(s, token, { events: ['credentialsUnauthenticated', 'credentialsLimitedPermission'], name: 'a', secret: SECRET, url: hook.url })).json()) as { id: string };
+    const first = (await (
+      await register(s, token, {
+        events: ['credentialsUnauthenticated', 'credentialsLimitedPermission'],
+        name: 'a',
+        secret: SECRET,
+        url: hook.url,
+      })
+    ).json()) as { id: string };
     const second = await register(s, token, { events: ['credentialsLimitedPermission'], name: 'b', secret: SECRET, url: hook.url });
     expect(second.status).toBe(400);
     expect(await second.json()).toMatchObject({ status: 400, errorKey: 'eventRegisteredTwice' });
@@ -154,13 +169,19 @@ describe('Leaf alert webhooks', { timeout: 60_000 }, () => {
     expect((JSON.parse(text) as Array<{ id: string }>).map((w) => w.id)).toEqual([first.id]);
     const del = await fetch(`${s.url}${WEBHOOKS}/${first.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
     expect(del.status).toBe(204);
-    expect((await fetch(`${s.url}${WEBHOOKS}/${first.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
-    expect((await register(s, token, { events: ['credentialsLimitedPermission'], name: 'b', secret: SECRET, url: hook.url })).status).toBe(201);
+    expect(
+      (await fetch(`${s.url}${WEBHOOKS}/${first.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status,
+    ).toBe(404);
+    expect((await register(s, token, { events: ['credentialsLimitedPermission'], name: 'b', secret: SECRET, url: hook.url })).status).toBe(
+      201,
+    );
   });
 
   it('retries failed deliveries a few times and counts retries and failures', async () => {
     const { s, token, hook } = await setup([200, 500, 503]);
-    expect((await register(s, token, { events: ['credentialsUnauthenticated'], name: 'flaky', secret: SECRET, url: hook.url })).status).toBe(201);
+    expect(
+      (await register(s, token, { events: ['credentialsUnauthenticated'], name: 'flaky', secret: SECRET, url: hook.url })).status,
+    ).toBe(201);
     await until(() => hook.received.length === 1, 'the confirmation');
     const [a, b] = s.sim.userIds().filter((u) => s.sim.expectedCategory(u) === 'healthy');
     expect(await control(s, 'PUT', `/_sim/users/${a}/credential`, { status: 'UNAUTHENTICATED' })).toBe(200);
@@ -173,7 +194,9 @@ describe('Leaf alert webhooks', { timeout: 60_000 }, () => {
     expect(await control(s, 'PUT', `/_sim/users/${b}/credential`, { status: 'UNAUTHENTICATED' })).toBe(200);
     await until(() => s.sim.stats().alerts.failed === 1, 'the delivery to be given up');
     expect(s.sim.stats().alerts).toMatchObject({ sent: 1, retried: 5, failed: 1 });
-    const deliveries = ((await (await fetch(`${s.url}/_sim/alerts`)).json()) as { deliveries: Array<{ outcome: string; attempts: number }> }).deliveries;
+    const deliveries = (
+      (await (await fetch(`${s.url}/_sim/alerts`)).json()) as { deliveries: Array<{ outcome: string; attempts: number }> }
+    ).deliveries;
     expect(deliveries.map((d) => [d.outcome, d.attempts])).toEqual([
       ['delivered', 1],
       ['delivered', 3],

@@ -20,7 +20,9 @@ describe('seeded population against the classifier', { timeout: 120_000 }, () =>
       seen.add(user.expectedCategory);
       const verdict = assessCredential(user.credential === null ? [] : user.events, user.credential);
       if (verdict.category !== user.expectedCategory) {
-        disagreements.push(`${user.id}: expected ${user.expectedCategory}, classifier ${verdict.category} (${verdict.ruleId}: ${verdict.evidence.excerpt})`);
+        disagreements.push(
+          `${user.id}: expected ${user.expectedCategory}, classifier ${verdict.category} (${verdict.ruleId}: ${verdict.evidence.excerpt})`,
+        );
       }
     }
     expect(disagreements.slice(0, 10)).toEqual([]);

@@ -10,7 +10,12 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-function run(args: string[]): { child: ChildProcessWithoutNullStreams; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
+function run(args: string[]): {
+  child: ChildProcessWithoutNullStreams;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+} {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'silent' } });
   children.push(child);
   let out = '';
@@ -33,7 +38,8 @@ async function waitFor(pattern: RegExp, text: () => string, timeoutMs = 30_000):
 
 describe('credwatch sim (compiled CLI)', { timeout: 60_000 }, () => {
   beforeAll(() => {
-    if (!existsSync(`${ROOT}dist/sim/sim.command.js`)) throw new Error('dist/ is missing: run `npm run build` before this test (npm test does)');
+    if (!existsSync(`${ROOT}dist/sim/sim.command.js`))
+      throw new Error('dist/ is missing: run `npm run build` before this test (npm test does)');
   });
 
   it('prints the mix, then the listening line, serves Leaf, and exits 0 on SIGTERM', async () => {

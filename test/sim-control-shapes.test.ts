@@ -10,7 +10,11 @@ afterEach(async () => {
 });
 
 async function post(s: StartedSimulator, path: string, body: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${s.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, json: text === '' ? undefined : (JSON.parse(text) as unknown) };
 }
@@ -24,7 +28,13 @@ describe('simulator control API: every event shape the client tolerates', () => 
     const shapes = [
       { id: 'a', createdDate: '2026-11-02T10:00:00Z', statusCode: 200, body: null },
       { id: 'b', createdDate: '2026-11-02T10:00:01.123Z', statusCode: '503', body: 'Service Unavailable', headers: null },
-      { id: 'c', createdDate: '2026-11-02T10:00:02.123456Z', statusCode: '400', body: '{"__type":"NotAuthorizedException","message":"Refresh Token has expired"}', headers: { 'content-type': 'application/json' } },
+      {
+        id: 'c',
+        createdDate: '2026-11-02T10:00:02.123456Z',
+        statusCode: '400',
+        body: '{"__type":"NotAuthorizedException","message":"Refresh Token has expired"}',
+        headers: { 'content-type': 'application/json' },
+      },
       { id: 7, createdDate: '2026-11-02T09:00:00Z', statusCode: null },
       { createdDate: null, extra: { nested: true } },
     ];
@@ -32,9 +42,15 @@ describe('simulator control API: every event shape the client tolerates', () => 
     expect(appended.status, JSON.stringify(appended.json)).toBeLessThan(300);
 
     const token = await simToken(s.url);
-    const served = (await (await fetch(`${s.url}${USERS_PATH}/odd-shapes/panorama-credentials/events`, { headers: { authorization: `Bearer ${token}` } })).json()) as Array<Record<string, unknown>>;
+    const served = (await (
+      await fetch(`${s.url}${USERS_PATH}/odd-shapes/panorama-credentials/events`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as Array<Record<string, unknown>>;
     expect(served.find((e) => e['id'] === 'a')).toMatchObject({ body: null, statusCode: 200, createdDate: '2026-11-02T10:00:00Z' });
-    expect(served.find((e) => e['id'] === 'b')).toMatchObject({ statusCode: '503', headers: null, createdDate: '2026-11-02T10:00:01.123Z' });
+    expect(served.find((e) => e['id'] === 'b')).toMatchObject({
+      statusCode: '503',
+      headers: null,
+      createdDate: '2026-11-02T10:00:01.123Z',
+    });
     expect(served.find((e) => e['id'] === 'c')).toMatchObject({ statusCode: '400', createdDate: '2026-11-02T10:00:02.123456Z' });
     expect(served.find((e) => e['id'] === '7')).toMatchObject({ statusCode: null });
     expect(served.find((e) => e['extra'] !== undefined)).toMatchObject({ createdDate: null, extra: { nested: true } });

@@ -23,7 +23,8 @@ async function call(s: StartedSimulator, method: string, path: string, body?: un
   return { status: response.status, json: text === '' ? undefined : (JSON.parse(text) as unknown) };
 }
 
-const field = (value: unknown, key: string): unknown => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined);
+const field = (value: unknown, key: string): unknown =>
+  typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
 
 describe('control API users', () => {
   it('POST /_sim/users creates a user Leaf then lists and serves, with the given events', async () => {
@@ -32,7 +33,10 @@ describe('control API users', () => {
       id: 'scripted-1',
       clientEnvironment: 'STAGE',
       credential: { organizationCode: 'ORG42' },
-      events: [{ statusCode: 200, body: '{"ok":true}' }, { statusCode: 400, body: '{"error": "invalid_grant"}' }],
+      events: [
+        { statusCode: 200, body: '{"ok":true}' },
+        { statusCode: 400, body: '{"error": "invalid_grant"}' },
+      ],
     });
     expect(created).toEqual({ status: 201, json: { id: 'scripted-1' } });
     const view = await call(s, 'GET', '/_sim/users/scripted-1');
@@ -46,7 +50,9 @@ describe('control API users', () => {
     expect(Date.parse(String(events[1]?.['createdDate']))).toBeGreaterThan(Date.parse(String(events[0]?.['createdDate'])));
 
     const token = await simToken(s.url);
-    const leafEvents = await fetch(`${s.url}${USERS_PATH}/scripted-1/panorama-credentials/events`, { headers: { authorization: `Bearer ${token}` } });
+    const leafEvents = await fetch(`${s.url}${USERS_PATH}/scripted-1/panorama-credentials/events`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(await leafEvents.json()).toEqual(events);
     const list = await fetch(`${s.url}${USERS_PATH}?size=100`, { headers: { authorization: `Bearer ${token}` } });
     expect(list.headers.get('x-total-count')).toBe('4');
@@ -58,7 +64,9 @@ describe('control API users', () => {
     expect((await call(s, 'GET', '/_sim/users/scripted-2')).status).toBe(404);
     const noCredential = await call(s, 'POST', '/_sim/users', { credential: null });
     expect(noCredential.status).toBe(201);
-    expect(field((await call(s, 'GET', `/_sim/users/${String(field(noCredential.json, 'id'))}`)).json, 'expectedCategory')).toBe('not_connected');
+    expect(field((await call(s, 'GET', `/_sim/users/${String(field(noCredential.json, 'id'))}`)).json, 'expectedCategory')).toBe(
+      'not_connected',
+    );
   });
 
   it('rejects bad bodies with a message naming the field', async () => {
@@ -85,7 +93,9 @@ describe('control API users', () => {
     expect((await call(s, 'DELETE', `/_sim/users/${victim}`)).status).toBe(404);
     expect((await call(s, 'GET', `/_sim/users/${victim}`)).status).toBe(404);
     const token = await simToken(s.url);
-    const credential = await fetch(`${s.url}${USERS_PATH}/${victim}/panorama-credentials`, { headers: { authorization: `Bearer ${token}` } });
+    const credential = await fetch(`${s.url}${USERS_PATH}/${victim}/panorama-credentials`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(credential.status).toBe(404);
     const list = await fetch(`${s.url}${USERS_PATH}?size=100`, { headers: { authorization: `Bearer ${token}` } });
     expect(list.headers.get('x-total-count')).toBe('24');
@@ -117,7 +127,9 @@ describe('control API credentials and events', () => {
     expect(s.sim.expectedCategory(id)).toBe('healthy');
     expect(field(field((await call(s, 'GET', `/_sim/users/${id}`)).json, 'credential'), 'status')).toBe('OK');
 
-    const explicit = await call(s, 'POST', `/_sim/users/${id}/events`, [{ id: 'old-1', createdDate: '2020-01-01T00:00:00Z', statusCode: 500, body: '' }]);
+    const explicit = await call(s, 'POST', `/_sim/users/${id}/events`, [
+      { id: 'old-1', createdDate: '2020-01-01T00:00:00Z', statusCode: 500, body: '' },
+    ]);
     expect(field(explicit.json, 'expectedCategory')).toBe('healthy');
     expect((field(explicit.json, 'events') as Array<{ id: string }>).some((e) => e.id === 'old-1')).toBe(true);
     // A missing statusCode is scripted as given (the client tolerates it): test/sim-control-shapes.test.ts.
@@ -131,7 +143,11 @@ describe('control API credentials and events', () => {
     const put = await call(s, 'PUT', `/_sim/users/${healthy}/credential`, { status: 'UNAUTHENTICATED' });
     expect(put.status).toBe(200);
     expect(field(put.json, 'expectedCategory')).toBe('cognito_token_expired');
-    const back = await call(s, 'PUT', `/_sim/users/${healthy}/credential`, { status: 'OK', organizationCode: 'NEW01', clientEnvironment: 'STAGE' });
+    const back = await call(s, 'PUT', `/_sim/users/${healthy}/credential`, {
+      status: 'OK',
+      organizationCode: 'NEW01',
+      clientEnvironment: 'STAGE',
+    });
     expect(field(back.json, 'expectedCategory')).toBe('healthy');
     expect(field(field(back.json, 'credential'), 'organizationCode')).toBe('NEW01');
 
@@ -180,7 +196,14 @@ describe('control API mix, stats and faults', () => {
     await fetch(`${s.url}${USERS_PATH}/${id}/cnhi-credentials`, { headers: { authorization: `Bearer ${token}` } });
     await fetch(`${s.url}/services/alerts/api/alerts/webhooks`, { headers: { authorization: `Bearer ${token}` } });
     const stats = (await call(s, 'GET', '/_sim/stats')).json;
-    expect(field(stats, 'requests')).toEqual({ authenticate: 1, list_users: 1, get_events: 1, get_credential: 1, other_provider: 1, webhooks: 1 });
+    expect(field(stats, 'requests')).toEqual({
+      authenticate: 1,
+      list_users: 1,
+      get_events: 1,
+      get_credential: 1,
+      other_provider: 1,
+      webhooks: 1,
+    });
     expect(field(stats, 'currentRps')).toBeGreaterThanOrEqual(1);
     const reset = (await call(s, 'POST', '/_sim/stats/reset')).json;
     expect(field(reset, 'requests')).toEqual({});

@@ -15,7 +15,11 @@ async function sim(options: Parameters<typeof startTestSimulator>[0] = {}): Prom
 }
 
 async function setFaults(s: StartedSimulator, faults: Record<string, number>): Promise<void> {
-  const response = await fetch(`${s.url}/_sim/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) });
+  const response = await fetch(`${s.url}/_sim/faults`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(faults),
+  });
   expect(response.status).toBe(200);
 }
 
@@ -67,7 +71,11 @@ describe('faults on Leaf routes', { timeout: 60_000 }, () => {
 
   it('accepts only whole request rates', async () => {
     const s = await sim();
-    const response = await fetch(`${s.url}/_sim/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"rateLimitRps": 0.5}' });
+    const response = await fetch(`${s.url}/_sim/faults`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{"rateLimitRps": 0.5}',
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toMatch(/rateLimitRps/);
   });

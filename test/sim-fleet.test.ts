@@ -8,7 +8,11 @@ afterEach(async () => {
 });
 
 async function post(s: StartedSimulator, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`${s.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
@@ -21,9 +25,15 @@ describe('fleet scenarios of the simulator control API', () => {
     expect(broken.status).toBe(200);
     expect(broken.json['affected']).toBe(connected.length);
     for (const id of connected) expect(s.sim.expectedCategory(id)).toBe('cognito_token_expired');
-    const user = (await (await fetch(`${s.url}/_sim/users/${connected[0]}`)).json()) as { credential: { status: string }; events: Array<{ body: string; statusCode: number }> };
+    const user = (await (await fetch(`${s.url}/_sim/users/${connected[0]}`)).json()) as {
+      credential: { status: string };
+      events: Array<{ body: string; statusCode: number }>;
+    };
     expect(user.credential.status).toBe('UNAUTHENTICATED');
-    expect(user.events.at(-1)).toMatchObject({ statusCode: 400, body: '{"__type":"NotAuthorizedException","message":"Incorrect username or password."}' });
+    expect(user.events.at(-1)).toMatchObject({
+      statusCode: 400,
+      body: '{"__type":"NotAuthorizedException","message":"Incorrect username or password."}',
+    });
 
     const healed = await post(s, '/_sim/fleet/recover', { users: connected.slice(0, 5) });
     expect(healed.json['affected']).toBe(5);

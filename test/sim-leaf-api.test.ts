@@ -19,7 +19,14 @@ async function get(url: string, token: string | undefined): Promise<Response> {
 }
 
 function expectLeafError(body: unknown, status: number): void {
-  expect(body).toMatchObject({ status, title: expect.any(String), type: expect.any(String), path: expect.any(String), message: expect.any(String), errorKey: expect.any(String) });
+  expect(body).toMatchObject({
+    status,
+    title: expect.any(String),
+    type: expect.any(String),
+    path: expect.any(String),
+    message: expect.any(String),
+    errorKey: expect.any(String),
+  });
 }
 
 function jwtClaims(token: string): Record<string, unknown> {
@@ -73,9 +80,17 @@ describe('POST /api/authenticate', () => {
     const body = await wrong.json();
     expectLeafError(body, 401);
     expect(JSON.stringify(body)).not.toContain('nope');
-    const missing = await fetch(`${s.url}/api/authenticate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const missing = await fetch(`${s.url}/api/authenticate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(missing.status).toBe(400);
-    const bad = await fetch(`${s.url}/api/authenticate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":' });
+    const bad = await fetch(`${s.url}/api/authenticate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"username":',
+    });
     expect(bad.status).toBe(400);
     expectLeafError(await bad.json(), 400);
   });
@@ -113,7 +128,12 @@ describe('bearer tokens on Leaf routes', () => {
   it('protects every Leaf route but not the control API', async () => {
     const s = await sim();
     const id = s.sim.userIds()[0] ?? '';
-    for (const path of [USERS_PATH, `${USERS_PATH}/${id}/panorama-credentials`, `${USERS_PATH}/${id}/panorama-credentials/events`, '/services/alerts/api/alerts/webhooks']) {
+    for (const path of [
+      USERS_PATH,
+      `${USERS_PATH}/${id}/panorama-credentials`,
+      `${USERS_PATH}/${id}/panorama-credentials/events`,
+      '/services/alerts/api/alerts/webhooks',
+    ]) {
       expect((await get(`${s.url}${path}`, undefined)).status, path).toBe(401);
     }
     expect((await get(`${s.url}/_sim/stats`, undefined)).status).toBe(200);
@@ -199,13 +219,28 @@ describe('Panorama credentials and events', { timeout: 60_000 }, () => {
     expect(response.status).toBe(200);
     const credential = (await response.json()) as Record<string, string>;
     expect(Object.keys(credential).sort()).toEqual(
-      ['accessToken', 'clientEnvironment', 'clientId', 'createdTime', 'id', 'organizationCode', 'refreshToken', 'status', 'username'].sort(),
+      [
+        'accessToken',
+        'clientEnvironment',
+        'clientId',
+        'createdTime',
+        'id',
+        'organizationCode',
+        'refreshToken',
+        'status',
+        'username',
+      ].sort(),
     );
     expect(credential['accessToken']).toMatch(/^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);
     expect((credential['refreshToken'] ?? '').split('.')).toHaveLength(5);
     expect(credential['clientId']).toMatch(/^[a-z0-9]{26}$/);
     expect(['STAGE', 'PRODUCTION']).toContain(credential['clientEnvironment']);
-    for (const path of [`${detached}/panorama-credentials`, `${detached}/panorama-credentials/events`, 'no-such-user/panorama-credentials', 'no-such-user/panorama-credentials/events']) {
+    for (const path of [
+      `${detached}/panorama-credentials`,
+      `${detached}/panorama-credentials/events`,
+      'no-such-user/panorama-credentials',
+      'no-such-user/panorama-credentials/events',
+    ]) {
       const r = await get(`${s.url}${USERS_PATH}/${path}`, token);
       expect(r.status, path).toBe(404);
       expectLeafError(await r.json(), 404);
@@ -225,8 +260,22 @@ describe('Panorama credentials and events', { timeout: 60_000 }, () => {
   it("serves a user's events as a bare array in Leaf's varied formats", async () => {
     const s = await sim({ users: 400, seed: 3 });
     const token = await simToken(s.url);
-    const formats = { numeric: 0, stringStatus: 0, frac0: 0, frac3: 0, frac6: 0, jsonHeaders: 0, lineHeaders: 0, unsorted: 0, duplicate: 0, extras: 0 };
-    for (const id of s.sim.userIds().filter((i) => s.sim.expectedCategory(i) !== 'not_connected').slice(0, 80)) {
+    const formats = {
+      numeric: 0,
+      stringStatus: 0,
+      frac0: 0,
+      frac3: 0,
+      frac6: 0,
+      jsonHeaders: 0,
+      lineHeaders: 0,
+      unsorted: 0,
+      duplicate: 0,
+      extras: 0,
+    };
+    for (const id of s.sim
+      .userIds()
+      .filter((i) => s.sim.expectedCategory(i) !== 'not_connected')
+      .slice(0, 80)) {
       const response = await get(`${s.url}${USERS_PATH}/${id}/panorama-credentials/events`, token);
       expect(response.status).toBe(200);
       const events = (await response.json()) as Array<Record<string, unknown>>;

@@ -77,7 +77,14 @@ describe('seeded population', { timeout: 60_000 }, () => {
       if (user.credential.status === 'UNAUTHENTICATED' && categories.every((c) => c === 'healthy')) unauthenticatedWithSuccesses += 1;
       if (user.expectedCategory === 'healthy' && categories.some((c) => c !== 'healthy')) recovered += 1;
     }
-    for (const category of ['cognito_token_expired', 'wrong_organization_code', 'environment_mismatch', 'missing_permission', 'provider_unavailable', 'unclassified'] as const) {
+    for (const category of [
+      'cognito_token_expired',
+      'wrong_organization_code',
+      'environment_mismatch',
+      'missing_permission',
+      'provider_unavailable',
+      'unclassified',
+    ] as const) {
       expect(wordings.get(category)?.size ?? 0, category).toBeGreaterThanOrEqual(5);
     }
     expect(transientAfterDefinitive).toBeGreaterThan(0);
@@ -99,7 +106,12 @@ describe('seeded population', { timeout: 60_000 }, () => {
   });
 
   it('rejects bad options with a typed error naming them', () => {
-    for (const bad of [{ users: -1, seed: 1 }, { users: 1.5, seed: 1 }, { users: 1, seed: Number.NaN }, { users: 1, seed: 1, tokenTtlSeconds: 0 }]) {
+    for (const bad of [
+      { users: -1, seed: 1 },
+      { users: 1.5, seed: 1 },
+      { users: 1, seed: Number.NaN },
+      { users: 1, seed: 1, tokenTtlSeconds: 0 },
+    ]) {
       let caught: unknown;
       try {
         createSimulator(bad);
@@ -116,7 +128,9 @@ describe('simulator taxonomy', () => {
   const ev = (statusCode: number | string, body: string, headers = '') => ({ statusCode, body, headers });
   it('classifies single events by the taxonomy signals', () => {
     expect(eventCategory(ev(204, ''), 'PRODUCTION')).toBe('healthy');
-    expect(eventCategory(ev('400', '{"__type": "x#NotAuthorizedException", "message": "Refresh Token has expired"}'), 'PRODUCTION')).toBe('cognito_token_expired');
+    expect(eventCategory(ev('400', '{"__type": "x#NotAuthorizedException", "message": "Refresh Token has expired"}'), 'PRODUCTION')).toBe(
+      'cognito_token_expired',
+    );
     expect(eventCategory(ev(401, '{"message": "Unauthorized"}', 'Host: api.bananorama.com'), 'PRODUCTION')).toBe('environment_mismatch');
     expect(eventCategory(ev(401, '{"message": "Unauthorized"}', 'Host: api.bananorama.com'), 'STAGE')).toBe('cognito_token_expired');
     expect(eventCategory(ev(400, '{"error": "invalid_client"}'), 'STAGE')).toBe('environment_mismatch');
@@ -128,7 +142,13 @@ describe('simulator taxonomy', () => {
 
   it('lets the newest event decide, keeps a definitive failure under transient ones, uses status as a witness', () => {
     const credential = { status: 'OK', clientEnvironment: 'PRODUCTION' as const };
-    const e = (id: string, minute: number, statusCode: number, body = '') => ({ id, createdDate: new Date(NOW + minute * 60_000).toISOString(), statusCode, headers: '', body });
+    const e = (id: string, minute: number, statusCode: number, body = '') => ({
+      id,
+      createdDate: new Date(NOW + minute * 60_000).toISOString(),
+      statusCode,
+      headers: '',
+      body,
+    });
     const expired = '{"error": "invalid_grant"}';
     expect(expectedCategoryOf(credential, [e('b', 2, 400, expired), e('a', 1, 200)])).toBe('cognito_token_expired');
     expect(expectedCategoryOf(credential, [e('c', 3, 503), e('b', 2, 400, expired), e('a', 1, 200)])).toBe('cognito_token_expired');
@@ -138,6 +158,8 @@ describe('simulator taxonomy', () => {
     expect(expectedCategoryOf(credential, [])).toBe('healthy');
     expect(expectedCategoryOf(null, [])).toBe('not_connected');
     // Duplicates are dropped and order does not matter.
-    expect(expectedCategoryOf(credential, [e('b', 2, 400, expired), e('a', 1, 200), e('b', 2, 400, expired)])).toBe('cognito_token_expired');
+    expect(expectedCategoryOf(credential, [e('b', 2, 400, expired), e('a', 1, 200), e('b', 2, 400, expired)])).toBe(
+      'cognito_token_expired',
+    );
   });
 });

@@ -48,7 +48,10 @@ describe('a failed start (real Redis, real simulator)', () => {
   });
 
   it('names the unknown host (ENOTFOUND or EAI_AGAIN)', async () => {
-    const start = startDaemon({ env: daemonEnv(sim, prefix('notfound'), { REDIS_URL: 'redis://credwatch-no-such-host.invalid:6379' }), logger: testLogger() });
+    const start = startDaemon({
+      env: daemonEnv(sim, prefix('notfound'), { REDIS_URL: 'redis://credwatch-no-such-host.invalid:6379' }),
+      logger: testLogger(),
+    });
     await expect(start).rejects.toThrow(/cannot reach Redis at .*: .*(ENOTFOUND|EAI_AGAIN)/);
   });
 
@@ -72,7 +75,9 @@ describe('a failed start (real Redis, real simulator)', () => {
     const p = prefix('port-taken');
     await redis.set(`${p}:state:panorama:earlier`, 'kept');
     const blocker = await import('node:net').then(({ createServer }) => createServer());
-    const port = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)));
+    const port = await new Promise<number>((resolve) =>
+      blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)),
+    );
     try {
       const start = startDaemon({ env: daemonEnv(sim, p, { CREDWATCH_PORT: String(port) }), logger: testLogger() });
       await expect(start).rejects.toThrow(/EADDRINUSE/);

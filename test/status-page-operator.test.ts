@@ -47,7 +47,10 @@ function model(overrides: Partial<StatusPageModel> = {}): StatusPageModel {
 
 describe('status page for the operator', () => {
   it('counts the failing rows as the cards do: need action plus provider_unavailable', () => {
-    const counts = CATEGORIES.map((category) => ({ category, count: category === 'healthy' ? 5 : category === 'provider_unavailable' ? 1 : category === 'cognito_token_expired' ? 12 : 0 }));
+    const counts = CATEGORIES.map((category) => ({
+      category,
+      count: category === 'healthy' ? 5 : category === 'provider_unavailable' ? 1 : category === 'cognito_token_expired' ? 12 : 0,
+    }));
     const page = String(renderStatusPage(model({ counts })));
     expect(page).toMatch(/id="need-action"><span class="value">12</);
     expect(page).toContain('13 failing: 12 need action, 1 provider unavailable');
@@ -58,7 +61,9 @@ describe('status page for the operator', () => {
     const items = [state('u1', { grower: { externalId: 'crm-17', name: 'Ada <Farms>', email: 'ada@example.com' } }), state('u2')];
     const page = String(renderStatusPage(model({ page: { items, nextCursor: null } })));
     expect(page).toContain('<th scope="col">Grower</th>');
-    expect(page).toContain('<td data-label="Grower" class="grower" title="ada@example.com"><code>crm-17</code><br><span class="meta">Ada &lt;Farms&gt;</span></td>');
+    expect(page).toContain(
+      '<td data-label="Grower" class="grower" title="ada@example.com"><code>crm-17</code><br><span class="meta">Ada &lt;Farms&gt;</span></td>',
+    );
     expect(page).toContain('<td data-label="Grower">—</td>');
   });
 
@@ -67,13 +72,18 @@ describe('status page for the operator', () => {
     expect(plain).toContain('name="externalId"');
     expect(plain).not.toContain('http-equiv="refresh"');
     const parsed = parseStatusQuery({ externalId: 'crm-17', refresh: '30' }, ['panorama']);
-    expect(parsed).toEqual({ ok: true, query: { provider: 'panorama', category: undefined, cursor: undefined, externalId: 'crm-17', refresh: 30 } });
+    expect(parsed).toEqual({
+      ok: true,
+      query: { provider: 'panorama', category: undefined, cursor: undefined, externalId: 'crm-17', refresh: 30 },
+    });
     if (!parsed.ok) return;
     const page = String(renderStatusPage(model({ query: parsed.query })));
     expect(page).toContain('<meta http-equiv="refresh" content="30">');
     expect(page).toContain('Credentials of grower <code>crm-17</code>');
     expect(page).toContain('No credential of a grower with externalId &quot;crm-17&quot;');
-    expect(pageHref({ ...parsed.query, cursor: 'cognito_token_expired|u1' })).toBe('?provider=panorama&cursor=cognito_token_expired%7Cu1&externalId=crm-17&refresh=30');
+    expect(pageHref({ ...parsed.query, cursor: 'cognito_token_expired|u1' })).toBe(
+      '?provider=panorama&cursor=cognito_token_expired%7Cu1&externalId=crm-17&refresh=30',
+    );
     expect(parseStatusQuery({ refresh: '1' }, ['panorama'])).toMatchObject({ ok: false, parameter: 'refresh' });
   });
 });

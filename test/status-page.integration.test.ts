@@ -41,7 +41,12 @@ function basic(password: string, user = 'ops'): Record<string, string> {
 
 function userIds(page: string): string[] {
   return [...page.matchAll(/<td data-label="Leaf user id" class="id"><a href="[^"]*">([^<]*)<\/a>/g)].map((m) =>
-    (m[1] ?? '').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&'),
+    (m[1] ?? '')
+      .replaceAll('&lt;', '<')
+      .replaceAll('&gt;', '>')
+      .replaceAll('&quot;', '"')
+      .replaceAll('&#39;', "'")
+      .replaceAll('&amp;', '&'),
   );
 }
 
@@ -92,7 +97,11 @@ describe('status page (real Redis, real HTTP)', () => {
             since: '2026-11-02T08:00:00.000Z',
             ruleId: `test.${category}`,
             reason: leafUserId === EVIL_ID ? `hostile ${EVIL_ID}` : `reason for ${category}`,
-            evidence: { eventId: `ev-${leafUserId}`, statusCode: category === 'healthy' ? 200 : 400, excerpt: `{"message":"${category} evidence"}` },
+            evidence: {
+              eventId: `ev-${leafUserId}`,
+              statusCode: category === 'healthy' ? 200 : 400,
+              excerpt: `{"message":"${category} evidence"}`,
+            },
             cursorMs: null,
             lastEventId: `ev-${leafUserId}`,
           },
@@ -107,7 +116,16 @@ describe('status page (real Redis, real HTTP)', () => {
       logger: createLogger({ level: 'silent', format: 'json' }),
       publicRouters: [],
       adminRouters: [createCredentialsRouter({ store, providers: ['panorama'], requestPoll: async () => undefined })],
-      browserRouters: [createStatusRouter({ store, providers: ['panorama'], endpoints: async () => ENDPOINTS, now: () => NOW, version: '9.9.9-test', pageSize: 5 })],
+      browserRouters: [
+        createStatusRouter({
+          store,
+          providers: ['panorama'],
+          endpoints: async () => ENDPOINTS,
+          now: () => NOW,
+          version: '9.9.9-test',
+          pageSize: 5,
+        }),
+      ],
     });
     ({ base, close } = await serve(app));
   });
@@ -224,7 +242,12 @@ describe('status page when its sources fail', () => {
 
   it('answers 503 with an HTML page when Redis is unreachable, and logs why', async () => {
     // A real client to a port nothing listens on: commands fail at once instead of queueing.
-    const dead = new Redis(`redis://127.0.0.1:${await freePort()}`, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const dead = new Redis(`redis://127.0.0.1:${await freePort()}`, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     dead.on('error', () => undefined);
     const lines: string[] = [];
     const logger = createLogger({

@@ -33,7 +33,13 @@ function state(overrides: Partial<CredentialState> = {}): CredentialState {
   };
 }
 
-const NO_SWEEP: SweepInfo = { lastStartedAt: null, lastFinishedAt: null, lastDurationMs: null, lastUsers: null, lastCompleteStartedAt: null };
+const NO_SWEEP: SweepInfo = {
+  lastStartedAt: null,
+  lastFinishedAt: null,
+  lastDurationMs: null,
+  lastUsers: null,
+  lastCompleteStartedAt: null,
+};
 
 function model(overrides: Partial<StatusPageModel> = {}): StatusPageModel {
   return {
@@ -69,7 +75,16 @@ describe('html escaping', () => {
     const page = String(
       renderStatusPage(
         model({
-          page: { items: [state({ leafUserId: EVIL, reason: EVIL, evidence: { eventId: 'e', statusCode: 401, excerpt: `${EVIL}<img src=x onerror=alert(1)>` } })], nextCursor: `cognito_token_expired|${EVIL}` },
+          page: {
+            items: [
+              state({
+                leafUserId: EVIL,
+                reason: EVIL,
+                evidence: { eventId: 'e', statusCode: 401, excerpt: `${EVIL}<img src=x onerror=alert(1)>` },
+              }),
+            ],
+            nextCursor: `cognito_token_expired|${EVIL}`,
+          },
           endpoints: [{ name: EVIL, disabled: false, lastSuccessAt: null, failuresInRow: 0, deadLetters: 0 }],
         }),
       ),
@@ -120,15 +135,27 @@ describe('credentials table and pager', () => {
     // The category id may break after an underscore (<wbr>) but reads whole.
     expect(out).toContain('cognito_<wbr>token_<wbr>expired');
     const text = out.replace(/<wbr>/g, '');
-    for (const shown of ['user-1', 'cognito_token_expired', 'reauthenticate', '3 h ago', '1 min ago', 'Refresh Token has expired', 'HTTP 400', 'NotAuthorizedException']) {
+    for (const shown of [
+      'user-1',
+      'cognito_token_expired',
+      'reauthenticate',
+      '3 h ago',
+      '1 min ago',
+      'Refresh Token has expired',
+      'HTTP 400',
+      'NotAuthorizedException',
+    ]) {
       expect(text).toContain(escapeHtml(shown));
     }
-    for (const label of ['Leaf user id', 'Category', 'Action', 'Since', 'Last polled', 'Reason', 'Evidence']) expect(out).toContain(`data-label="${label}"`);
+    for (const label of ['Leaf user id', 'Category', 'Action', 'Since', 'Last polled', 'Reason', 'Evidence'])
+      expect(out).toContain(`data-label="${label}"`);
   });
 
   it('says so when nothing matches, per filter', () => {
     expect(String(renderCredentialsTable([], q, 0))).toContain('No failing credentials');
-    expect(String(renderCredentialsTable([], { ...q, category: 'missing_permission' }, 0))).toContain('No credentials in missing_permission.');
+    expect(String(renderCredentialsTable([], { ...q, category: 'missing_permission' }, 0))).toContain(
+      'No credentials in missing_permission.',
+    );
     expect(String(renderPager(q, null))).toBe('');
   });
 
@@ -190,14 +217,22 @@ describe('status page', () => {
 
 describe('sweep and webhook sections', () => {
   it('shows the last sweep, a sweep in progress and the oldest poll age', () => {
-    const sweep: SweepInfo = { lastStartedAt: '2026-11-02T11:50:00.000Z', lastFinishedAt: '2026-11-02T11:50:42.000Z', lastDurationMs: 42_000, lastUsers: 12_345, lastCompleteStartedAt: '2026-11-02T11:50:00.000Z' };
+    const sweep: SweepInfo = {
+      lastStartedAt: '2026-11-02T11:50:00.000Z',
+      lastFinishedAt: '2026-11-02T11:50:42.000Z',
+      lastDurationMs: 42_000,
+      lastUsers: 12_345,
+      lastCompleteStartedAt: '2026-11-02T11:50:00.000Z',
+    };
     const done = String(renderSweepSection(sweep, 125, NOW.getTime()));
     expect(done).toContain('2026-11-02 11:50:00 UTC');
     expect(done).toContain('42 s');
     expect(done).toContain('12,345');
     expect(done).toContain('2 min 5 s');
     expect(done).not.toContain('in progress');
-    expect(String(renderSweepSection({ ...sweep, lastStartedAt: '2026-11-02T11:55:00.000Z' }, null, NOW.getTime()))).toContain('in progress');
+    expect(String(renderSweepSection({ ...sweep, lastStartedAt: '2026-11-02T11:55:00.000Z' }, null, NOW.getTime()))).toContain(
+      'in progress',
+    );
   });
 
   it('classifies endpoint health and says when the webhook state is unreadable', () => {
@@ -231,7 +266,10 @@ describe('query parsing', () => {
 
   it('accepts the form values, treating empty ones as not given', () => {
     expect(parseStatusQuery({}, providers)).toEqual({ ok: true, query: { provider: 'panorama', category: undefined, cursor: undefined } });
-    expect(parseStatusQuery({ provider: '', category: '', cursor: '' }, providers)).toEqual({ ok: true, query: { provider: 'panorama', category: undefined, cursor: undefined } });
+    expect(parseStatusQuery({ provider: '', category: '', cursor: '' }, providers)).toEqual({
+      ok: true,
+      query: { provider: 'panorama', category: undefined, cursor: undefined },
+    });
     expect(parseStatusQuery({ category: 'not_connected', cursor: 'not_connected|u9' }, providers)).toEqual({
       ok: true,
       query: { provider: 'panorama', category: 'not_connected', cursor: 'not_connected|u9' },
@@ -262,7 +300,15 @@ describe('formatting', () => {
     expect(formatTime('2026-11-02T10:15:03.123456Z')).toBe('2026-11-02 10:15:03 UTC');
     expect(formatTime('')).toBe('—');
     expect(formatTime('nonsense')).toBe('—');
-    expect([850, 4_200, 12_300, 245_000, 11_520_000, 187_200_000, 14_400_000].map(formatDuration)).toEqual(['850 ms', '4.2 s', '12 s', '4 min 5 s', '3 h 12 min', '2 d 4 h', '4 h']);
+    expect([850, 4_200, 12_300, 245_000, 11_520_000, 187_200_000, 14_400_000].map(formatDuration)).toEqual([
+      '850 ms',
+      '4.2 s',
+      '12 s',
+      '4 min 5 s',
+      '3 h 12 min',
+      '2 d 4 h',
+      '4 h',
+    ]);
     expect(formatAgo('2026-11-02T11:59:30.000Z', NOW.getTime())).toBe('30 s ago');
     expect(formatAgo('2026-11-02T12:00:05.000Z', NOW.getTime())).toBe('just now');
     expect(formatPercent(1, 3)).toBe('33.3 %');

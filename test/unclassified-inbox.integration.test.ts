@@ -11,7 +11,16 @@ afterEach(async () => {
 
 function sighting(message: string, leafUserId: string, atMs: number): InboxSighting {
   const event = normalizeEvent({ id: `ev-${leafUserId}-${atMs}`, statusCode: 409, body: JSON.stringify({ message }) });
-  return { signature: eventSignature(event), ruleId: 'fallback.unclassified', category: 'unclassified', sample: message, eventId: event.id, provider: 'panorama', leafUserId, atMs };
+  return {
+    signature: eventSignature(event),
+    ruleId: 'fallback.unclassified',
+    category: 'unclassified',
+    sample: message,
+    eventId: event.id,
+    provider: 'panorama',
+    leafUserId,
+    atMs,
+  };
 }
 
 describe('unclassified inbox (real Redis)', () => {
@@ -24,7 +33,14 @@ describe('unclassified inbox (real Redis)', () => {
     await inbox.record([sighting('Ledger 7 locked', 'u1', 3000)]);
     const [only, ...rest] = await inbox.list();
     expect(rest).toEqual([]);
-    expect(only).toMatchObject({ template: 'Ledger <n> locked', statusCode: 409, count: 3, credentials: 2, firstSeen: new Date(1000).toISOString(), lastSeen: new Date(3000).toISOString() });
+    expect(only).toMatchObject({
+      template: 'Ledger <n> locked',
+      statusCode: 409,
+      count: 3,
+      credentials: 2,
+      firstSeen: new Date(1000).toISOString(),
+      lastSeen: new Date(3000).toISOString(),
+    });
     expect(await inbox.get(only?.id.slice(0, 6) ?? '')).toMatchObject({ id: only?.id });
     expect(await inbox.get('not-hex')).toBeNull();
   });
@@ -34,7 +50,23 @@ describe('unclassified inbox (real Redis)', () => {
     const { redis, cleanup } = await testRedis(prefix);
     cleanups.push(cleanup);
     const inbox = new UnclassifiedInbox(redis, prefix, 10);
-    const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima', 'mike', 'november', 'oscar'];
+    const words = [
+      'alpha',
+      'bravo',
+      'charlie',
+      'delta',
+      'echo',
+      'foxtrot',
+      'golf',
+      'hotel',
+      'india',
+      'juliet',
+      'kilo',
+      'lima',
+      'mike',
+      'november',
+      'oscar',
+    ];
     for (const [i, w] of words.entries()) await inbox.record([sighting(`state ${w}`, `u${i}`, 1000 + i)]);
     expect(await inbox.size()).toBe(10);
     const kept = (await inbox.list(50)).map((s) => s.template);

@@ -75,7 +75,9 @@ describe('endpoint circuit and catch-up', () => {
       const r = await receiver();
       // Production defaults: retry schedule, 5 failures open the circuit, probe every 5 s, 50/s catch-up.
       const { service: s } = await service([endpoint('app', r)], { health: { probeIntervalMs: PROBE_INTERVAL_MS } });
-      const transitions = Array.from({ length: TRANSITIONS }, (_, i) => transition('healthy', 'cognito_token_expired', { leafUserId: `outage-${i}` }));
+      const transitions = Array.from({ length: TRANSITIONS }, (_, i) =>
+        transition('healthy', 'cognito_token_expired', { leafUserId: `outage-${i}` }),
+      );
       const expected = transitions.map((t) => webhookIdFor(t.id, 'app')).sort();
 
       // First half of the outage: the receiver is up but answers 503 slowly, so the requests in flight
@@ -129,7 +131,15 @@ describe('endpoint circuit and catch-up', () => {
         expect(q.body).toBe(first?.body);
         const timestamp = Number(q.headers['webhook-timestamp']);
         expect(Math.abs(timestamp - Date.now() / 1000)).toBeLessThan(15);
-        expect(verifySignature({ secrets: [TEST_SECRET], msgId: id(q), timestamp, body: q.body, header: String(q.headers['webhook-signature']) })).toBe(true);
+        expect(
+          verifySignature({
+            secrets: [TEST_SECRET],
+            msgId: id(q),
+            timestamp,
+            body: q.body,
+            header: String(q.headers['webhook-signature']),
+          }),
+        ).toBe(true);
       }
       expect((await s.endpointsState())[0]).toMatchObject({ state: 'healthy', failuresInRow: 0, waiting: 0, backlog: 0, deadLetters: 0 });
       process.stdout.write(
@@ -144,7 +154,8 @@ describe('endpoint circuit and catch-up', () => {
     const r = await receiver();
     r.setFallback({ status: 500 });
     const { service: s, metrics } = await service([endpoint('app', r)], { health: { failureThreshold: 2, probeIntervalMs: 60_000 } });
-    for (let i = 0; i < 6; i += 1) await xaddTransition(redis, prefix, transition('healthy', 'missing_permission', { leafUserId: `enable-${i}` }));
+    for (let i = 0; i < 6; i += 1)
+      await xaddTransition(redis, prefix, transition('healthy', 'missing_permission', { leafUserId: `enable-${i}` }));
     await eventually(async () => (await s.endpointsState())[0]?.state === 'failing', 10_000, 'endpoint failing');
     await eventually(async () => ((await s.endpointsState())[0]?.waiting ?? 0) >= 4, 10_000, 'deliveries waiting');
     const requestsWhileFailing = r.requests.length;
@@ -177,8 +188,12 @@ describe('endpoint circuit and catch-up', () => {
   it('a 410 on the probe still disables the endpoint and sends every waiting delivery to the dead letters', async () => {
     const r = await receiver();
     r.setFallback({ status: 500 });
-    const { service: s } = await service([endpoint('app', r)], { retrySchedule: [300, 60_000], health: { failureThreshold: 2, probeIntervalMs: 400 } });
-    for (let i = 0; i < 5; i += 1) await xaddTransition(redis, prefix, transition('healthy', 'missing_permission', { leafUserId: `gone-${i}` }));
+    const { service: s } = await service([endpoint('app', r)], {
+      retrySchedule: [300, 60_000],
+      health: { failureThreshold: 2, probeIntervalMs: 400 },
+    });
+    for (let i = 0; i < 5; i += 1)
+      await xaddTransition(redis, prefix, transition('healthy', 'missing_permission', { leafUserId: `gone-${i}` }));
     await eventually(async () => ((await s.endpointsState())[0]?.waiting ?? 0) >= 3, 10_000, 'deliveries waiting');
     r.setFallback({ status: 410 });
     await eventually(async () => ((await s.deadLetterCounts())[0]?.count ?? 0) === 5, 10_000, 'every delivery dead-lettered');
@@ -224,7 +239,11 @@ describe('endpoint circuit and catch-up', () => {
     expect(attempts.filter((a) => a.status === 500)).toMatchObject([{ error: 'HTTP 500', probe: false, endpoint: 'app' }]);
     const aboutOne = await s.listDeliveries({ credential: 'after-1' });
     expect(aboutOne.map((a) => a.status)).toEqual([200, 500]);
-    expect(aboutOne[0]).toMatchObject({ credential: 'panorama:after-1', credentialId: 'cred-1', webhookId: webhookIdFor(after[1]?.id ?? '', 'app') });
+    expect(aboutOne[0]).toMatchObject({
+      credential: 'panorama:after-1',
+      credentialId: 'cred-1',
+      webhookId: webhookIdFor(after[1]?.id ?? '', 'app'),
+    });
     expect(aboutOne.every((a) => typeof a.latencyMs === 'number' && !Number.isNaN(Date.parse(a.at)))).toBe(true);
   });
 });

@@ -35,6 +35,9 @@ describe('credentialOf', () => {
     const body = JSON.stringify({ type: 'credential.recovered', data: { provider: 'panorama', leafUserId: 'u-1', credentialId: 'c-9' } });
     expect(credentialOf(body)).toEqual({ credential: 'panorama:u-1', credentialId: 'c-9' });
     expect(credentialOf('not json')).toEqual({ credential: null, credentialId: null });
-    expect(credentialOf(JSON.stringify({ data: { provider: 'panorama', leafUserId: 'u-2', credentialId: null } }))).toEqual({ credential: 'panorama:u-2', credentialId: null });
+    expect(credentialOf(JSON.stringify({ data: { provider: 'panorama', leafUserId: 'u-2', credentialId: null } }))).toEqual({
+      credential: 'panorama:u-2',
+      credentialId: null,
+    });
   });
 });

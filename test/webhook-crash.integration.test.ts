@@ -67,7 +67,9 @@ describe('webhook delivery across kill -9', () => {
     expect(redelivered?.body).toBe(held?.body);
     for (const r of accepted) {
       const timestamp = Number(r.headers['webhook-timestamp']);
-      expect(verifySignature({ secrets: [TEST_SECRET], msgId: id(r), timestamp, body: r.body, header: String(r.headers['webhook-signature']) })).toBe(true);
+      expect(
+        verifySignature({ secrets: [TEST_SECRET], msgId: id(r), timestamp, body: r.body, header: String(r.headers['webhook-signature']) }),
+      ).toBe(true);
     }
   });
 
@@ -78,7 +80,8 @@ describe('webhook delivery across kill -9', () => {
     let next = 0;
     const unfinishedAtKill: number[] = [];
     for (const delay of [150, 90, 220]) {
-      for (const end = next + 10; next < end; next += 1) await xaddTransition(redis, prefix, transitions[next] as (typeof transitions)[number]);
+      for (const end = next + 10; next < end; next += 1)
+        await xaddTransition(redis, prefix, transitions[next] as (typeof transitions)[number]);
       await new Promise((r) => setTimeout(r, delay));
       unfinishedAtKill.push(next - new Set(receiver.accepted().map(id)).size);
       await running.kill();
@@ -105,9 +108,15 @@ describe('webhook delivery across kill -9', () => {
     const extra = { CHILD_FAILURE_THRESHOLD: '2', CHILD_PROBE_INTERVAL_MS: '300', CHILD_RATE: '0', CHILD_RETRY_SCHEDULE: '200,200,60000' };
     await receiver.stop();
     const first = await child(extra);
-    const transitions = Array.from({ length: 30 }, (_, i) => transition('healthy', 'cognito_token_expired', { leafUserId: `catch-up-${i}` }));
+    const transitions = Array.from({ length: 30 }, (_, i) =>
+      transition('healthy', 'cognito_token_expired', { leafUserId: `catch-up-${i}` }),
+    );
     for (const t of transitions) await xaddTransition(redis, prefix, t);
-    await eventually(async () => (await redis.zcard(`${prefix}:webhooks:waiting:app`)) >= 28, 15_000, 'deliveries waiting for the endpoint');
+    await eventually(
+      async () => (await redis.zcard(`${prefix}:webhooks:waiting:app`)) >= 28,
+      15_000,
+      'deliveries waiting for the endpoint',
+    );
 
     receiver.setFallback({ status: 200, delayMs: 40 });
     await receiver.listen();

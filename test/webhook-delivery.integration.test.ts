@@ -90,13 +90,33 @@ describe('webhook service against a real receiver and Redis', () => {
       expect(header(q, 'user-agent')).toMatch(/^credwatch\//);
       const timestamp = Number(header(q, 'webhook-timestamp'));
       expect(Math.abs(timestamp - Date.now() / 1000)).toBeLessThan(30);
-      expect(verifySignature({ secrets: [TEST_SECRET], msgId: header(q, 'webhook-id'), timestamp, body: q.body, header: header(q, 'webhook-signature') })).toBe(true);
+      expect(
+        verifySignature({
+          secrets: [TEST_SECRET],
+          msgId: header(q, 'webhook-id'),
+          timestamp,
+          body: q.body,
+          header: header(q, 'webhook-signature'),
+        }),
+      ).toBe(true);
       expect(q.body).not.toContain('secret-refresh-value');
     }
     expect(parse(got[1] as ReceivedRequest).data).toMatchObject({ category: 'healthy', previousCategory: 'provider_unavailable' });
     expect(await redis.xlen(`${prefix}:${OUTBOX_STREAM}`)).toBe(0);
-    expect(await metricValue(metrics, 'credwatch_webhook_deliveries_total', { endpoint: 'app', event: 'credential.action_required', outcome: 'delivered' })).toBe(1);
-    expect(await metricValue(metrics, 'credwatch_webhook_deliveries_total', { endpoint: 'app', event: 'credential.recovered', outcome: 'delivered' })).toBe(1);
+    expect(
+      await metricValue(metrics, 'credwatch_webhook_deliveries_total', {
+        endpoint: 'app',
+        event: 'credential.action_required',
+        outcome: 'delivered',
+      }),
+    ).toBe(1);
+    expect(
+      await metricValue(metrics, 'credwatch_webhook_deliveries_total', {
+        endpoint: 'app',
+        event: 'credential.recovered',
+        outcome: 'delivered',
+      }),
+    ).toBe(1);
     const joined = lines.join('');
     expect(joined).not.toContain('url-query-secret');
     expect(joined).not.toContain(TEST_SECRET);
@@ -136,7 +156,9 @@ describe('webhook service against a real receiver and Redis', () => {
     const prodExpiredOnly = await receiver();
     await service([
       endpoint('all', all),
-      endpoint('expired', prodExpiredOnly, { filters: { categories: ['cognito_token_expired'], environments: ['PRODUCTION'], events: ['credential.action_required'] } }),
+      endpoint('expired', prodExpiredOnly, {
+        filters: { categories: ['cognito_token_expired'], environments: ['PRODUCTION'], events: ['credential.action_required'] },
+      }),
     ]);
     await xaddTransition(redis, prefix, transition('healthy', 'cognito_token_expired', { leafUserId: 'u-a' }));
     await xaddTransition(redis, prefix, transition('healthy', 'cognito_token_expired', { leafUserId: 'u-b', clientEnvironment: 'STAGE' }));
@@ -162,7 +184,12 @@ describe('webhook service against a real receiver and Redis', () => {
     await new Promise((res) => setTimeout(res, 500));
     expect(r.requests).toHaveLength(1);
     await queue.close();
-    expect((await s.endpointsState())[0]).toMatchObject({ name: 'app', url: `http://127.0.0.1:${r.port}/hook`, failuresInRow: 0, disabled: false });
+    expect((await s.endpointsState())[0]).toMatchObject({
+      name: 'app',
+      url: `http://127.0.0.1:${r.port}/hook`,
+      failuresInRow: 0,
+      disabled: false,
+    });
   });
 
   it('takes over entries a dead consumer left pending and forgets idle consumers', async () => {
@@ -176,7 +203,8 @@ describe('webhook service against a real receiver and Redis', () => {
     await service([endpoint('app', r)], { tuning: { claimIdleMs: 300, blockMs: 100 } });
     const [q] = await r.waitFor(1, 10_000);
     expect(header(q as ReceivedRequest, 'webhook-id')).toBe(webhookIdFor(t.id, 'app'));
-    const consumers = async () => ((await redis.call('XINFO', 'CONSUMERS', stream, 'webhooks')) as unknown[][]).map((row) => String(row[row.indexOf('name') + 1]));
+    const consumers = async () =>
+      ((await redis.call('XINFO', 'CONSUMERS', stream, 'webhooks')) as unknown[][]).map((row) => String(row[row.indexOf('name') + 1]));
     expect(await consumers()).toContain('dead-consumer');
     await eventually(async () => !(await consumers()).includes('dead-consumer'), 10_000, 'idle consumer forgotten');
     expect(await consumers()).toHaveLength(1);
@@ -213,7 +241,8 @@ describe('webhook service against a real receiver and Redis', () => {
     expect(Number(header(second, 'webhook-timestamp'))).toBeGreaterThan(Number(header(first, 'webhook-timestamp')));
     expect(header(second, 'webhook-signature')).not.toBe(header(first, 'webhook-signature'));
     expect(second.at - first.at).toBeGreaterThanOrEqual(1080 - 50);
-    const outcome = (o: string) => metricValue(metrics, 'credwatch_webhook_deliveries_total', { endpoint: 'app', event: 'credential.action_required', outcome: o });
+    const outcome = (o: string) =>
+      metricValue(metrics, 'credwatch_webhook_deliveries_total', { endpoint: 'app', event: 'credential.action_required', outcome: o });
     await eventually(async () => (await outcome('delivered')) === 1, 5000, 'delivered counted');
     expect(await outcome('retrying')).toBe(1);
   });
@@ -265,7 +294,8 @@ describe('webhook service against a real receiver and Redis', () => {
     slow.setFallback({ status: 200, delayMs: 4000 });
     await service([endpoint('slow', slow), endpoint('fast', fast)], { tuning: { claimIdleMs: 600_000, blockMs: 200, concurrency: 1 } });
     const sentAt = Date.now();
-    for (let i = 0; i < 3; i += 1) await xaddTransition(redis, prefix, transition('healthy', 'cognito_token_expired', { leafUserId: `slow-${i}` }));
+    for (let i = 0; i < 3; i += 1)
+      await xaddTransition(redis, prefix, transition('healthy', 'cognito_token_expired', { leafUserId: `slow-${i}` }));
     const fastGot = await fast.waitFor(3, 10_000);
     const fastDone = Math.max(...fastGot.map((q) => q.at)) - sentAt;
     expect(slow.accepted()).toHaveLength(0);
@@ -282,8 +312,17 @@ describe('webhook service against a real receiver and Redis', () => {
     expect(r.requests).toHaveLength(3);
     const page = await s.listDeadLetters({ limit: 10 });
     const id = webhookIdFor(t.id, 'app');
-    expect(page).toMatchObject({ nextCursor: null, items: [{ id, endpoint: 'app', attempts: 3, lastError: 'HTTP 500', transitionId: t.id, redeliveries: 0 }] });
-    expect(await metricValue(metrics, 'credwatch_webhook_deliveries_total', { endpoint: 'app', event: 'credential.action_required', outcome: 'dead_lettered' })).toBe(1);
+    expect(page).toMatchObject({
+      nextCursor: null,
+      items: [{ id, endpoint: 'app', attempts: 3, lastError: 'HTTP 500', transitionId: t.id, redeliveries: 0 }],
+    });
+    expect(
+      await metricValue(metrics, 'credwatch_webhook_deliveries_total', {
+        endpoint: 'app',
+        event: 'credential.action_required',
+        outcome: 'dead_lettered',
+      }),
+    ).toBe(1);
 
     r.setFallback({ status: 204 });
     const result = await s.redeliver(id);
@@ -301,7 +340,8 @@ describe('webhook service against a real receiver and Redis', () => {
     const r = await receiver();
     r.setFallback({ status: 500 });
     const { service: s } = await service([endpoint('app', r)], { retrySchedule: [] });
-    for (let i = 0; i < 5; i += 1) await xaddTransition(redis, prefix, transition('healthy', 'cognito_token_expired', { leafUserId: `u${i}` }));
+    for (let i = 0; i < 5; i += 1)
+      await xaddTransition(redis, prefix, transition('healthy', 'cognito_token_expired', { leafUserId: `u${i}` }));
     await eventually(async () => ((await s.deadLetterCounts())[0]?.count ?? 0) === 5, 10_000, 'five dead letters');
     const first = await s.listDeadLetters({ limit: 2 });
     const second = await s.listDeadLetters({ limit: 2, cursor: first.nextCursor ?? '' });
@@ -311,6 +351,8 @@ describe('webhook service against a real receiver and Redis', () => {
     expect(new Set(ids).size).toBe(5);
     const times = [...first.items, ...second.items, ...third.items].map((d) => Date.parse(d.failedAt));
     expect([...times].sort((a, b) => b - a)).toEqual(times);
-    await expect(s.listDeadLetters({ endpoint: 'nope', limit: 2 })).rejects.toSatisfy((e: unknown) => isCredwatchError(e, 'WEBHOOK_ENDPOINT_UNKNOWN'));
+    await expect(s.listDeadLetters({ endpoint: 'nope', limit: 2 })).rejects.toSatisfy((e: unknown) =>
+      isCredwatchError(e, 'WEBHOOK_ENDPOINT_UNKNOWN'),
+    );
   });
 });

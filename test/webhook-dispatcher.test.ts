@@ -18,7 +18,9 @@ describe('webhookIdFor', () => {
   it('is stable per transition and endpoint and differs otherwise', () => {
     expect(webhookIdFor('t1', 'app')).toBe(webhookIdFor('t1', 'app'));
     expect(webhookIdFor('t1', 'app')).toMatch(/^msg_[0-9a-f]{32}$/);
-    expect(new Set([webhookIdFor('t1', 'app'), webhookIdFor('t2', 'app'), webhookIdFor('t1', 'ops'), webhookIdFor('t1a', 'pp')]).size).toBe(4);
+    expect(new Set([webhookIdFor('t1', 'app'), webhookIdFor('t2', 'app'), webhookIdFor('t1', 'ops'), webhookIdFor('t1a', 'pp')]).size).toBe(
+      4,
+    );
   });
 });
 

@@ -38,7 +38,12 @@ describe('loadEndpoints', () => {
         name: 'ops_2',
         url: 'http://127.0.0.1:9/x?k=1',
         secrets: [SECRET, 'whsec_c2Vjb25k'],
-        filters: { events: ['credential.action_required'], categories: ['cognito_token_expired'], providers: ['panorama'], environments: ['PRODUCTION'] },
+        filters: {
+          events: ['credential.action_required'],
+          categories: ['cognito_token_expired'],
+          providers: ['panorama'],
+          environments: ['PRODUCTION'],
+        },
       },
     ]);
   });
@@ -64,13 +69,31 @@ describe('loadEndpoints', () => {
   });
 
   it('rejects duplicate and non-label-safe names, both or neither secret, unknown keys', async () => {
-    expect(await failure({ file: file('dup.json', JSON.stringify([{ name: 'a', url: 'https://a.example', secret: SECRET }, { name: 'a', url: 'https://b.example', secret: SECRET }])) })).toContain(
-      'endpoint "a": name: used by more than one endpoint',
+    expect(
+      await failure({
+        file: file(
+          'dup.json',
+          JSON.stringify([
+            { name: 'a', url: 'https://a.example', secret: SECRET },
+            { name: 'a', url: 'https://b.example', secret: SECRET },
+          ]),
+        ),
+      }),
+    ).toContain('endpoint "a": name: used by more than one endpoint');
+    expect(
+      await failure({ file: file('upper.json', JSON.stringify([{ name: 'App One', url: 'https://a.example', secret: SECRET }])) }),
+    ).toContain('endpoint "App One" (#1): name: expected 1 to 40');
+    expect(
+      await failure({
+        file: file('both.json', JSON.stringify([{ name: 'a', url: 'https://a.example', secret: SECRET, secrets: [SECRET] }])),
+      }),
+    ).toContain('secret: give exactly one of secret or secrets');
+    expect(await failure({ file: file('neither.json', JSON.stringify([{ name: 'a', url: 'https://a.example' }])) })).toContain(
+      'secret: give exactly one of secret or secrets',
     );
-    expect(await failure({ file: file('upper.json', JSON.stringify([{ name: 'App One', url: 'https://a.example', secret: SECRET }])) })).toContain('endpoint "App One" (#1): name: expected 1 to 40');
-    expect(await failure({ file: file('both.json', JSON.stringify([{ name: 'a', url: 'https://a.example', secret: SECRET, secrets: [SECRET] }])) })).toContain('secret: give exactly one of secret or secrets');
-    expect(await failure({ file: file('neither.json', JSON.stringify([{ name: 'a', url: 'https://a.example' }])) })).toContain('secret: give exactly one of secret or secrets');
-    expect(await failure({ file: file('extra.json', JSON.stringify([{ name: 'a', url: 'https://a.example', secret: SECRET, retries: 3 }])) })).toMatch(/endpoint "a" \(#1\): \(endpoint\): .*retries/);
+    expect(
+      await failure({ file: file('extra.json', JSON.stringify([{ name: 'a', url: 'https://a.example', secret: SECRET, retries: 3 }])) }),
+    ).toMatch(/endpoint "a" \(#1\): \(endpoint\): .*retries/);
   });
 
   it('reports unreadable, unparsable and wrongly shaped files', async () => {
@@ -82,6 +105,8 @@ describe('loadEndpoints', () => {
   it('checks the single endpoint and its clash with a file endpoint named default', async () => {
     expect(await failure({ url: 'https://a.example' })).toContain('endpoint "default" (#1): secret: give exactly one');
     const path = file('default.json', JSON.stringify([{ name: 'default', url: 'https://a.example', secret: SECRET }]));
-    expect(await failure({ file: path, url: 'https://b.example', secret: SECRET })).toContain('endpoint "default": name: used by the webhooks file');
+    expect(await failure({ file: path, url: 'https://b.example', secret: SECRET })).toContain(
+      'endpoint "default": name: used by the webhooks file',
+    );
   });
 });

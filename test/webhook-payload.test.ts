@@ -35,19 +35,34 @@ describe('buildWebhookBody', () => {
         since: '2026-11-02T10:15:03.123456Z',
         grower: { externalId: null, name: null, email: null },
         remediation: expect.stringContaining('reconnect Panorama') as string,
-        evidence: { eventId: 'ex-002', statusCode: 400, excerpt: '{"__type": "NotAuthorizedException", "message": "Refresh Token has expired"}' },
+        evidence: {
+          eventId: 'ex-002',
+          statusCode: 400,
+          excerpt: '{"__type": "NotAuthorizedException", "message": "Refresh Token has expired"}',
+        },
       },
     });
   });
 
   it('takes category and action from the transition for a recovery', () => {
-    const data = (JSON.parse(buildWebhookBody({ ...transition, from: 'cognito_token_expired', to: 'healthy', action: 'none' }, 'credential.recovered', 0)) as { data: Record<string, unknown> }).data;
+    const data = (
+      JSON.parse(
+        buildWebhookBody({ ...transition, from: 'cognito_token_expired', to: 'healthy', action: 'none' }, 'credential.recovered', 0),
+      ) as { data: Record<string, unknown> }
+    ).data;
     expect(data).toMatchObject({ category: 'healthy', previousCategory: 'cognito_token_expired', action: 'none' });
   });
 
   it('redacts secrets left in the excerpt again', () => {
     const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLWJ5dGVz';
-    const body = buildWebhookBody({ ...transition, evidence: { ...transition.evidence, excerpt: `{"refreshToken": "abc123secret", "id": "${jwt}", "password": "hunter2"}` } }, 'credential.action_required', 0);
+    const body = buildWebhookBody(
+      {
+        ...transition,
+        evidence: { ...transition.evidence, excerpt: `{"refreshToken": "abc123secret", "id": "${jwt}", "password": "hunter2"}` },
+      },
+      'credential.action_required',
+      0,
+    );
     expect(body).not.toContain('abc123secret');
     expect(body).not.toContain(jwt);
     expect(body).not.toContain('hunter2');
@@ -59,10 +74,17 @@ describe('buildWebhookBody', () => {
     const body = buildWebhookBody({ ...transition, evidence: { ...transition.evidence, excerpt: huge } }, 'credential.action_required', 0);
     expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_BODY_BYTES);
     expect((JSON.parse(body) as { data: { evidence: { excerpt: string } } }).data.evidence.excerpt.length).toBeGreaterThan(0);
-    const longIds = { ...transition, leafUserId: 'u'.repeat(4000), credentialId: 'c'.repeat(3000), evidence: { ...transition.evidence, excerpt: 'x '.repeat(400) } };
+    const longIds = {
+      ...transition,
+      leafUserId: 'u'.repeat(4000),
+      credentialId: 'c'.repeat(3000),
+      evidence: { ...transition.evidence, excerpt: 'x '.repeat(400) },
+    };
     const shortened = buildWebhookBody(longIds, 'credential.action_required', 0);
     expect(Buffer.byteLength(shortened)).toBeLessThanOrEqual(MAX_BODY_BYTES);
-    expect(() => buildWebhookBody({ ...longIds, leafUserId: 'u'.repeat(9000) }, 'credential.action_required', 0)).toThrow(/exceeds 8192 bytes/);
+    expect(() => buildWebhookBody({ ...longIds, leafUserId: 'u'.repeat(9000) }, 'credential.action_required', 0)).toThrow(
+      /exceeds 8192 bytes/,
+    );
   });
 
   it('names the grower (externalId, name, email), and leaves the email out when configured to', () => {

@@ -46,11 +46,20 @@ describe('decideNotification', () => {
   });
 
   it('sends action_required for unclassified only when configured', () => {
-    expect(decideNotification({ from: 'healthy', to: 'unclassified' }, null, { ...opts, notifyUnclassified: true })).toEqual({ type: AR, category: 'unclassified' });
-    expect(decideNotification({ from: 'unclassified', to: 'healthy' }, null, { ...opts, notifyUnclassified: true })).toEqual({ type: REC, category: 'unclassified' });
+    expect(decideNotification({ from: 'healthy', to: 'unclassified' }, null, { ...opts, notifyUnclassified: true })).toEqual({
+      type: AR,
+      category: 'unclassified',
+    });
+    expect(decideNotification({ from: 'unclassified', to: 'healthy' }, null, { ...opts, notifyUnclassified: true })).toEqual({
+      type: REC,
+      category: 'unclassified',
+    });
   });
 
   it('says which failing category a recovery is about', () => {
-    expect(decideNotification({ from: 'provider_unavailable', to: 'healthy' }, sent(AR, 'missing_permission', 5), opts)).toEqual({ type: REC, category: 'missing_permission' });
+    expect(decideNotification({ from: 'provider_unavailable', to: 'healthy' }, sent(AR, 'missing_permission', 5), opts)).toEqual({
+      type: REC,
+      category: 'missing_permission',
+    });
   });
 });

@@ -17,7 +17,13 @@ afterEach(async () => {
   await cleanup();
 });
 
-const note = (i: number, atMs: number) => ({ webhookId: `msg_${String(i).padStart(32, '0')}`, type: 'credential.action_required' as const, transitionId: `t-${i}`, body: `{"n":${i}}`, atMs });
+const note = (i: number, atMs: number) => ({
+  webhookId: `msg_${String(i).padStart(32, '0')}`,
+  type: 'credential.action_required' as const,
+  transitionId: `t-${i}`,
+  body: `{"n":${i}}`,
+  atMs,
+});
 
 describe('replay record and delivery log bounds in Redis', () => {
   it('keeps at most maxPerEndpoint notifications, dropping the oldest, and answers since a time', async () => {
@@ -63,7 +69,10 @@ describe('replay record and delivery log bounds in Redis', () => {
     expect(await redis.llen(`${prefix}:webhooks:attempts:app`)).toBe(5);
     const all = await log.list({ endpoints: ['app', 'ops'], limit: 100 });
     expect(all.map((a) => a.webhookId)).toEqual(['msg_20', 'msg_7', 'msg_6', 'msg_5', 'msg_4', 'msg_3']);
-    expect((await log.list({ endpoints: ['app', 'ops'], credential: 'u-a', limit: 100 })).map((a) => a.webhookId)).toEqual(['msg_20', 'msg_3']);
+    expect((await log.list({ endpoints: ['app', 'ops'], credential: 'u-a', limit: 100 })).map((a) => a.webhookId)).toEqual([
+      'msg_20',
+      'msg_3',
+    ]);
     expect((await log.list({ endpoints: ['app'], credential: 'cred-u-b', limit: 2 })).map((a) => a.webhookId)).toEqual(['msg_7', 'msg_6']);
     expect((await log.list({ endpoints: ['app'], credential: 'panorama:u-a', limit: 100 })).map((a) => a.webhookId)).toEqual(['msg_3']);
   });

@@ -5,7 +5,9 @@ import { DEFAULT_RETRY_SCHEDULE_MS, retryDelay } from '../src/webhooks/retry-del
 
 describe('retryDelay', () => {
   it('follows the default schedule, reaching about a day in total', () => {
-    const delays = DEFAULT_RETRY_SCHEDULE_MS.map((_, i) => retryDelay({ failedAttempts: i + 1, schedule: DEFAULT_RETRY_SCHEDULE_MS, random: 0.5 }));
+    const delays = DEFAULT_RETRY_SCHEDULE_MS.map((_, i) =>
+      retryDelay({ failedAttempts: i + 1, schedule: DEFAULT_RETRY_SCHEDULE_MS, random: 0.5 }),
+    );
     expect(delays).toEqual([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
     const totalHours = delays.reduce((a, b) => a + b, 0) / 3_600_000;
     expect(totalHours).toBeGreaterThan(24);

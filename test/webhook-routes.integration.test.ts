@@ -123,7 +123,18 @@ describe('webhooks admin routes', () => {
     expect(list.status).toBe(200);
     expect(list.json).toMatchObject({
       nextCursor: null,
-      items: [{ id, endpoint: 'app', type: 'credential.action_required', transitionId: t.id, attempts: 1, lastError: 'HTTP 500', redeliveries: 0, payload: { type: 'credential.action_required', data: { leafUserId: 'user-1' } } }],
+      items: [
+        {
+          id,
+          endpoint: 'app',
+          type: 'credential.action_required',
+          transitionId: t.id,
+          attempts: 1,
+          lastError: 'HTTP 500',
+          redeliveries: 0,
+          payload: { type: 'credential.action_required', data: { leafUserId: 'user-1' } },
+        },
+      ],
     });
     receiver.setFallback({ status: 200 });
     const redeliver = await call('POST', `/api/webhooks/dead-letters/${id}/redeliver`);
@@ -143,13 +154,18 @@ describe('webhooks admin routes', () => {
     const id = webhookIdFor(t.id, 'app');
     const attempts = await call('GET', '/api/webhooks/deliveries?endpoint=app&credential=route-user');
     expect(attempts.status).toBe(200);
-    expect(attempts.json['items']).toMatchObject([{ endpoint: 'app', webhookId: id, status: 500, error: 'HTTP 500', credential: 'panorama:route-user', probe: false }]);
+    expect(attempts.json['items']).toMatchObject([
+      { endpoint: 'app', webhookId: id, status: 500, error: 'HTTP 500', credential: 'panorama:route-user', probe: false },
+    ]);
     expect(JSON.stringify(attempts.json)).not.toContain('query-secret');
     expect((await call('GET', '/api/webhooks/deliveries?credential=someone-else')).json).toEqual({ items: [] });
 
     receiver.setFallback({ status: 200 });
     const since = new Date(Date.now() - 60_000).toISOString();
-    expect(await call('POST', `/api/webhooks/endpoints/app/replay?since=${since}`)).toEqual({ status: 202, json: { endpoint: 'app', since, replayed: 1 } });
+    expect(await call('POST', `/api/webhooks/endpoints/app/replay?since=${since}`)).toEqual({
+      status: 202,
+      json: { endpoint: 'app', since, replayed: 1 },
+    });
     await receiver.waitFor(1, 10_000, (r) => r.status === 200);
     expect((await service.deadLetterCounts())[0]?.count).toBe(0);
     const future = new Date(Date.now() + 60_000).toISOString();
@@ -169,6 +185,9 @@ describe('webhooks admin routes', () => {
     }
     expect((await call('POST', '/api/webhooks/endpoints/other/replay?since=2026-01-01T00:00:00Z')).status).toBe(404);
     await redis.hset(`${prefix}:webhooks:endpoint:app`, 'disabled', '1');
-    expect(await call('POST', '/api/webhooks/endpoints/app/replay?since=2026-01-01T00:00:00Z')).toMatchObject({ status: 409, json: { error: 'endpoint_disabled' } });
+    expect(await call('POST', '/api/webhooks/endpoints/app/replay?since=2026-01-01T00:00:00Z')).toMatchObject({
+      status: 409,
+      json: { error: 'endpoint_disabled' },
+    });
   });
 });

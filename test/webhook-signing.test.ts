@@ -9,7 +9,12 @@ import { signPayload, verifySignature } from '../src/webhooks/signing.js';
 // Vector 1 is also the example of the Standard Webhooks specification.
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const SECRET2 = 'whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24='; // base64 of "second-secret-for-rotation"
-const V1 = { msgId: 'msg_p5jXN8AQM9LWM0D4loKWxJek', timestamp: 1614265330, body: '{"test": 2432232314}', sig: 'g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' };
+const V1 = {
+  msgId: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+  timestamp: 1614265330,
+  body: '{"test": 2432232314}',
+  sig: 'g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+};
 const V2 = {
   msgId: 'msg_abc',
   timestamp: 1700000000,
@@ -24,7 +29,9 @@ describe('signPayload', () => {
   });
 
   it('signs UTF-8 bytes and emits one v1 signature per secret during rotation', () => {
-    expect(signPayload({ secrets: [SECRET, SECRET2], msgId: V2.msgId, timestamp: V2.timestamp, body: V2.body })).toBe(`v1,${V2.sigSecret1} v1,${V2.sigSecret2}`);
+    expect(signPayload({ secrets: [SECRET, SECRET2], msgId: V2.msgId, timestamp: V2.timestamp, body: V2.body })).toBe(
+      `v1,${V2.sigSecret1} v1,${V2.sigSecret2}`,
+    );
   });
 
   it('refuses a secret without the whsec_ prefix and an empty secret list', () => {

@@ -47,12 +47,19 @@ async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
 }
 
 /** Polls `check` every `everyMs` until it returns a value, failing after `timeoutMs` or when `alive` says the child died. */
-export async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, options: { timeoutMs: number; everyMs?: number; child?: BenchChild }): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  options: { timeoutMs: number; everyMs?: number; child?: BenchChild },
+): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     const child = options.child?.child;
     if (child && (child.exitCode !== null || child.signalCode !== null)) {
-      throw new CredwatchError('BENCH_FAILED', `child exited (${child.exitCode ?? child.signalCode}) while waiting for ${what}:\n${options.child?.output().slice(-2000)}`);
+      throw new CredwatchError(
+        'BENCH_FAILED',
+        `child exited (${child.exitCode ?? child.signalCode}) while waiting for ${what}:\n${options.child?.output().slice(-2000)}`,
+      );
     }
     const value = await check();
     if (value !== undefined) return value;
@@ -70,10 +77,29 @@ export interface SimChild extends BenchChild {
 }
 
 /** Starts `credwatch sim --port 0` in its own process and waits for its "listening on" line. */
-export async function startSimChild(options: { users: number; seed: number; latencyMs: number; baseEnv: Record<string, string> }): Promise<SimChild> {
-  const args = [CREDWATCH_BIN, 'sim', '--port', '0', '--users', String(options.users), '--seed', String(options.seed), '--latency', String(options.latencyMs)];
+export async function startSimChild(options: {
+  users: number;
+  seed: number;
+  latencyMs: number;
+  baseEnv: Record<string, string>;
+}): Promise<SimChild> {
+  const args = [
+    CREDWATCH_BIN,
+    'sim',
+    '--port',
+    '0',
+    '--users',
+    String(options.users),
+    '--seed',
+    String(options.seed),
+    '--latency',
+    String(options.latencyMs),
+  ];
   const base = spawnNode([...args, '--username', SIM_ACCOUNT.username, '--password', SIM_ACCOUNT.password], options.baseEnv);
-  const url = await waitUntil('the simulator to listen', async () => /listening on (http:\/\/\S+)/.exec(base.output())?.[1], { timeoutMs: 120_000, child: base });
+  const url = await waitUntil('the simulator to listen', async () => /listening on (http:\/\/\S+)/.exec(base.output())?.[1], {
+    timeoutMs: 120_000,
+    child: base,
+  });
   const control = async (path: string, init: RequestInit = {}): Promise<unknown> => {
     const res = await fetch(`${url}/_sim${path}`, { ...init, headers: { 'content-type': 'application/json' } });
     if (!res.ok) throw new CredwatchError('BENCH_FAILED', `simulator control ${path} answered ${res.status}`);
@@ -89,7 +115,13 @@ export async function startSimChild(options: { users: number; seed: number; late
 }
 
 /** The environment of a bench daemon child. */
-export function daemonEnv(options: { simUrl: string; redisUrl: string; prefix: string; concurrency: number; rps: number }): Record<string, string> {
+export function daemonEnv(options: {
+  simUrl: string;
+  redisUrl: string;
+  prefix: string;
+  concurrency: number;
+  rps: number;
+}): Record<string, string> {
   return {
     LEAF_API_URL: options.simUrl,
     LEAF_USERNAME: SIM_ACCOUNT.username,
@@ -136,7 +168,6 @@ export function cpuSeconds(pid: number | undefined): number | null {
   }
 }
 
-
 /** A private `redis-server` for the bench, so its memory figures count credwatch's keys only. */
 export interface PrivateRedis {
   url: string;
@@ -152,12 +183,21 @@ export interface PrivateRedis {
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'credwatch-bench-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
+    {
+      stdio: 'ignore',
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     child.once('error', (error) =>
-      reject(new CredwatchError('REDIS_UNAVAILABLE', `the bench starts a private redis-server and could not run it (${error.message}); install redis-server (apt-get install redis-server)`)),
+      reject(
+        new CredwatchError(
+          'REDIS_UNAVAILABLE',
+          `the bench starts a private redis-server and could not run it (${error.message}); install redis-server (apt-get install redis-server)`,
+        ),
+      ),
     );
     child.once('spawn', () => resolve());
   });
@@ -166,7 +206,10 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   client.on('error', () => undefined);
   // ioredis keeps reconnecting (retryStrategy) after a first refused connection; wait for it to be ready.
   client.connect().catch(() => undefined);
-  await waitUntil('the private redis-server', async () => (client.status === 'ready' ? true : undefined), { timeoutMs: 10_000, everyMs: 100 });
+  await waitUntil('the private redis-server', async () => (client.status === 'ready' ? true : undefined), {
+    timeoutMs: 10_000,
+    everyMs: 100,
+  });
   const info = await client.info('server');
   return {
     url,

@@ -19,11 +19,15 @@ export interface RawLoopResult {
 export async function rawLoop(options: { url: string; username: string; password: string; concurrency: number }): Promise<RawLoopResult> {
   const agent = new Agent({ keepAlive: true });
   const http = got.extend({ agent: { http: agent }, retry: { limit: 0 }, throwHttpErrors: false, headers: { accept: 'application/json' } });
-  const auth = await http.post(`${options.url}/api/authenticate`, { json: { username: options.username, password: options.password, rememberMe: 'true' } }).json<{ id_token: string }>();
+  const auth = await http
+    .post(`${options.url}/api/authenticate`, { json: { username: options.username, password: options.password, rememberMe: 'true' } })
+    .json<{ id_token: string }>();
   const headers = { authorization: `Bearer ${auth.id_token}` };
   const users: string[] = [];
   for (let page = 0; ; page += 1) {
-    const batch = await http(`${options.url}/services/usermanagement/api/users`, { headers, searchParams: { page, size: 100 } }).json<Array<{ id: string }>>();
+    const batch = await http(`${options.url}/services/usermanagement/api/users`, { headers, searchParams: { page, size: 100 } }).json<
+      Array<{ id: string }>
+    >();
     users.push(...batch.map((u) => u.id));
     if (batch.length < 100) break;
   }

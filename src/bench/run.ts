@@ -66,15 +66,27 @@ function parse(argv: string[]) {
   } catch (error) {
     throw new BenchUsageError(`${(error as Error).message}. Run \`npm run bench -- --help\`.`);
   }
-  const only = (values.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  const only = (values.only ?? SECTIONS.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
-  if (unknown.length > 0 || only.length === 0) throw new BenchUsageError(`--only: unknown section(s) ${unknown.join(', ') || '(none)'}; expected some of ${SECTIONS.join(', ')}`);
+  if (unknown.length > 0 || only.length === 0)
+    throw new BenchUsageError(`--only: unknown section(s) ${unknown.join(', ') || '(none)'}; expected some of ${SECTIONS.join(', ')}`);
   let users: number | undefined;
   if (values.users !== undefined) {
     users = Number(values.users);
-    if (!/^\d+$/.test(values.users) || users < 1 || users > 1_000_000) throw new BenchUsageError(`--users expects a whole number from 1 to 1000000, got "${values.users}"`);
+    if (!/^\d+$/.test(values.users) || users < 1 || users > 1_000_000)
+      throw new BenchUsageError(`--users expects a whole number from 1 to 1000000, got "${values.users}"`);
   }
-  return { help: values.help, quick: values.quick, only: only as Section[], users, out: values.out ?? DEFAULT_OUT, cpuProf: values['cpu-prof'] };
+  return {
+    help: values.help,
+    quick: values.quick,
+    only: only as Section[],
+    users,
+    out: values.out ?? DEFAULT_OUT,
+    cpuProf: values['cpu-prof'],
+  };
 }
 
 function fmt(value: unknown): string {

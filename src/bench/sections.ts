@@ -29,8 +29,26 @@ export interface BenchSizes {
 /** Default sizes: quick finishes in under a minute, full in several minutes (see docs/performance.md). */
 export function benchSizes(quick: boolean, users: number | undefined): BenchSizes {
   const sizes: BenchSizes = quick
-    ? { pipelineUsers: 100, pipelineConcurrency: 8, pipelineRounds: 2, rateLimitBudget: 50, rateLimitSeconds: 5, scaleUsers: 2000, scaleLatencyMs: 50, scaleConcurrency: 200 }
-    : { pipelineUsers: 1000, pipelineConcurrency: 16, pipelineRounds: 3, rateLimitBudget: 50, rateLimitSeconds: 25, scaleUsers: 100_000, scaleLatencyMs: 50, scaleConcurrency: 200 };
+    ? {
+        pipelineUsers: 100,
+        pipelineConcurrency: 8,
+        pipelineRounds: 2,
+        rateLimitBudget: 50,
+        rateLimitSeconds: 5,
+        scaleUsers: 2000,
+        scaleLatencyMs: 50,
+        scaleConcurrency: 200,
+      }
+    : {
+        pipelineUsers: 1000,
+        pipelineConcurrency: 16,
+        pipelineRounds: 3,
+        rateLimitBudget: 50,
+        rateLimitSeconds: 25,
+        scaleUsers: 100_000,
+        scaleLatencyMs: 50,
+        scaleConcurrency: 200,
+      };
   if (users !== undefined) sizes.scaleUsers = users;
   return sizes;
 }
@@ -51,12 +69,19 @@ function sweepRequests(stats: { requests: Record<string, number>; rateLimited: n
 
 async function runRawLoop(ctx: BenchContext, url: string, concurrency: number): Promise<RawLoopResult> {
   const child = spawnNode([RAW_LOOP_JS, url, SIM_ACCOUNT.username, SIM_ACCOUNT.password, String(concurrency)], ctx.baseEnv);
-  await waitUntil('the raw loop to finish', async () => (child.child.exitCode !== null ? true : undefined), { timeoutMs: 600_000, everyMs: 50 }).catch(async (error: unknown) => {
+  await waitUntil('the raw loop to finish', async () => (child.child.exitCode !== null ? true : undefined), {
+    timeoutMs: 600_000,
+    everyMs: 50,
+  }).catch(async (error: unknown) => {
     await child.stop();
     throw error;
   });
-  const line = child.output().split('\n').find((l) => l.startsWith('{'));
-  if (child.child.exitCode !== 0 || line === undefined) throw new CredwatchError('BENCH_FAILED', `raw loop failed: ${child.output().slice(-1000)}`);
+  const line = child
+    .output()
+    .split('\n')
+    .find((l) => l.startsWith('{'));
+  if (child.child.exitCode !== 0 || line === undefined)
+    throw new CredwatchError('BENCH_FAILED', `raw loop failed: ${child.output().slice(-1000)}`);
   return JSON.parse(line) as RawLoopResult;
 }
 
@@ -88,7 +113,9 @@ export async function pipelineSection(ctx: BenchContext, s: BenchSizes) {
       const rawRun = await runRawLoop(ctx, sim.url, s.pipelineConcurrency);
       raw.push(rawRun.polls_per_s);
       cpu.raw.push((rawRun.cpu_seconds * 1000) / rawRun.polls);
-      ctx.progress(`pipeline round ${r}/${s.pipelineRounds}: credwatch ${run.pollsPerS.toFixed(1)} polls/s, raw ${rawRun.polls_per_s.toFixed(1)} polls/s`);
+      ctx.progress(
+        `pipeline round ${r}/${s.pipelineRounds}: credwatch ${run.pollsPerS.toFixed(1)} polls/s, raw ${rawRun.polls_per_s.toFixed(1)} polls/s`,
+      );
     }
     const cw = median(credwatch);
     const rw = median(raw);
@@ -120,10 +147,21 @@ export async function rateLimitSection(ctx: BenchContext, s: BenchSizes) {
   try {
     await sim.setFaults({ rateLimitRps: s.rateLimitBudget });
     await sim.resetStats();
-    const run = await runSweep({ redis: ctx.redis, sim, baseEnv: ctx.baseEnv, users, concurrency: 8, rps: s.rateLimitBudget, workers: 1, timeoutMs: 600_000 });
+    const run = await runSweep({
+      redis: ctx.redis,
+      sim,
+      baseEnv: ctx.baseEnv,
+      users,
+      concurrency: 8,
+      rps: s.rateLimitBudget,
+      workers: 1,
+      timeoutMs: 600_000,
+    });
     const stats = await sim.stats();
     const achieved = sweepRequests(stats) / run.seconds;
-    ctx.progress(`rate_limit: ${users} users in ${run.seconds.toFixed(1)} s, ${achieved.toFixed(1)} rps of ${s.rateLimitBudget}, ${stats.rateLimited} × 429`);
+    ctx.progress(
+      `rate_limit: ${users} users in ${run.seconds.toFixed(1)} s, ${achieved.toFixed(1)} rps of ${s.rateLimitBudget}, ${stats.rateLimited} × 429`,
+    );
     return {
       budget_rps: s.rateLimitBudget,
       achieved_rps: round(achieved, 2),
@@ -193,13 +231,29 @@ export async function scaleOutSection(ctx: BenchContext, s: BenchSizes) {
   try {
     const runs: Array<{ workers: number; polls_per_s: number; sweep_seconds: number }> = [];
     for (const workers of [1, 2]) {
-      const run = await runSweep({ redis: ctx.redis, sim, baseEnv: ctx.baseEnv, users: s.pipelineUsers, concurrency: s.pipelineConcurrency, rps: 10_000, workers, timeoutMs: 600_000 });
+      const run = await runSweep({
+        redis: ctx.redis,
+        sim,
+        baseEnv: ctx.baseEnv,
+        users: s.pipelineUsers,
+        concurrency: s.pipelineConcurrency,
+        rps: 10_000,
+        workers,
+        timeoutMs: 600_000,
+      });
       runs.push({ workers, polls_per_s: round(run.pollsPerS, 1), sweep_seconds: round(run.seconds, 2) });
       ctx.progress(`scale_out: ${workers} worker(s): ${run.pollsPerS.toFixed(1)} polls/s`);
     }
     const one = runs[0]?.polls_per_s ?? NaN;
     const two = runs[1]?.polls_per_s ?? NaN;
-    return { workers: 2, polls_per_s: two, speedup_vs_one: round(two / one, 3), users: s.pipelineUsers, concurrency_per_worker: s.pipelineConcurrency, runs };
+    return {
+      workers: 2,
+      polls_per_s: two,
+      speedup_vs_one: round(two / one, 3),
+      users: s.pipelineUsers,
+      concurrency_per_worker: s.pipelineConcurrency,
+      runs,
+    };
   } finally {
     await sim.stop();
   }

@@ -2,7 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { CredentialStore } from '../monitor/credential-store.js';
 import { QUEUES } from '../monitor/schedules.js';
-import { cpuSeconds, deletePrefix, daemonEnv, peakRssMb, startDaemonChild, waitUntil, type BenchChild, type PrivateRedis, type SimChild } from './processes.js';
+import {
+  cpuSeconds,
+  deletePrefix,
+  daemonEnv,
+  peakRssMb,
+  startDaemonChild,
+  waitUntil,
+  type BenchChild,
+  type PrivateRedis,
+  type SimChild,
+} from './processes.js';
 
 /** How one measured sweep runs. */
 export interface SweepRunOptions {
@@ -59,11 +69,15 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepRun> {
     } else {
       for (let i = 0; i < o.workers; i += 1) children.push(startDaemonChild(env, ['worker'], o.nodeFlags));
       // Workers first, so the sweep the scheduler starts at once finds them all taking jobs.
-      await waitUntil(`${o.workers} poll worker(s) connected`, async () => ((await pollQueue.getWorkersCount()) >= o.workers ? true : undefined), {
-        timeoutMs: 30_000,
-        everyMs: 100,
-        ...(children[0] ? { child: children[0] } : {}),
-      });
+      await waitUntil(
+        `${o.workers} poll worker(s) connected`,
+        async () => ((await pollQueue.getWorkersCount()) >= o.workers ? true : undefined),
+        {
+          timeoutMs: 30_000,
+          everyMs: 100,
+          ...(children[0] ? { child: children[0] } : {}),
+        },
+      );
       children.push(startDaemonChild(env, ['scheduler']));
       daemon = children[0] as BenchChild;
     }
@@ -87,7 +101,8 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepRun> {
       `${o.users} credentials assessed and an idle poll queue`,
       async () => {
         for (const child of children) {
-          if (child.child.exitCode !== null) throw new Error(`a daemon child exited (${child.child.exitCode}):\n${child.output().slice(-2000)}`);
+          if (child.child.exitCode !== null)
+            throw new Error(`a daemon child exited (${child.child.exitCode}):\n${child.output().slice(-2000)}`);
         }
         const total = (await store.counts()).reduce((sum, r) => sum + r.count, 0);
         if (total < o.users) return undefined;

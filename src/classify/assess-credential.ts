@@ -15,9 +15,7 @@ export const ASSESSMENT_RULE_IDS = {
 } as const;
 
 // Leaf's credential `status` as a second witness: which status overrides which event verdicts.
-const STATUS_WITNESS: Readonly<
-  Record<string, { category: Category; ruleId: string; reason: string; overrides: ReadonlySet<Category> }>
-> = {
+const STATUS_WITNESS: Readonly<Record<string, { category: Category; ruleId: string; reason: string; overrides: ReadonlySet<Category> }>> = {
   UNAUTHENTICATED: {
     category: 'cognito_token_expired',
     ruleId: ASSESSMENT_RULE_IDS.unauthenticated,
@@ -102,7 +100,12 @@ export function assessCredential(
   options: { rules?: readonly Rule[] } = {},
 ): Assessment {
   if (credential === null || typeof credential !== 'object') {
-    return verdictWithoutEvent('not_connected', ASSESSMENT_RULE_IDS.notConnected, 'the Leaf user has no Panorama credential', 'no credential');
+    return verdictWithoutEvent(
+      'not_connected',
+      ASSESSMENT_RULE_IDS.notConnected,
+      'the Leaf user has no Panorama credential',
+      'no credential',
+    );
   }
   const rules = options.rules ?? BUILTIN_RULES;
   const context: ClassifyContext = { clientEnvironment: environmentOf(credential.clientEnvironment) };

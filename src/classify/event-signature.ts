@@ -60,6 +60,9 @@ export function eventSignature(event: CredentialEvent, parsed: ParsedBody | null
   const humanCode = code === '' ? '' : humanizeCode(code);
   const message = body.messages.find((m) => m !== code && m !== humanCode) ?? body.messages[0] ?? body.text;
   const template = messageTemplate(message.slice(0, 2000));
-  const id = createHash('sha256').update(`${String(event.statusCode)}\n${code.toLowerCase()}\n${template.toLowerCase()}`).digest('hex').slice(0, 12);
+  const id = createHash('sha256')
+    .update(`${String(event.statusCode)}\n${code.toLowerCase()}\n${template.toLowerCase()}`)
+    .digest('hex')
+    .slice(0, 12);
   return { id, statusCode: event.statusCode, code, template };
 }

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CredentialEvent } from './types.js';
 
 // ISO 8601 as Leaf sends it: 0, 3 or 6 (or any number of) fractional digits; a zone or none (UTC then).
-const ISO_DATE =
-  /^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?\s*$/i;
+const ISO_DATE = /^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?\s*$/i;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function daysIn(year: number, month: number): number {
@@ -78,9 +77,7 @@ function toHeaders(value: unknown): string {
   if (Array.isArray(value)) {
     // [[name, value], ...] or ['Name: value', ...]
     return value
-      .map((entry: unknown) =>
-        Array.isArray(entry) ? `${safeString(entry[0])}: ${safeString(entry[1])}` : safeString(entry),
-      )
+      .map((entry: unknown) => (Array.isArray(entry) ? `${safeString(entry[0])}: ${safeString(entry[1])}` : safeString(entry)))
       .join('\n');
   }
   if (typeof value === 'object') {

@@ -37,7 +37,21 @@ const MESSAGE_KEYS = [
 ];
 
 // Fields that hold a code rather than a sentence: read as words too (`organizationNotShared`).
-const CODE_KEYS = ['errorKey', 'error_key', 'code', 'Code', 'errorCode', 'error_code', 'error', 'status', 'reason', 'message', 'Message', 'title', 'detail'];
+const CODE_KEYS = [
+  'errorKey',
+  'error_key',
+  'code',
+  'Code',
+  'errorCode',
+  'error_code',
+  'error',
+  'status',
+  'reason',
+  'message',
+  'Message',
+  'title',
+  'detail',
+];
 
 function tryJson(text: string): unknown {
   try {
@@ -107,14 +121,19 @@ function fromJsonObject(obj: Record<string, unknown>): Pick<ParsedBody, 'type' |
       ? (obj['error'] as Record<string, unknown>)
       : undefined;
   const awsError =
-    typeof obj['Error'] === 'object' && obj['Error'] !== null && !Array.isArray(obj['Error']) ? (obj['Error'] as Record<string, unknown>) : undefined;
+    typeof obj['Error'] === 'object' && obj['Error'] !== null && !Array.isArray(obj['Error'])
+      ? (obj['Error'] as Record<string, unknown>)
+      : undefined;
   const rawType =
     str(obj['__type']) ??
-    (awsError ? str(awsError['Code']) ?? str(awsError['code']) : null) ??
+    (awsError ? (str(awsError['Code']) ?? str(awsError['code'])) : null) ??
     (typeof obj['code'] === 'string' && /exception|error|fault$/i.test(obj['code']) ? str(obj['code']) : null) ??
     (nestedError ? str(nestedError['__type']) : null);
   const error =
-    str(obj['error']) ?? str(obj['errorCode']) ?? str(obj['error_code']) ?? (nestedError ? str(nestedError['code']) ?? str(nestedError['status']) : null);
+    str(obj['error']) ??
+    str(obj['errorCode']) ??
+    str(obj['error_code']) ??
+    (nestedError ? (str(nestedError['code']) ?? str(nestedError['status'])) : null);
   const messages: string[] = [];
   collectMessages(obj, messages, 0);
   const type = rawType === null ? null : stripTypePrefix(rawType);

@@ -10,13 +10,16 @@ import type { Assessment, Classification, ClassifyContext, CredentialEvent, Cred
 
 const ID = /^[a-z0-9][a-z0-9._-]{0,99}$/i;
 
-const pattern = z.string().min(1, 'expected a non-empty regular expression').superRefine((source, ctx) => {
-  try {
-    new RegExp(source, 'i');
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `not a valid regular expression (${(error as Error).message})` });
-  }
-});
+const pattern = z
+  .string()
+  .min(1, 'expected a non-empty regular expression')
+  .superRefine((source, ctx) => {
+    try {
+      new RegExp(source, 'i');
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `not a valid regular expression (${(error as Error).message})` });
+    }
+  });
 const patterns = z.array(pattern).min(1, 'expected at least one pattern');
 
 const statusSpec = z.union([
@@ -84,14 +87,19 @@ export function parseRules(data: unknown, source: string): Rule[] {
     const parsed = ruleSchema.safeParse(item);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
-        const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+        const path = issue.path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+          .join('')
+          .replace(/^\./, '');
         problems.push(`${label}: ${path === '' ? '(rule)' : path}: ${issue.message}`);
       }
       return;
     }
     const r = parsed.data;
     if (seen.has(r.id)) {
-      problems.push(`${label}: id: "${r.id}" is already used by ${BUILTIN_RULES.some((b) => b.id === r.id) ? 'a built-in rule' : 'an earlier rule'}`);
+      problems.push(
+        `${label}: id: "${r.id}" is already used by ${BUILTIN_RULES.some((b) => b.id === r.id) ? 'a built-in rule' : 'an earlier rule'}`,
+      );
       return;
     }
     seen.add(r.id);
@@ -121,7 +129,9 @@ export async function loadRulesFile(path: string): Promise<Rule[]> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    throw new CredwatchError('RULES_INVALID', `rules file ${path}: cannot be read (${typeof code === 'string' ? code : 'error'})`, { cause: error });
+    throw new CredwatchError('RULES_INVALID', `rules file ${path}: cannot be read (${typeof code === 'string' ? code : 'error'})`, {
+      cause: error,
+    });
   }
   let data: unknown;
   const isJson = /\.json$/i.test(path) || (!/\.ya?ml$/i.test(path) && /^\s*[[{]/.test(text));

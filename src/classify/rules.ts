@@ -47,21 +47,39 @@ const ORG_NAME = String.raw`(?:organi[sz]ations?|orgs?)`;
  */
 export const BUILTIN_RULES: readonly Rule[] = [
   // --- Transient statuses: listed so that the table reads completely; classifyEvent also enforces them.
-  { id: 'transient.status-5xx', category: 'provider_unavailable', reason: 'the provider answered with a server error (5xx)', match: { status: [[500, 599]] } },
+  {
+    id: 'transient.status-5xx',
+    category: 'provider_unavailable',
+    reason: 'the provider answered with a server error (5xx)',
+    match: { status: [[500, 599]] },
+  },
   { id: 'transient.status-429', category: 'provider_unavailable', reason: 'the provider is rate limiting (429)', match: { status: [429] } },
-  { id: 'transient.status-408', category: 'provider_unavailable', reason: 'the provider timed out the request (408)', match: { status: [408] } },
+  {
+    id: 'transient.status-408',
+    category: 'provider_unavailable',
+    reason: 'the provider timed out the request (408)',
+    match: { status: [408] },
+  },
   // --- Transient by error type: the type is definitive and says "try later", whatever the status.
   {
     id: 'transient.cognito-throttling',
     category: 'provider_unavailable',
     reason: 'Cognito is throttling requests',
-    match: { type: [/\b(?:TooManyRequestsException|LimitExceededException|ThrottlingException|Throttling|RequestLimitExceeded|ProvisionedThroughputExceededException|TooManyFailedAttemptsException)\b/i] },
+    match: {
+      type: [
+        /\b(?:TooManyRequestsException|LimitExceededException|ThrottlingException|Throttling|RequestLimitExceeded|ProvisionedThroughputExceededException|TooManyFailedAttemptsException)\b/i,
+      ],
+    },
   },
   {
     id: 'transient.cognito-internal-error',
     category: 'provider_unavailable',
     reason: 'Cognito reported an internal error',
-    match: { type: [/\b(?:InternalErrorException|InternalFailure|InternalServerError|InternalServerException|ServiceUnavailable(?:Exception)?|ServiceException|RequestTimeout(?:Exception)?)\b/i] },
+    match: {
+      type: [
+        /\b(?:InternalErrorException|InternalFailure|InternalServerError|InternalServerException|ServiceUnavailable(?:Exception)?|ServiceException|RequestTimeout(?:Exception)?)\b/i,
+      ],
+    },
   },
   {
     id: 'transient.oauth-temporarily-unavailable',
@@ -73,7 +91,9 @@ export const BUILTIN_RULES: readonly Rule[] = [
     id: 'transient.cognito-attempts-exceeded',
     category: 'provider_unavailable',
     reason: 'too many attempts: the provider asks to wait, not to re-authenticate',
-    match: { message: [/\b(?:password )?attempts exceeded\b/i, /\brate exceeded\b/i, /\btoo many (?:requests|attempts|failed attempts)\b/i] },
+    match: {
+      message: [/\b(?:password )?attempts exceeded\b/i, /\brate exceeded\b/i, /\btoo many (?:requests|attempts|failed attempts)\b/i],
+    },
   },
 
   // --- environment_mismatch: before token expiry, since re-authenticating in the wrong environment cannot help.
@@ -144,15 +164,30 @@ export const BUILTIN_RULES: readonly Rule[] = [
     match: {
       status: ORG_STATUSES,
       message: [
-        new RegExp(String.raw`\b${ORG}s?\b.{0,60}\b(?:not found|does not exist|doesn't exist|do not exist|is unknown|was deleted|has been deleted)\b`, 'i'),
+        new RegExp(
+          String.raw`\b${ORG}s?\b.{0,60}\b(?:not found|does not exist|doesn't exist|do not exist|is unknown|was deleted|has been deleted)\b`,
+          'i',
+        ),
         new RegExp(String.raw`\b(?:unknown|no such|missing|nonexistent|non-existent) ${ORG}\b`, 'i'),
         /\borgani[sz]ation ?not ?found\b/i,
         // Negated forms: "no organization matches the given code", "no org with id ... exists".
-        new RegExp(String.raw`\bno ${ORG}s?\b.{0,40}\b(?:match(?:es|ed|ing)?|correspond(?:s|ing)?|found|exists?|with (?:the |this |that )?(?:given |provided )?(?:code|id))\b`, 'i'),
-        new RegExp(String.raw`\b(?:could not|couldn't|cannot|can't|unable to|failed to) (?:find|resolve|locate|look ?up) (?:the |this |that |an? |any )?${ORG}\b`, 'i'),
+        new RegExp(
+          String.raw`\bno ${ORG}s?\b.{0,40}\b(?:match(?:es|ed|ing)?|correspond(?:s|ing)?|found|exists?|with (?:the |this |that )?(?:given |provided )?(?:code|id))\b`,
+          'i',
+        ),
+        new RegExp(
+          String.raw`\b(?:could not|couldn't|cannot|can't|unable to|failed to) (?:find|resolve|locate|look ?up) (?:the |this |that |an? |any )?${ORG}\b`,
+          'i',
+        ),
         new RegExp(String.raw`\b${ORG}\b.{0,60}\b(?:could not be|cannot be|can't be) (?:found|resolved|located)\b`, 'i'),
-        new RegExp(String.raw`\b(?:does not|doesn't|did not|do not) (?:match|correspond to|belong to|refer to) (?:any|an?|a known|an existing) (?:known |existing |active )?${ORG}\b`, 'i'),
-        new RegExp(String.raw`\b${ORG}s? (?:code |id |identifier )?(?:is )?(?:not (?:found|recogni[sz]ed|known|valid|existing)|unknown|absent|gone|deleted|invalid)\b`, 'i'),
+        new RegExp(
+          String.raw`\b(?:does not|doesn't|did not|do not) (?:match|correspond to|belong to|refer to) (?:any|an?|a known|an existing) (?:known |existing |active )?${ORG}\b`,
+          'i',
+        ),
+        new RegExp(
+          String.raw`\b${ORG}s? (?:code |id |identifier )?(?:is )?(?:not (?:found|recogni[sz]ed|known|valid|existing)|unknown|absent|gone|deleted|invalid)\b`,
+          'i',
+        ),
       ],
     },
   },
@@ -169,9 +204,18 @@ export const BUILTIN_RULES: readonly Rule[] = [
         // Codes written as one lower-case word (`error.orgaccessrevoked`, `orgcodeinvalid`): no case style to split on.
         /\b(?:invalid|unknown|wrong|no)?(?:organi[sz]ation|org|operation)s?(?:code|id)?(?:notfound|invalid|unknown|doesnotexist|notexists?|mismatch)\b/i,
         /\b(?:organi[sz]ation|org|operation)s?(?:data)?(?:access|sharing|share|consent)?(?:revoked|notshared|unshared|denied|removed|withdrawn|notauthori[sz]ed|forbidden)\b/i,
-        new RegExp(String.raw`\b(?:invalid|unknown|wrong|bad|incorrect|malformed|unrecogni[sz]ed|unmatched|mismatched) ${ORG} ?(?:code|id|identifier|reference|key)?\b`, 'i'),
-        new RegExp(String.raw`\b${ORG} ?(?:code|id|identifier)\b.{0,60}\b(?:does(?:n't| not) match|matches no|match(?:es)? nothing|not match|mismatch|rejected|refused|expired)\b`, 'i'),
-        new RegExp(String.raw`\b(?:the )?(?:given|provided|supplied|submitted) ${ORG} ?(?:code|id)?\b.{0,60}\b(?:invalid|unknown|not|no)\b`, 'i'),
+        new RegExp(
+          String.raw`\b(?:invalid|unknown|wrong|bad|incorrect|malformed|unrecogni[sz]ed|unmatched|mismatched) ${ORG} ?(?:code|id|identifier|reference|key)?\b`,
+          'i',
+        ),
+        new RegExp(
+          String.raw`\b${ORG} ?(?:code|id|identifier)\b.{0,60}\b(?:does(?:n't| not) match|matches no|match(?:es)? nothing|not match|mismatch|rejected|refused|expired)\b`,
+          'i',
+        ),
+        new RegExp(
+          String.raw`\b(?:the )?(?:given|provided|supplied|submitted) ${ORG} ?(?:code|id)?\b.{0,60}\b(?:invalid|unknown|not|no)\b`,
+          'i',
+        ),
       ],
     },
   },
@@ -192,9 +236,18 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\b(?:hasn't|haven't|didn't|did not|does not|doesn't|do not|don't|never) (?:yet )?shared?\b/i,
         /\b(?:stopped|ended|revoked|withdrew|withdrawn|cancell?ed|removed|disabled) (?:the |its |their |data )?(?:sharing|share|shared access)\b/i,
         /\bnot shared\b|\bunshared\b|\bno longer (?:shares?|sharing|shared|linked|connected|authori[sz]ed|accessible)\b/i,
-        new RegExp(String.raw`\b${ORG}s? (?:data )?(?:access|sharing|share|link|connection|authori[sz]ation|consent|grant) (?:has been |was |is |got )?(?:revoked|removed|withdrawn|ended|disabled|expired|denied|cancell?ed|terminated|missing|not granted)\b`, 'i'),
-        new RegExp(String.raw`\b(?:revoked|removed|withdrawn|lost|no) (?:the )?(?:access|sharing|consent|authori[sz]ation) (?:to|for|from|of) (?:this |the |that |your |its )?${ORG}\b`, 'i'),
-        new RegExp(String.raw`\b${ORG}\b.{0,60}\b(?:revoked|withdrew|withdrawn) (?:the |its |their |your )?(?:access|sharing|consent|authori[sz]ation)\b`, 'i'),
+        new RegExp(
+          String.raw`\b${ORG}s? (?:data )?(?:access|sharing|share|link|connection|authori[sz]ation|consent|grant) (?:has been |was |is |got )?(?:revoked|removed|withdrawn|ended|disabled|expired|denied|cancell?ed|terminated|missing|not granted)\b`,
+          'i',
+        ),
+        new RegExp(
+          String.raw`\b(?:revoked|removed|withdrawn|lost|no) (?:the )?(?:access|sharing|consent|authori[sz]ation) (?:to|for|from|of) (?:this |the |that |your |its )?${ORG}\b`,
+          'i',
+        ),
+        new RegExp(
+          String.raw`\b${ORG}\b.{0,60}\b(?:revoked|withdrew|withdrawn) (?:the |its |their |your )?(?:access|sharing|consent|authori[sz]ation)\b`,
+          'i',
+        ),
         /\b(?:sharing|share)\b.{0,40}\b(?:revoked|withdrawn|terminated|cancell?ed|stopped)\b/i,
         /\bsharing (?:with|for) (?:the |your |this )?(?:partner|app|application|integration)\b.{0,40}\b(?:revoked|disabled|not|missing|ended|expired|inactive)\b/i,
         /\b(?:partner|app|application|integration)\b.{0,40}\bno (?:longer )?(?:access|sharing)\b.{0,20}\b(?:organi[sz]ation|operation|org)\b/i,
@@ -208,14 +261,26 @@ export const BUILTIN_RULES: readonly Rule[] = [
     match: {
       status: ORG_STATUSES,
       message: [
-        new RegExp(String.raw`\bnot (?:authori[sz]ed|allowed|permitted|entitled) (?:to access|for|to read|to view|on) (?:this |the |that )?${ORG}\b`, 'i'),
+        new RegExp(
+          String.raw`\bnot (?:authori[sz]ed|allowed|permitted|entitled) (?:to access|for|to read|to view|on) (?:this |the |that )?${ORG}\b`,
+          'i',
+        ),
         new RegExp(String.raw`\b(?:access to|no access to) (?:this |the |that )?${ORG}\b`, 'i'),
         new RegExp(String.raw`\bnot (?:a member of|part of|associated with) (?:this |the |that )?${ORG}\b`, 'i'),
         new RegExp(String.raw`\bnot (?:authori[sz]ed|allowed|permitted) to access ${ORG}\b`, 'i'),
-        new RegExp(String.raw`\b${ORG_NAME} (?:access )?(?:not (?:authori[sz]ed|allowed|permitted|granted|accessible)|forbidden|denied|unauthori[sz]ed|inaccessible)\b`, 'i'),
+        new RegExp(
+          String.raw`\b${ORG_NAME} (?:access )?(?:not (?:authori[sz]ed|allowed|permitted|granted|accessible)|forbidden|denied|unauthori[sz]ed|inaccessible)\b`,
+          'i',
+        ),
         new RegExp(String.raw`\b(?:unauthori[sz]ed|forbidden|denied) (?:access )?(?:to |for )?(?:this |the |that )?${ORG_NAME}\b`, 'i'),
-        new RegExp(String.raw`\b(?:no|without|lacks?|missing) (?:access|permission|rights?|authori[sz]ation) (?:to|for|on) (?:this |the |that |your |its )?${ORG}\b`, 'i'),
-        new RegExp(String.raw`\b(?:not have|n't have|does not have|do not have|lacks?|without) (?:the |any )?(?:permission|rights?|authori[sz]ation|access) (?:to access |to read |to view |for |on |to )?(?:this |the |that |your )?${ORG}\b`, 'i'),
+        new RegExp(
+          String.raw`\b(?:no|without|lacks?|missing) (?:access|permission|rights?|authori[sz]ation) (?:to|for|on) (?:this |the |that |your |its )?${ORG}\b`,
+          'i',
+        ),
+        new RegExp(
+          String.raw`\b(?:not have|n't have|does not have|do not have|lacks?|without) (?:the |any )?(?:permission|rights?|authori[sz]ation|access) (?:to access |to read |to view |for |on |to )?(?:this |the |that |your )?${ORG}\b`,
+          'i',
+        ),
       ],
     },
   },

@@ -39,7 +39,11 @@ export function templatePattern(template: string): string {
  * Builds an operator rule matching one inbox signature (status, code as a whole word, message template),
  * for the category the operator chose, and validates it with the rules-file loader. Throws RULES_INVALID.
  */
-export function suggestRule(signature: SignatureInput, category: Category, options: { id?: string } = {}): { entry: RuleFileEntry; rule: Rule } {
+export function suggestRule(
+  signature: SignatureInput,
+  category: Category,
+  options: { id?: string } = {},
+): { entry: RuleFileEntry; rule: Rule } {
   const match: RuleFileEntry['match'] = {};
   if (signature.statusCode !== null) match.status = [signature.statusCode];
   if (signature.code !== '') match.text = [`(?<![A-Za-z0-9_])${escapeRegExp(signature.code)}(?![A-Za-z0-9_])`];
@@ -49,7 +53,11 @@ export function suggestRule(signature: SignatureInput, category: Category, optio
   const entry: RuleFileEntry = {
     id: options.id ?? `local.${category.replace(/_/g, '-')}.${signature.id}`,
     category,
-    reason: `operator rule for signature ${signature.id}: ${[signature.statusCode ?? 'no status', signature.code, signature.template].filter((p) => p !== '').join(' · ')}`.slice(0, 300),
+    reason:
+      `operator rule for signature ${signature.id}: ${[signature.statusCode ?? 'no status', signature.code, signature.template].filter((p) => p !== '').join(' · ')}`.slice(
+        0,
+        300,
+      ),
     match,
   };
   const [rule] = parseRules([entry], `suggestion for ${signature.id}`);

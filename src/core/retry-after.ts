@@ -6,7 +6,11 @@ export const MAX_RETRY_AFTER_MS = 86_400_000;
  * HTTP date, measured from `nowMs`. Undefined when absent or unreadable; never negative; capped at `maxMs`.
  * The one parser of the header, for Leaf's answers and for webhook receivers' answers alike.
  */
-export function parseRetryAfter(value: string | readonly string[] | undefined, nowMs: number, maxMs: number = MAX_RETRY_AFTER_MS): number | undefined {
+export function parseRetryAfter(
+  value: string | readonly string[] | undefined,
+  nowMs: number,
+  maxMs: number = MAX_RETRY_AFTER_MS,
+): number | undefined {
   const text = (typeof value === 'string' ? value : value?.[0])?.trim();
   if (text === undefined || text === '') return undefined;
   let ms: number;

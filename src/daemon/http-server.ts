@@ -77,7 +77,10 @@ export async function startHttp(deps: HttpDeps): Promise<DaemonHttp> {
   const metricsRouter = createMetricsRouter(registry);
   try {
     if (!deps.roles.includes('http')) {
-      const port = await serve(express().use(createHealthRouter(deps.readiness), metricsRouter), config.http.metricsPort ?? config.http.port);
+      const port = await serve(
+        express().use(createHealthRouter(deps.readiness), metricsRouter),
+        config.http.metricsPort ?? config.http.port,
+      );
       return { httpUrl: undefined, metricsUrl: `http://${displayHost}:${port}/metrics`, close };
     }
     const separateMetrics = config.http.metricsPort !== undefined;

@@ -15,7 +15,12 @@ export interface DaemonQueues {
 }
 
 /** Opens the queues on the shared connection; each reports its errors through the process's reporter. */
-export function createQueues(redis: Redis, prefix: string, endpointNames: readonly string[], redisErrors: RedisErrorReporter): DaemonQueues {
+export function createQueues(
+  redis: Redis,
+  prefix: string,
+  endpointNames: readonly string[],
+  redisErrors: RedisErrorReporter,
+): DaemonQueues {
   const options = { connection: redis, prefix };
   // BullMQ keeps an events stream per queue (10 000 entries by default); nothing here reads it, so keep it short.
   const streams = { events: { maxLen: 1000 } };

@@ -60,7 +60,15 @@ export async function startWorkers(deps: WorkerDeps): Promise<DaemonWorkers> {
     workers.push(new Worker(QUEUES.sweep, sweep, { ...workerOptions, concurrency: 1 }));
   }
   if (roles.includes('worker')) {
-    const poll = createPollProcessor({ leaf, classifier: deps.classifier, store, metrics, logger: logger.child({ component: 'poll' }), queue: queues.poll, inbox: deps.inbox });
+    const poll = createPollProcessor({
+      leaf,
+      classifier: deps.classifier,
+      store,
+      metrics,
+      logger: logger.child({ component: 'poll' }),
+      queue: queues.poll,
+      inbox: deps.inbox,
+    });
     workers.push(
       new Worker(QUEUES.poll, poll, {
         ...workerOptions,

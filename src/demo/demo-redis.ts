@@ -26,7 +26,6 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-
 function onPath(binary: string, path: string | undefined): boolean {
   return (path ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, binary)));
 }

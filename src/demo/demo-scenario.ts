@@ -30,7 +30,10 @@ async function json<T>(url: string, init: RequestInit = {}): Promise<T> {
  * transitions, webhooks and metrics move. Returns a function that stops it.
  */
 export function runDemoScenario(o: DemoScenarioOptions): () => void {
-  const api = (path: string) => json<Summary & { items: Array<{ leafUserId: string }> }>(`${o.apiUrl}${path}`, { headers: { authorization: `Bearer ${o.adminToken}` } });
+  const api = (path: string) =>
+    json<Summary & { items: Array<{ leafUserId: string }> }>(`${o.apiUrl}${path}`, {
+      headers: { authorization: `Bearer ${o.adminToken}` },
+    });
   const expectedTotal = Object.values(o.expected).reduce((a, b) => a + b, 0);
   const broken: string[] = [];
   let reported = false;
@@ -92,14 +95,26 @@ export function runDemoScenario(o: DemoScenarioOptions): () => void {
   /** The fleet incident steps: every connected credential fails the same way, later all recover. */
   const playIncident = async (at: number): Promise<boolean> => {
     if (at === o.incidentAtStep) {
-      const res = await json<{ users: string[] }>(`${o.simUrl}/_sim/fleet/partner-password-changed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const res = await json<{ users: string[] }>(`${o.simUrl}/_sim/fleet/partner-password-changed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
       stormed = res.users;
-      o.print(`sim: the partner's password changed: all ${stormed.length} connected credentials now fail with the same Cognito answer (watch for ONE incident.opened, no re-auth webhooks)`);
+      o.print(
+        `sim: the partner's password changed: all ${stormed.length} connected credentials now fail with the same Cognito answer (watch for ONE incident.opened, no re-auth webhooks)`,
+      );
       return true;
     }
     if (at === o.recoverAtStep && stormed.length > 0) {
-      await json(`${o.simUrl}/_sim/fleet/recover`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ users: stormed }) });
-      o.print(`sim: the partner's password was fixed: ${stormed.length} credentials sync again (held notifications are dropped; incident.resolved follows)`);
+      await json(`${o.simUrl}/_sim/fleet/recover`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ users: stormed }),
+      });
+      o.print(
+        `sim: the partner's password was fixed: ${stormed.length} credentials sync again (held notifications are dropped; incident.resolved follows)`,
+      );
       stormed = [];
       return true;
     }

@@ -52,7 +52,8 @@ function parse(argv: string[]) {
     const users = Number(values.users);
     const seed = Number(values.seed);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected 0..65535, got "${values.port}"`);
-    if (!Number.isInteger(users) || users < 1 || users > 100_000) throw new UsageError(`--users: expected 1..100000, got "${values.users}"`);
+    if (!Number.isInteger(users) || users < 1 || users > 100_000)
+      throw new UsageError(`--users: expected 1..100000, got "${values.users}"`);
     if (!Number.isInteger(seed)) throw new UsageError(`--seed: expected a whole number, got "${values.seed}"`);
     const intervalMs = parseDuration(values.interval);
     if (intervalMs < 2000) throw new UsageError('--interval: expected at least 2s');
@@ -87,8 +88,13 @@ export const demoCommand: Command = {
         onWebhook: (w) => {
           const d = w.data;
           if (w.type.startsWith('incident.')) {
-            const what = w.type === 'incident.opened' ? `${String(d['count'])} credentials (${Math.round(Number(d['share']) * 100)} %): ${String(d['likelyCause'])}` : `resolution ${String(d['resolution'])}`;
-            out(`webhook  ${w.type.padEnd(27)} ${String(d['incidentId'])}  ${String(d['signature'])}  ${what}  (${w.verified ? 'signature verified' : 'BAD SIGNATURE'})`);
+            const what =
+              w.type === 'incident.opened'
+                ? `${String(d['count'])} credentials (${Math.round(Number(d['share']) * 100)} %): ${String(d['likelyCause'])}`
+                : `resolution ${String(d['resolution'])}`;
+            out(
+              `webhook  ${w.type.padEnd(27)} ${String(d['incidentId'])}  ${String(d['signature'])}  ${what}  (${w.verified ? 'signature verified' : 'BAD SIGNATURE'})`,
+            );
             return;
           }
           out(
@@ -143,13 +149,25 @@ export const demoCommand: Command = {
       await fetch(`${sim.url}/services/alerts/api/alerts/webhooks`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${login.id_token}` },
-        body: JSON.stringify({ events: ['credentialsUnauthenticated', 'credentialsLimitedPermission'], name: 'credwatch-demo', secret: alertsSecret, url: `${base}/leaf/alerts` }),
+        body: JSON.stringify({
+          events: ['credentialsUnauthenticated', 'credentialsLimitedPermission'],
+          name: 'credwatch-demo',
+          secret: alertsSecret,
+          url: `${base}/leaf/alerts`,
+        }),
       });
 
       const mix = sim.sim.expected();
       out('');
-      out(`credwatch demo: ${opts.users} simulated Leaf users, Redis ${redis.url} (${redis.source === 'spawned' ? 'throwaway redis-server' : 'existing'})`);
-      out(`  simulator     ${sim.url}   expected mix: ${Object.entries(mix).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${n}`).join(', ')}`);
+      out(
+        `credwatch demo: ${opts.users} simulated Leaf users, Redis ${redis.url} (${redis.source === 'spawned' ? 'throwaway redis-server' : 'existing'})`,
+      );
+      out(
+        `  simulator     ${sim.url}   expected mix: ${Object.entries(mix)
+          .filter(([, n]) => n > 0)
+          .map(([c, n]) => `${c} ${n}`)
+          .join(', ')}`,
+      );
       out(`  status page   ${base}/   (browser login: any user name, password ${adminToken})`);
       out(`  API           curl -H "Authorization: Bearer ${adminToken}" ${base}/api/summary`);
       out(`  metrics       ${daemon.metricsUrl}`);

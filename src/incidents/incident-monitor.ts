@@ -67,13 +67,17 @@ export function createIncidentMonitor(deps: IncidentMonitorDeps) {
       notify: decision !== null,
       // When the app was already told this credential failed (it left a category needing action), its
       // recovery must still be sent even if the newer failure notification is dropped.
-      payload: decision === null ? '' : `${t.from !== null && needsAction(t.from, true) ? '1' : '0'}${JSON.stringify({ transition: t, decision } satisfies StoredPayload)}`,
+      payload:
+        decision === null
+          ? ''
+          : `${t.from !== null && needsAction(t.from, true) ? '1' : '0'}${JSON.stringify({ transition: t, decision } satisfies StoredPayload)}`,
       atMs: Number.isFinite(Date.parse(t.at)) ? Date.parse(t.at) : now(),
       nowMs: now(),
       polledKey: `${deps.prefix}:polled:${t.provider}`,
       rules: settings,
     });
-    if (result.startsWith('held:') || result === 'dropped') logger.debug({ transitionId: t.id, route: result }, 'notification routed by incidents');
+    if (result.startsWith('held:') || result === 'dropped')
+      logger.debug({ transitionId: t.id, route: result }, 'notification routed by incidents');
     if (result.startsWith('held:')) void tick();
     return result;
   }
@@ -102,10 +106,15 @@ export function createIncidentMonitor(deps: IncidentMonitorDeps) {
       const at = now();
       if (p.members > 0 && p.recovered >= settings.recoveredShare * p.members) {
         const held = await store.resolve(id, 'recovered', at, at + settings.releaseDelayMs);
-        if (held >= 0) logger.warn({ incidentId: id, recovered: p.recovered, members: p.members, held }, 'fleet incident resolved: credentials recovered');
+        if (held >= 0)
+          logger.warn(
+            { incidentId: id, recovered: p.recovered, members: p.members, held },
+            'fleet incident resolved: credentials recovered',
+          );
       } else if (at - p.openedAtMs >= settings.holdLimitMs) {
         const held = await store.resolve(id, 'hold_limit', at, at);
-        if (held >= 0) logger.warn({ incidentId: id, held, members: p.members }, 'fleet incident reached the hold limit: held notifications released');
+        if (held >= 0)
+          logger.warn({ incidentId: id, held, members: p.members }, 'fleet incident reached the hold limit: held notifications released');
       }
     }
   }
@@ -117,7 +126,11 @@ export function createIncidentMonitor(deps: IncidentMonitorDeps) {
       if (incident !== null) {
         const type: IncidentEventType = kind === 'resolved' ? 'incident.resolved' : 'incident.opened';
         await deps.deliverIncident(incident, type);
-        if (type === 'incident.opened') logger.warn({ incidentId: id, signature: incident.signature, count: incident.count, share: incident.share }, 'fleet incident opened');
+        if (type === 'incident.opened')
+          logger.warn(
+            { incidentId: id, signature: incident.signature, count: incident.count, share: incident.share },
+            'fleet incident opened',
+          );
       }
       await store.incidentEventDone(event);
     }

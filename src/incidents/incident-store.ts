@@ -131,7 +131,14 @@ export function createIncidentStore(redis: Redis, prefix: string) {
       rules: IncidentRules;
     }): Promise<Route> {
       const s = input.signature;
-      const meta = JSON.stringify({ signature: s.text, category: s.category, statusCode: s.statusCode ?? '', errorType: s.errorType, template: s.template, cause: input.cause });
+      const meta = JSON.stringify({
+        signature: s.text,
+        category: s.category,
+        statusCode: s.statusCode ?? '',
+        errorType: s.errorType,
+        template: s.template,
+        cause: input.cause,
+      });
       return (await scripts.credwatchIncidentRoute(
         slotKey,
         prefix,
@@ -157,7 +164,8 @@ export function createIncidentStore(redis: Redis, prefix: string) {
     async takeDue(nowMs: number, leaseMs: number, limit = 200): Promise<DueNotification[]> {
       const flat = await scripts.credwatchIncidentTakeDue(slotKey, prefix, String(nowMs), String(leaseMs), String(limit));
       const out: DueNotification[] = [];
-      for (let i = 0; i + 2 < flat.length; i += 3) out.push({ credentialKey: flat[i] ?? '', transitionId: flat[i + 1] ?? '', payload: flat[i + 2] ?? '' });
+      for (let i = 0; i + 2 < flat.length; i += 3)
+        out.push({ credentialKey: flat[i] ?? '', transitionId: flat[i + 1] ?? '', payload: flat[i + 2] ?? '' });
       return out;
     },
 
@@ -171,7 +179,16 @@ export function createIncidentStore(redis: Redis, prefix: string) {
      * with `discard`. Returns how many were held, or -1 when the incident was not open.
      */
     async resolve(id: string, reason: string, nowMs: number, releaseAtMs: number, discard = false): Promise<number> {
-      return scripts.credwatchIncidentResolve(slotKey, prefix, id, reason, String(nowMs), String(releaseAtMs), discard ? '1' : '0', String(RESOLVED_TTL_MS));
+      return scripts.credwatchIncidentResolve(
+        slotKey,
+        prefix,
+        id,
+        reason,
+        String(nowMs),
+        String(releaseAtMs),
+        discard ? '1' : '0',
+        String(RESOLVED_TTL_MS),
+      );
     },
 
     /** Ids of open incidents. */
@@ -181,7 +198,11 @@ export function createIncidentStore(redis: Redis, prefix: string) {
 
     /** Members and recovered members of an open incident, and when it opened. */
     async progress(id: string): Promise<{ members: number; recovered: number; openedAtMs: number; lastSeenAtMs: number }> {
-      const [members, recovered, times] = await Promise.all([redis.scard(`${K}members:${id}`), redis.scard(`${K}recovered:${id}`), redis.hmget(`${K}inc:${id}`, 'openedAt', 'lastSeenAt')]);
+      const [members, recovered, times] = await Promise.all([
+        redis.scard(`${K}members:${id}`),
+        redis.scard(`${K}recovered:${id}`),
+        redis.hmget(`${K}inc:${id}`, 'openedAt', 'lastSeenAt'),
+      ]);
       return { members, recovered, openedAtMs: Number(times[0] ?? 0), lastSeenAtMs: Number(times[1] ?? 0) };
     },
 
@@ -189,7 +210,10 @@ export function createIncidentStore(redis: Redis, prefix: string) {
     async get(id: string): Promise<FleetIncident | null> {
       const h = await redis.hgetall(`${K}inc:${id}`);
       const open = h['status'] === 'open';
-      const [held, recovered] = await Promise.all([redis.scard(`${K}held:${id}`), open ? redis.scard(`${K}recovered:${id}`) : Promise.resolve(undefined)]);
+      const [held, recovered] = await Promise.all([
+        redis.scard(`${K}held:${id}`),
+        open ? redis.scard(`${K}recovered:${id}`) : Promise.resolve(undefined),
+      ]);
       return toIncident(h, held, recovered);
     },
 
@@ -221,7 +245,12 @@ export function createIncidentStore(redis: Redis, prefix: string) {
       const incidents: IncidentGauges['incidents'] = [];
       for (const id of ids.slice(0, 50)) {
         const [signature, category] = await redis.hmget(`${K}inc:${id}`, 'signature', 'category');
-        incidents.push({ id, signature: (signature ?? '').slice(0, 120), category: category ?? '', held: await redis.scard(`${K}held:${id}`) });
+        incidents.push({
+          id,
+          signature: (signature ?? '').slice(0, 120),
+          category: category ?? '',
+          held: await redis.scard(`${K}held:${id}`),
+        });
       }
       return { open: ids.length, held: Math.max(0, waiting - due), settling: due, incidents };
     },

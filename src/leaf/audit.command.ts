@@ -104,7 +104,10 @@ export function parseAuditArgs(argv: string[]): AuditFlags {
 export function renderTable(rows: readonly AuditRow[]): string {
   if (rows.length === 0) return 'Every credential is healthy.\n';
   const sorted = [...rows].sort(
-    (a, b) => CATEGORIES.indexOf(a.category) - CATEGORIES.indexOf(b.category) || (a.since ?? '').localeCompare(b.since ?? '') || a.leafUserId.localeCompare(b.leafUserId),
+    (a, b) =>
+      CATEGORIES.indexOf(a.category) - CATEGORIES.indexOf(b.category) ||
+      (a.since ?? '').localeCompare(b.since ?? '') ||
+      a.leafUserId.localeCompare(b.leafUserId),
   );
   const header = ['USER ID', 'EXTERNAL ID', 'NAME', 'CATEGORY', 'SINCE', 'ACTION', 'REASON'];
   const cells = sorted.map((r) => [
@@ -117,7 +120,11 @@ export function renderTable(rows: readonly AuditRow[]): string {
     r.reason.replace(/\s+/g, ' ').slice(0, 100),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return `${[line(header), ...cells.map(line)].join('\n')}\n`;
 }
 

@@ -72,7 +72,11 @@ export function parseLeafAlertsArgs(argv: string[]): Flags {
   }
   const [sub, ...rest] = positionals;
   if (sub !== 'register' && sub !== 'list' && sub !== 'delete') {
-    throw new UsageError(sub === undefined ? 'expected a subcommand: register, list or delete (see --help)' : `unknown subcommand "${sub}"; expected register, list or delete`);
+    throw new UsageError(
+      sub === undefined
+        ? 'expected a subcommand: register, list or delete (see --help)'
+        : `unknown subcommand "${sub}"; expected register, list or delete`,
+    );
   }
   const text = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   const flags: Flags = {
@@ -83,16 +87,21 @@ export function parseLeafAlertsArgs(argv: string[]): Flags {
     json: values['json'] === true,
     leafUrl: text('leaf-url') === undefined ? undefined : httpUrl('--leaf-url', text('leaf-url') as string).replace(/\/+$/, ''),
   };
-  const allowed: Record<Flags['sub'], string[]> = { register: ['url', 'name', 'leaf-url'], list: ['json', 'leaf-url'], delete: ['leaf-url'] };
+  const allowed: Record<Flags['sub'], string[]> = {
+    register: ['url', 'name', 'leaf-url'],
+    list: ['json', 'leaf-url'],
+    delete: ['leaf-url'],
+  };
   const extra = Object.keys(values).find((k) => !allowed[sub].includes(k));
   if (extra !== undefined) throw new UsageError(`--${extra} does not apply to "${sub}" (see --help)`);
   if (sub === 'register') {
     if (rest.length > 0) throw new UsageError(`register takes no positional argument, got "${rest[0] ?? ''}"`);
-    if (flags.url === undefined) throw new UsageError('register: --url is required (the public URL of credwatch\'s /leaf/alerts)');
+    if (flags.url === undefined) throw new UsageError("register: --url is required (the public URL of credwatch's /leaf/alerts)");
     httpUrl('--url', flags.url);
     if (flags.name.trim() === '' || flags.name.length > 100) throw new UsageError('--name: expected 1 to 100 characters');
   } else if (sub === 'delete') {
-    if (rest.length !== 1 || rest[0] === '') throw new UsageError('delete: expected exactly one webhook ID (see `credwatch leaf-alerts list`)');
+    if (rest.length !== 1 || rest[0] === '')
+      throw new UsageError('delete: expected exactly one webhook ID (see `credwatch leaf-alerts list`)');
     flags.id = rest[0];
   } else if (rest.length > 0) {
     throw new UsageError(`list takes no positional argument, got "${rest[0] ?? ''}"`);
@@ -136,8 +145,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     if (error instanceof UsageError) return fail(error.message);
     throw error;
   }
-  if (config.leaf.token === undefined && config.leaf.username === undefined) return fail('no Leaf credentials: set LEAF_TOKEN, or LEAF_USERNAME and LEAF_PASSWORD');
-  if (flags.sub === 'register' && config.leaf.alertsSecret === undefined) return fail('LEAF_ALERTS_SECRET is not set: Leaf signs its alerts with it and credwatch verifies them');
+  if (config.leaf.token === undefined && config.leaf.username === undefined)
+    return fail('no Leaf credentials: set LEAF_TOKEN, or LEAF_USERNAME and LEAF_PASSWORD');
+  if (flags.sub === 'register' && config.leaf.alertsSecret === undefined)
+    return fail('LEAF_ALERTS_SECRET is not set: Leaf signs its alerts with it and credwatch verifies them');
   const leaf = client(config, flags.leafUrl);
   try {
     if (flags.sub === 'list') {
@@ -151,13 +162,24 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     try {
-      const hook = await leaf.createAlertWebhook({ events: [...LEAF_ALERT_EVENTS], name: flags.name, secret: config.leaf.alertsSecret ?? '', url: flags.url ?? '' });
-      io.stdout.write(`Registered alert webhook ${hook.id} (${hook.name ?? flags.name}) for ${hook.events.join(', ')} -> ${redactText(hook.url ?? flags.url ?? '')}\n`);
+      const hook = await leaf.createAlertWebhook({
+        events: [...LEAF_ALERT_EVENTS],
+        name: flags.name,
+        secret: config.leaf.alertsSecret ?? '',
+        url: flags.url ?? '',
+      });
+      io.stdout.write(
+        `Registered alert webhook ${hook.id} (${hook.name ?? flags.name}) for ${hook.events.join(', ')} -> ${redactText(hook.url ?? flags.url ?? '')}\n`,
+      );
       return 0;
     } catch (error) {
       if (!isLeafError(error) || error.errorKey !== 'eventRegisteredTwice') throw error;
-      const taken = (await leaf.listAlertWebhooks()).filter((h) => h.events.some((e) => (LEAF_ALERT_EVENTS as readonly string[]).includes(e)));
-      io.stderr.write('credwatch leaf-alerts: Leaf already has a webhook for these events (one webhook per event; delete it first to replace it):\n');
+      const taken = (await leaf.listAlertWebhooks()).filter((h) =>
+        h.events.some((e) => (LEAF_ALERT_EVENTS as readonly string[]).includes(e)),
+      );
+      io.stderr.write(
+        'credwatch leaf-alerts: Leaf already has a webhook for these events (one webhook per event; delete it first to replace it):\n',
+      );
       io.stdout.write(table(taken));
       return 1;
     }

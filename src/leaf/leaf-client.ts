@@ -127,7 +127,13 @@ export class LeafClient {
     const size = Math.min(100, Math.max(1, Math.floor(options.size ?? DEFAULT_PAGE_SIZE)));
     let page = Math.max(0, Math.floor(options.startPage ?? 0));
     for (;;) {
-      const response = await this.request({ call: 'list_users', method: 'GET', url: `${this.userManagement}/users`, searchParams: { page, size }, auth: true });
+      const response = await this.request({
+        call: 'list_users',
+        method: 'GET',
+        url: `${this.userManagement}/users`,
+        searchParams: { page, size },
+        auth: true,
+      });
       const body = this.parseJson(response, 'list_users');
       const parsed = parseUsersPage(body);
       if (parsed === undefined) throw this.badResponse('list_users', response, 'expected a JSON array of users');
@@ -170,7 +176,12 @@ export class LeafClient {
    * slices that yield to the event loop in between; 404 → LEAF_NOT_FOUND (the credential is gone).
    */
   async getEvents(provider: ProviderId, userId: string): Promise<CredentialEvent[]> {
-    const response = await this.request({ call: 'get_events', method: 'GET', url: `${this.credentialUrl(provider, userId)}/events`, auth: true });
+    const response = await this.request({
+      call: 'get_events',
+      method: 'GET',
+      url: `${this.credentialUrl(provider, userId)}/events`,
+      auth: true,
+    });
     let body: unknown[] | undefined;
     try {
       body = await parseJsonArrayInChunks(response.body);
@@ -200,7 +211,12 @@ export class LeafClient {
 
   /** Deletes an alert webhook; LEAF_NOT_FOUND when it does not exist. */
   async deleteAlertWebhook(id: string): Promise<void> {
-    await this.request({ call: 'delete_alert_webhook', method: 'DELETE', url: `${this.alertWebhooks}/${encodeURIComponent(id)}`, auth: true });
+    await this.request({
+      call: 'delete_alert_webhook',
+      method: 'DELETE',
+      url: `${this.alertWebhooks}/${encodeURIComponent(id)}`,
+      auth: true,
+    });
   }
 
   /** Aborts waits and in-flight requests and closes the keep-alive sockets. */
@@ -214,7 +230,13 @@ export class LeafClient {
     return `${this.userManagement}/users/${encodeURIComponent(userId)}/${PROVIDERS[provider].segment}`;
   }
 
-  private nextPage(header: string | string[] | undefined, page: number, size: number, received: number, total: number | undefined): number | undefined {
+  private nextPage(
+    header: string | string[] | undefined,
+    page: number,
+    size: number,
+    received: number,
+    total: number | undefined,
+  ): number | undefined {
     const link = Array.isArray(header) ? header.join(',') : header;
     if (link !== undefined && link.trim() !== '') {
       const url = nextLink(link);
@@ -242,7 +264,13 @@ export class LeafClient {
 
   private readonly login = async (): Promise<string> => {
     const json = { username: this.options.username, password: this.options.password, rememberMe: 'true' };
-    const response = await this.request({ call: 'authenticate', method: 'POST', url: `${this.apiUrl}/api/authenticate`, json, auth: false });
+    const response = await this.request({
+      call: 'authenticate',
+      method: 'POST',
+      url: `${this.apiUrl}/api/authenticate`,
+      json,
+      auth: false,
+    });
     const body = this.parseJson(response, 'authenticate');
     const token = typeof body === 'object' && body !== null ? (body as { id_token?: unknown }).id_token : undefined;
     if (typeof token !== 'string' || token === '') throw this.badResponse('authenticate', response, 'expected {"id_token": "..."}');
@@ -278,7 +306,10 @@ export class LeafClient {
           attempt += 1;
           continue;
         }
-        const what = cause.code === 'ETIMEDOUT' ? `timed out after ${this.options.requestTimeoutMs} ms` : `could not be reached (${cause.code ?? cause.message})`;
+        const what =
+          cause.code === 'ETIMEDOUT'
+            ? `timed out after ${this.options.requestTimeoutMs} ms`
+            : `could not be reached (${cause.code ?? cause.message})`;
         throw new LeafError('LEAF_UNAVAILABLE', `Leaf ${spec.call} ${what}, ${attempt + 1} attempt(s)`, { operation: spec.call, cause });
       }
       const status = response.statusCode;
@@ -293,17 +324,30 @@ export class LeafClient {
       }
       if (spec.call === 'authenticate' && (status === 404 || status === 405)) {
         // No login endpoint there: the base URL is wrong, not the password.
-        throw new LeafError('LEAF_NOT_FOUND', `Leaf's login URL answered HTTP ${status}: check LEAF_API_URL (${baseForMessage(this.apiUrl)}); it must be Leaf's base URL such as https://api.withleaf.io, without a path`, { operation: spec.call, status });
+        throw new LeafError(
+          'LEAF_NOT_FOUND',
+          `Leaf's login URL answered HTTP ${status}: check LEAF_API_URL (${baseForMessage(this.apiUrl)}); it must be Leaf's base URL such as https://api.withleaf.io, without a path`,
+          { operation: spec.call, status },
+        );
       }
       if (status === 401 || (spec.call === 'authenticate' && status >= 400 && status < 500 && status !== 429)) {
-        const detail = spec.call === 'authenticate' ? 'Leaf refused the username/password' : renewed ? 'Leaf refused a freshly renewed token' : 'Leaf refused the token';
+        const detail =
+          spec.call === 'authenticate'
+            ? 'Leaf refused the username/password'
+            : renewed
+              ? 'Leaf refused a freshly renewed token'
+              : 'Leaf refused the token';
         throw new LeafError('LEAF_AUTH_FAILED', `${detail} (${spec.call}: HTTP ${status})`, { operation: spec.call, status });
       }
       const retryAfterMs = parseRetryAfter(response.headers['retry-after'], Date.now());
       if (status === 429) {
         const wait = retryAfterMs ?? 1000;
         await this.options.budget.pauseFor(wait);
-        throw new LeafError('LEAF_RATE_LIMITED', `Leaf ${spec.call} answered 429; retry after ${wait} ms`, { operation: spec.call, status, retryAfterMs: wait });
+        throw new LeafError('LEAF_RATE_LIMITED', `Leaf ${spec.call} answered 429; retry after ${wait} ms`, {
+          operation: spec.call,
+          status,
+          retryAfterMs: wait,
+        });
       }
       if (status >= 500 || status === 408) {
         const tooLong = retryAfterMs !== undefined && retryAfterMs > (this.options.maxRetryAfterWaitMs ?? 30_000);
@@ -331,7 +375,13 @@ export class LeafClient {
     }
   }
 
-  private async backoff(call: LeafCall, attempt: number, status: number | undefined, reason?: string, retryAfterMs?: number): Promise<void> {
+  private async backoff(
+    call: LeafCall,
+    attempt: number,
+    status: number | undefined,
+    reason?: string,
+    retryAfterMs?: number,
+  ): Promise<void> {
     const delayMs = Math.max(backoffDelay(attempt, this.options.retry), retryAfterMs ?? 0);
     this.options.logger?.warn({ operation: call, status, reason, attempt: attempt + 1, delayMs }, 'Leaf request failed; retrying');
     await this.whileOpen(call, sleep(delayMs, this.closing.signal));

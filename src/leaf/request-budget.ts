@@ -24,10 +24,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(abortError(signal));
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -39,19 +42,15 @@ function abortError(signal: AbortSignal | undefined): Error {
 
 function checkRps(rps: number, burst: number): void {
   if (!Number.isFinite(rps) || rps <= 0) throw new CredwatchError('INPUT_INVALID', `request budget: rps must be above 0, got ${rps}`);
-  if (!Number.isInteger(burst) || burst < 1) throw new CredwatchError('INPUT_INVALID', `request budget: burst must be a whole number of at least 1, got ${burst}`);
+  if (!Number.isInteger(burst) || burst < 1)
+    throw new CredwatchError('INPUT_INVALID', `request budget: burst must be a whole number of at least 1, got ${burst}`);
 }
 
 /**
  * One GCRA step (the same arithmetic as the Redis script): given the stored theoretical arrival time,
  * answers how long to wait (0: go now) and the new arrival time to store when allowed.
  */
-export function gcraStep(
-  tat: number | undefined,
-  nowMs: number,
-  intervalMs: number,
-  burst: number,
-): { waitMs: number; tat: number } {
+export function gcraStep(tat: number | undefined, nowMs: number, intervalMs: number, burst: number): { waitMs: number; tat: number } {
   const current = tat === undefined || tat < nowMs ? nowMs : tat;
   const allowAt = current - (burst - 1) * intervalMs;
   if (nowMs < allowAt) return { waitMs: Math.ceil(allowAt - nowMs), tat: current };

@@ -34,8 +34,7 @@ export function parseUsersPage(body: unknown): { users: LeafUser[]; skipped: num
     if (parsed.success) {
       const { id, name, email, externalId } = parsed.data;
       users.push({ id, name, email, externalId });
-    }
-    else skipped += 1;
+    } else skipped += 1;
   }
   return { users, skipped };
 }
@@ -57,11 +56,14 @@ export interface SafeCredential {
 /** The Panorama credential (the same shape serves every provider). */
 export type PanoramaCredential = SafeCredential;
 
-const environment = z.unknown().optional().transform((v): ClientEnvironment | undefined => {
-  if (typeof v !== 'string') return undefined;
-  const upper = v.trim().toUpperCase();
-  return (CLIENT_ENVIRONMENTS as readonly string[]).includes(upper) ? (upper as ClientEnvironment) : undefined;
-});
+const environment = z
+  .unknown()
+  .optional()
+  .transform((v): ClientEnvironment | undefined => {
+    if (typeof v !== 'string') return undefined;
+    const upper = v.trim().toUpperCase();
+    return (CLIENT_ENVIRONMENTS as readonly string[]).includes(upper) ? (upper as ClientEnvironment) : undefined;
+  });
 
 /** The credential object: tolerant of missing fields and unknown status values; tokens are stripped. */
 export const credentialSchema = z.object({

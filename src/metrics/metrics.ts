@@ -44,7 +44,12 @@ export interface ScrapeSources {
   /** State (healthy / failing / disabled) and undelivered backlog of each webhook endpoint. */
   webhookEndpoints?(): Promise<Array<{ endpoint: string; state: string; backlog: number }>>;
   /** Open fleet incidents and notifications waiting (held by an incident, or settling). */
-  incidentGauges?(): Promise<{ open: number; held: number; settling: number; incidents: Array<{ id: string; signature: string; category: string; held: number }> }>;
+  incidentGauges?(): Promise<{
+    open: number;
+    held: number;
+    settling: number;
+    incidents: Array<{ id: string; signature: string; category: string; held: number }>;
+  }>;
 }
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -191,7 +196,8 @@ export function createMetrics(
     registers,
     async collect() {
       if (!sources?.webhookEndpoints) return;
-      for (const row of await sources.webhookEndpoints()) for (const state of ENDPOINT_STATES) this.set({ endpoint: row.endpoint, state }, row.state === state ? 1 : 0);
+      for (const row of await sources.webhookEndpoints())
+        for (const state of ENDPOINT_STATES) this.set({ endpoint: row.endpoint, state }, row.state === state ? 1 : 0);
     },
   });
   new Gauge({
@@ -273,7 +279,8 @@ export function createMetrics(
   }
   for (const operation of LEAF_OPERATIONS) for (const sc of STATUS_CLASSES) leafRequests.inc({ operation, status_class: sc }, 0);
   for (const endpoint of options.endpoints ?? []) {
-    for (const event of WEBHOOK_EVENT_TYPES) for (const outcome of DELIVERY_OUTCOMES) webhookDeliveries.inc({ endpoint, event, outcome }, 0);
+    for (const event of WEBHOOK_EVENT_TYPES)
+      for (const outcome of DELIVERY_OUTCOMES) webhookDeliveries.inc({ endpoint, event, outcome }, 0);
     webhookEndpointDisabled.set({ endpoint }, 0);
   }
   for (const outcome of LEAF_ALERT_OUTCOMES) leafAlerts.inc({ outcome }, 0);

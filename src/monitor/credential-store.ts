@@ -2,7 +2,14 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import { CATEGORIES, type Action, type Category, type ClientEnvironment } from '../classify/categories.js';
 import type { Evidence } from '../classify/types.js';
 import type { ProviderId } from '../core/providers.js';
-import { defineGrowerCommands, growerFromHash, recordSeenUsers, userIdsByExternalId, type GrowerIdentity, type ListedUser } from './grower-identity.js';
+import {
+  defineGrowerCommands,
+  growerFromHash,
+  recordSeenUsers,
+  userIdsByExternalId,
+  type GrowerIdentity,
+  type ListedUser,
+} from './grower-identity.js';
 import { OUTBOX_STREAM, type Transition } from './transition.js';
 
 /** One credential's state as kept in Redis and shown by the API. */
@@ -319,7 +326,8 @@ export class CredentialStore {
    */
   async markSeen(userIds: readonly string[], atMs: number, listed?: readonly ListedUser[]): Promise<void> {
     // With the listed users, their identity (externalId, name, email) is written in the same round trip.
-    if (listed !== undefined) return recordSeenUsers(this.redis, this.prefix, (p, u) => this.credKey(p, u), this.options.providers, listed, atMs);
+    if (listed !== undefined)
+      return recordSeenUsers(this.redis, this.prefix, (p, u) => this.credKey(p, u), this.options.providers, listed, atMs);
     if (userIds.length === 0) return;
     const pipeline = this.redis.pipeline();
     for (const id of userIds) for (const provider of this.options.providers) pipeline.hset(this.credKey(provider, id), 'sn', String(atMs));
@@ -342,7 +350,14 @@ export class CredentialStore {
         const gone = users.filter((_, i) => Number(seen[i] ?? 0) < sinceMs);
         const pipeline = this.redis.pipeline();
         for (const user of gone) {
-          (pipeline as unknown as PipelineScripts).credwatchMarkRemoved(this.credKey(provider, user), this.prefix, provider, user, String(nowMs), String(REMOVED_RETENTION_MS));
+          (pipeline as unknown as PipelineScripts).credwatchMarkRemoved(
+            this.credKey(provider, user),
+            this.prefix,
+            provider,
+            user,
+            String(nowMs),
+            String(REMOVED_RETENTION_MS),
+          );
         }
         await pipeline.exec();
         removed += gone.length;

@@ -77,7 +77,15 @@ export async function recordSeenUsers(
   const idx = externalIdIndexKey(prefix);
   for (const user of users) {
     for (const provider of providers) {
-      void pipeline.credwatchRecordSeen(credKey(provider, user.id), idx, user.id, String(atMs), clean(user.externalId), clean(user.name), clean(user.email));
+      void pipeline.credwatchRecordSeen(
+        credKey(provider, user.id),
+        idx,
+        user.id,
+        String(atMs),
+        clean(user.externalId),
+        clean(user.name),
+        clean(user.email),
+      );
     }
   }
   await pipeline.exec();

@@ -33,10 +33,7 @@ export interface PollClassifier {
 }
 
 /** How a failed poll maps to queue behaviour: the one place that decides it. */
-export type PollFailure =
-  | { kind: 'rate_limited'; retryAfterMs: number }
-  | { kind: 'retry' }
-  | { kind: 'permanent' };
+export type PollFailure = { kind: 'rate_limited'; retryAfterMs: number } | { kind: 'retry' } | { kind: 'permanent' };
 
 /** Maps a Leaf or Redis error to the queue behaviour (pure). */
 export function classifyPollError(error: unknown): PollFailure {
@@ -111,7 +108,9 @@ export function createPollProcessor(deps: PollProcessorDeps) {
       const sightings = inboxSightings(decided, { provider, leafUserId, atMs: started.getTime() });
       if (sightings.length > 0 && deps.inbox) {
         // The inbox is a diagnostic: losing one write must not fail (and re-run) the poll.
-        await deps.inbox.record(sightings).catch((error: unknown) => log.warn({ err: safeError(error) }, 'could not record unclassified events'));
+        await deps.inbox
+          .record(sightings)
+          .catch((error: unknown) => log.warn({ err: safeError(error) }, 'could not record unclassified events'));
       }
       if (result.transition) {
         const t = result.transition;

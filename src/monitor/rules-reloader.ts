@@ -26,7 +26,17 @@ export interface RulesReloaderOptions {
 function fingerprint(rule: Rule): string {
   const m = rule.match;
   const sources = (patterns: readonly RegExp[] | undefined) => patterns?.map((p) => p.source);
-  return JSON.stringify([rule.category, rule.reason, m.status, sources(m.type), sources(m.error), sources(m.message), sources(m.text), sources(m.header), m.hostHint]);
+  return JSON.stringify([
+    rule.category,
+    rule.reason,
+    m.status,
+    sources(m.type),
+    sources(m.error),
+    sources(m.message),
+    sources(m.text),
+    sources(m.header),
+    m.hostHint,
+  ]);
 }
 
 /** Operator rule ids added, removed or changed between two rule lists (pure). */
@@ -113,9 +123,14 @@ export class RulesReloader {
     this.options.onOutcome?.('reloaded', rules.length);
     const result = { outcome: 'reloaded' as const, rules: rules.length, changedRuleIds: changed };
     if (this.options.onReloaded) {
-      await this.options.onReloaded(result).catch((error: unknown) =>
-        log.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 're-assessment after a rules reload failed'),
-      );
+      await this.options
+        .onReloaded(result)
+        .catch((error: unknown) =>
+          log.error(
+            { err: { message: error instanceof Error ? error.message : String(error) } },
+            're-assessment after a rules reload failed',
+          ),
+        );
     }
     return result;
   }

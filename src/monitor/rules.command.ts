@@ -49,7 +49,16 @@ function listTable(signatures: readonly InboxSignature[]): string {
   if (signatures.length === 0) return 'The unclassified inbox is empty: every failure seen matched a specific rule.\n';
   const rows = [
     ['ID', 'STATUS', 'CODE', 'EVENTS', 'CREDS', 'LAST SEEN', 'RULE', 'MESSAGE'],
-    ...signatures.map((s) => [s.id, s.statusCode === null ? '-' : String(s.statusCode), s.code || '-', String(s.count), String(s.credentials), s.lastSeen, s.ruleId, s.template]),
+    ...signatures.map((s) => [
+      s.id,
+      s.statusCode === null ? '-' : String(s.statusCode),
+      s.code || '-',
+      String(s.count),
+      String(s.credentials),
+      s.lastSeen,
+      s.ruleId,
+      s.template,
+    ]),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return `${rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n')}\n`;
@@ -61,14 +70,15 @@ export async function appendRuleToFile(file: string, entry: RuleFileEntry): Prom
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ENOENT') throw new CredwatchError('RULES_INVALID', `rules file ${file}: cannot be read`, { cause: error });
+    if ((error as { code?: unknown }).code !== 'ENOENT')
+      throw new CredwatchError('RULES_INVALID', `rules file ${file}: cannot be read`, { cause: error });
   }
   const isJson = /\.json$/i.test(file) || (!/\.ya?ml$/i.test(file) && /^\s*[[{]/.test(text));
   let data: unknown = text.trim() === '' ? [] : isJson ? JSON.parse(text) : parseYaml(text);
   data ??= [];
   if (Array.isArray(data)) data = [...(data as unknown[]), entry];
   else if (typeof data === 'object' && data !== null && Array.isArray((data as { rules?: unknown }).rules)) {
-    data = { ...data, rules: [...((data as { rules: unknown[] }).rules), entry] };
+    data = { ...data, rules: [...(data as { rules: unknown[] }).rules, entry] };
   } else throw new CredwatchError('RULES_INVALID', `rules file ${file}: expected a list of rules, or an object with a "rules" list`);
   parseRules(data, file);
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
@@ -95,8 +105,15 @@ export const rulesCommand: Command = {
   help: HELP,
   async run(argv, io) {
     const [sub, ...rest] = argv;
-    if (sub !== 'suggest') throw new UsageError(`expected the subcommand "suggest", got ${sub === undefined ? 'nothing' : `"${sub}"`} (see --help)`);
-    let values: { category?: string | undefined; id?: string | undefined; write?: string | undefined; json?: boolean | undefined; limit?: string | undefined };
+    if (sub !== 'suggest')
+      throw new UsageError(`expected the subcommand "suggest", got ${sub === undefined ? 'nothing' : `"${sub}"`} (see --help)`);
+    let values: {
+      category?: string | undefined;
+      id?: string | undefined;
+      write?: string | undefined;
+      json?: boolean | undefined;
+      limit?: string | undefined;
+    };
     let positionals: string[];
     try {
       ({ values, positionals } = parseArgs({
@@ -123,17 +140,24 @@ export const rulesCommand: Command = {
       io.stdout.write(values.json === true ? `${JSON.stringify(signatures, null, 2)}\n` : listTable(signatures));
       return 0;
     }
-    if (!/^[0-9a-f]{1,12}$/i.test(signatureId)) throw new UsageError(`SIGNATURE_ID: expected up to 12 hex digits, got "${signatureId.slice(0, 40)}"`);
+    if (!/^[0-9a-f]{1,12}$/i.test(signatureId))
+      throw new UsageError(`SIGNATURE_ID: expected up to 12 hex digits, got "${signatureId.slice(0, 40)}"`);
     const category = values.category;
     if (category === undefined) throw new UsageError(`--category is required with a SIGNATURE_ID: one of ${CATEGORIES.join(', ')}`);
-    if (!(CATEGORIES as readonly string[]).includes(category)) throw new UsageError(`--category: "${category}" is not a category; expected one of ${CATEGORIES.join(', ')}`);
+    if (!(CATEGORIES as readonly string[]).includes(category))
+      throw new UsageError(`--category: "${category}" is not a category; expected one of ${CATEGORIES.join(', ')}`);
     const signature = await withInbox(io, (inbox) => inbox.get(signatureId));
-    if (signature === null) throw new UsageError(`no signature "${signatureId}" in the unclassified inbox (or the prefix is not unique); run \`credwatch rules suggest\` to list them`);
+    if (signature === null)
+      throw new UsageError(
+        `no signature "${signatureId}" in the unclassified inbox (or the prefix is not unique); run \`credwatch rules suggest\` to list them`,
+      );
     const { entry, rule } = suggestRule(signature, category as Category, values.id === undefined ? {} : { id: values.id });
     // Self-check on the stored sample: a rule that would not match its own example is worth a warning.
     const sample = normalizeEvent({ id: signature.sampleEventId, statusCode: signature.statusCode, body: signature.sample });
     if (decideEvent(sample, { clientEnvironment: undefined }, [rule]).ruleId !== rule.id) {
-      io.stderr.write(`warning: the rule does not match the stored (redacted, shortened) sample of ${signature.id}; check it with credwatch classify --rules\n`);
+      io.stderr.write(
+        `warning: the rule does not match the stored (redacted, shortened) sample of ${signature.id}; check it with credwatch classify --rules\n`,
+      );
     }
     io.stdout.write(values.json === true ? `${JSON.stringify(entry, null, 2)}\n` : stringifyYaml([entry]));
     if (values.write !== undefined) {

@@ -9,7 +9,10 @@ import { POLL_PRIORITY, type PollJobData, type PollReason, type SweepJobData } f
 
 /** What the sweep needs from the Leaf client: pages of users, never all users at once. */
 export interface LeafUserLister {
-  listUserPages(options?: { size?: number; startPage?: number }): AsyncGenerator<{ users: ListedUser[]; page: number; total: number | undefined }>;
+  listUserPages(options?: {
+    size?: number;
+    startPage?: number;
+  }): AsyncGenerator<{ users: ListedUser[]; page: number; total: number | undefined }>;
 }
 
 /** How many 429s in a row a sweep waits out before it gives up (and BullMQ retries the sweep). */
@@ -21,7 +24,12 @@ export function pollDedupId(provider: string, leafUserId: string): string {
 }
 
 /** Enqueues polls for users, deduplicated per user (a user already queued or running is skipped). */
-export async function enqueuePolls(queue: Queue, providers: readonly ProviderId[], userIds: readonly string[], reason: PollReason): Promise<void> {
+export async function enqueuePolls(
+  queue: Queue,
+  providers: readonly ProviderId[],
+  userIds: readonly string[],
+  reason: PollReason,
+): Promise<void> {
   const jobs = [];
   for (const leafUserId of userIds) {
     for (const provider of providers) {

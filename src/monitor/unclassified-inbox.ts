@@ -112,7 +112,10 @@ export class UnclassifiedInbox {
   /** One signature by id (or a unique id prefix), or null. */
   async get(id: string): Promise<InboxSignature | null> {
     if (!/^[0-9a-f]{1,12}$/i.test(id)) return null;
-    const ids = id.length === 12 ? [id.toLowerCase()] : (await this.redis.zrange(this.indexKey, '0', '-1')).filter((s) => s.startsWith(id.toLowerCase()));
+    const ids =
+      id.length === 12
+        ? [id.toLowerCase()]
+        : (await this.redis.zrange(this.indexKey, '0', '-1')).filter((s) => s.startsWith(id.toLowerCase()));
     if (ids.length !== 1) return null;
     return (await this.read(ids))[0] ?? null;
   }

@@ -51,7 +51,8 @@ export function authenticateHandler(
 ): RequestHandler {
   return (req: Request, res: Response) => {
     const body: unknown = req.body;
-    const field = (name: string): unknown => (typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined);
+    const field = (name: string): unknown =>
+      typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
     const username = field('username');
     const password = field('password');
     if (typeof username !== 'string' || typeof password !== 'string') {

@@ -32,7 +32,9 @@ const newUser = z.strictObject({
   email: z.string().optional(),
   externalId: z.string().optional(),
   clientEnvironment: environment.optional(),
-  credential: z.union([credentialPatch.extend({ clientId: z.string().min(1).optional(), username: z.string().min(1).optional() }), z.null()]).optional(),
+  credential: z
+    .union([credentialPatch.extend({ clientId: z.string().min(1).optional(), username: z.string().min(1).optional() }), z.null()])
+    .optional(),
   events: z.array(eventInput).optional(),
 });
 const faultsBody = z.strictObject({
@@ -187,7 +189,9 @@ export function controlRoutes(deps: ControlDeps): Router {
   router.post('/fleet/:scenario', (req, res) => {
     const scenario = FLEET_SCENARIOS.find((s) => s.name === req.params.scenario);
     if (scenario === undefined) {
-      res.status(404).json({ error: `no fleet scenario ${req.params.scenario}; expected one of ${FLEET_SCENARIOS.map((s) => s.name).join(', ')}` });
+      res
+        .status(404)
+        .json({ error: `no fleet scenario ${req.params.scenario}; expected one of ${FLEET_SCENARIOS.map((s) => s.name).join(', ')}` });
       return;
     }
     const body = parse(fleetScenarioBody, req.body ?? {}, res);

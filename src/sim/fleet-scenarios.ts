@@ -19,7 +19,10 @@ export const FLEET_SCENARIOS: readonly FleetScenario[] = [
   {
     name: 'app-client-rotated',
     description: 'The partner app client was rotated: Cognito no longer knows the clientId.',
-    event: { statusCode: 400, body: '{"__type":"ResourceNotFoundException","message":"User pool client 5k2lq7c0ohtbq1ck4v8o3ba1ea does not exist."}' },
+    event: {
+      statusCode: 400,
+      body: '{"__type":"ResourceNotFoundException","message":"User pool client 5k2lq7c0ohtbq1ck4v8o3ba1ea does not exist."}',
+    },
   },
   {
     name: 'panorama-outage',
@@ -56,7 +59,9 @@ export function applyFleetScenario(
     if (ids.length >= limit) break;
     const credential = population.credential(id);
     if (credential === null || credential === undefined) continue;
-    const added = population.appendEvents(id, [{ statusCode: scenario.event.statusCode, body: scenario.event.body, createdDate: new Date().toISOString() }]);
+    const added = population.appendEvents(id, [
+      { statusCode: scenario.event.statusCode, body: scenario.event.body, createdDate: new Date().toISOString() },
+    ]);
     if (added === undefined) continue;
     onAppended(id, new Set(added.map((e) => e.id)));
     ids.push(id);

@@ -163,7 +163,11 @@ export class Population {
     if (input.credential !== null) {
       const patch = input.credential ?? {};
       const env = patch.clientEnvironment ?? input.clientEnvironment ?? 'PRODUCTION';
-      credential = drawCredential(this.rng, this.now(), { username: patch.username ?? `partner-${this.rng.hex(6)}`, env, status: patch.status ?? 'OK' });
+      credential = drawCredential(this.rng, this.now(), {
+        username: patch.username ?? `partner-${this.rng.hex(6)}`,
+        env,
+        status: patch.status ?? 'OK',
+      });
       if (patch.organizationCode !== undefined) credential.organizationCode = patch.organizationCode;
       if (patch.clientId !== undefined) credential.clientId = patch.clientId;
     }
@@ -189,7 +193,10 @@ export class Population {
     if (user === undefined) return undefined;
     const previousStatus = user.credential?.status ?? null;
     if (user.credential === null) {
-      user.credential = drawCredential(this.rng, this.now(), { username: `partner-${this.rng.hex(6)}`, env: patch.clientEnvironment ?? 'PRODUCTION' });
+      user.credential = drawCredential(this.rng, this.now(), {
+        username: `partner-${this.rng.hex(6)}`,
+        env: patch.clientEnvironment ?? 'PRODUCTION',
+      });
       user.events = [];
     }
     if (patch.status !== undefined) user.credential.status = patch.status;

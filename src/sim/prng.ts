@@ -51,7 +51,10 @@ export function createRng(seed: number): Rng {
       return item;
     },
     chance: (p) => next() < p,
-    hex: (n) => bytes(Math.ceil(n / 2)).toString('hex').slice(0, n),
+    hex: (n) =>
+      bytes(Math.ceil(n / 2))
+        .toString('hex')
+        .slice(0, n),
     bytes,
   };
 }

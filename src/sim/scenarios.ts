@@ -51,10 +51,7 @@ export const SCENARIOS: readonly Scenario[] = [
     weight: 60,
     connected: true,
     status: ok,
-    tail: (rng, ctx) => [
-      ...repeat(rng, ctx, rng.pick([...DEFINITIVE_TEMPLATES, UNCLASSIFIED]), 1, 3),
-      ...repeat(rng, ctx, SUCCESS, 1, 3),
-    ],
+    tail: (rng, ctx) => [...repeat(rng, ctx, rng.pick([...DEFINITIVE_TEMPLATES, UNCLASSIFIED]), 1, 3), ...repeat(rng, ctx, SUCCESS, 1, 3)],
   },
   {
     name: 'healthy_after_blip',

@@ -11,8 +11,38 @@ const PROFILE_STREAM = 1;
 const CREDENTIAL_STREAM = 2;
 const EVENTS_STREAM = 3;
 
-const FIRST = ['Ana', 'Ben', 'Carla', 'Dale', 'Erin', 'Frank', 'Gina', 'Hank', 'Iris', 'Jon', 'Kara', 'Luis', 'Mae', 'Ned', 'Olga', 'Pete'] as const;
-const LAST = ['Miller', 'Schmidt', 'Olsen', 'Garcia', 'Brooks', 'Nguyen', 'Weber', 'Hansen', 'Silva', 'Fischer', 'Kowalski', 'Larsen'] as const;
+const FIRST = [
+  'Ana',
+  'Ben',
+  'Carla',
+  'Dale',
+  'Erin',
+  'Frank',
+  'Gina',
+  'Hank',
+  'Iris',
+  'Jon',
+  'Kara',
+  'Luis',
+  'Mae',
+  'Ned',
+  'Olga',
+  'Pete',
+] as const;
+const LAST = [
+  'Miller',
+  'Schmidt',
+  'Olsen',
+  'Garcia',
+  'Brooks',
+  'Nguyen',
+  'Weber',
+  'Hansen',
+  'Silva',
+  'Fischer',
+  'Kowalski',
+  'Larsen',
+] as const;
 const DOMAINS = ['example-farms.com', 'growers.example.org', 'agmail.example.net'] as const;
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -81,7 +111,13 @@ export function drawCredential(
  * The credential of seeded user `index`, or null when its scenario has none. Without tokens (empty
  * strings) when only its other fields are needed.
  */
-export function seededCredential(seed: number, index: number, scenarioIndex: number, anchorMs: number, withTokens = true): SimCredential | null {
+export function seededCredential(
+  seed: number,
+  index: number,
+  scenarioIndex: number,
+  anchorMs: number,
+  withTokens = true,
+): SimCredential | null {
   const scenario = scenarioAt(scenarioIndex);
   if (!scenario.connected) return null;
   const rng = createRng(mixSeed(userSeed(seed, index), CREDENTIAL_STREAM));

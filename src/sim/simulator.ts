@@ -58,17 +58,26 @@ export interface Simulator {
 const MAX_USERS = 1_000_000;
 
 function emptyStats(): SimStats {
-  return { requests: {}, rateLimited: 0, injectedErrors: 0, malformedBodies: 0, currentRps: 0, alerts: { sent: 0, failed: 0, retried: 0, confirmations: 0 } };
+  return {
+    requests: {},
+    rateLimited: 0,
+    injectedErrors: 0,
+    malformedBodies: 0,
+    currentRps: 0,
+    alerts: { sent: 0, failed: 0, retried: 0, confirmations: 0 },
+  };
 }
 
 function validate(options: SimulatorOptions): void {
   const problems: string[] = [];
-  if (!Number.isInteger(options.users) || options.users < 0 || options.users > MAX_USERS) problems.push(`users must be a whole number from 0 to ${MAX_USERS}`);
+  if (!Number.isInteger(options.users) || options.users < 0 || options.users > MAX_USERS)
+    problems.push(`users must be a whole number from 0 to ${MAX_USERS}`);
   if (!Number.isSafeInteger(options.seed)) problems.push('seed must be a whole number');
   if (options.tokenTtlSeconds !== undefined && !(Number.isFinite(options.tokenTtlSeconds) && options.tokenTtlSeconds > 0)) {
     problems.push('tokenTtlSeconds must be a positive number');
   }
-  if (options.latencyMs !== undefined && !(Number.isFinite(options.latencyMs) && options.latencyMs >= 0)) problems.push('latencyMs must be 0 or more');
+  if (options.latencyMs !== undefined && !(Number.isFinite(options.latencyMs) && options.latencyMs >= 0))
+    problems.push('latencyMs must be 0 or more');
   if (options.username === '' || options.password === '') problems.push('username and password must not be empty');
   if (problems.length > 0) throw new CredwatchError('INPUT_INVALID', `invalid simulator options: ${problems.join('; ')}`);
 }
@@ -108,9 +117,17 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   app.use((_req: Request, res: Response) => sendLeafError(res, 404, 'Not found', 'notfound'));
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     // Body-parser errors (bad JSON) carry a status; anything else is the simulator's own bug.
-    const status = typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' ? error.status : 500;
-    if (res.req.path.startsWith('/_sim')) res.status(status).json({ error: status === 400 ? 'request body is not valid JSON' : 'simulator error' });
-    else sendLeafError(res, status, status === 400 ? 'Malformed JSON request' : 'Internal server error', status === 400 ? 'badrequest' : 'internalServerError');
+    const status =
+      typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' ? error.status : 500;
+    if (res.req.path.startsWith('/_sim'))
+      res.status(status).json({ error: status === 400 ? 'request body is not valid JSON' : 'simulator error' });
+    else
+      sendLeafError(
+        res,
+        status,
+        status === 400 ? 'Malformed JSON request' : 'Internal server error',
+        status === 400 ? 'badrequest' : 'internalServerError',
+      );
   });
 
   return {

@@ -4,7 +4,8 @@ import type { SimEvent } from './types.js';
 // The simulator's own reading of credential-failures.md. It is deliberately independent of
 // src/classify so that the simulator is an oracle for the classifier, not a copy of it.
 
-const ENV_TEXT = /resourcenotfoundexception|usernotfoundexception|invalid_client|client \S+ not found|user pool .*does not exist|environment (?:does not match|mismatch)/i;
+const ENV_TEXT =
+  /resourcenotfoundexception|usernotfoundexception|invalid_client|client \S+ not found|user pool .*does not exist|environment (?:does not match|mismatch)/i;
 const ORG_TEXT = /organi[sz]ation|org(?:anization)? code|\boperation not found|not shared with partner|sharing revoked/i;
 const TOKEN_TEXT =
   /notauthorizedexception|refresh token has (?:expired|been revoked)|invalid refresh token|access token has expired|token is expired|invalid_grant|token expired|incoming token has expired|jwt expired/i;

@@ -73,7 +73,10 @@ export const WRONG_ORGANIZATION: readonly Template[] = [
   (_rng, ctx) => ({ statusCode: 404, body: json({ error: 'Not Found', message: `Organization not found: ${ctx.organizationCode}` }) }),
   (_rng, ctx) => ({ statusCode: 400, body: json({ message: `Invalid organization code '${ctx.organizationCode}'` }) }),
   () => ({ statusCode: 404, body: json({ code: 'OPERATION_NOT_FOUND', message: 'Operation not found' }) }),
-  (_rng, ctx) => ({ statusCode: 403, body: json({ error: 'Forbidden', message: `Partner is not authorized to access organization ${ctx.organizationCode}` }) }),
+  (_rng, ctx) => ({
+    statusCode: 403,
+    body: json({ error: 'Forbidden', message: `Partner is not authorized to access organization ${ctx.organizationCode}` }),
+  }),
   (_rng, ctx) => ({ statusCode: 403, body: json({ message: `Organization ${ctx.organizationCode} is not shared with partner` }) }),
   () => ({ statusCode: 403, body: json({ message: 'Sharing revoked by the organization owner' }) }),
   () => ({ statusCode: 403, body: 'Forbidden: not authorized to access this organization' }),
@@ -110,7 +113,7 @@ export const MISSING_PERMISSION: readonly Template[] = [
 export const UNAVAILABLE: readonly Template[] = [
   () => ({ statusCode: 503, body: html(503, 'Service Temporarily Unavailable') }),
   () => ({ statusCode: 502, body: html(502, 'Bad Gateway') }),
-  () => ({ statusCode: 504, body: '<html><body><h1>504 Gateway Time-out</h1>\nThe server didn\'t respond in time.\n</body></html>' }),
+  () => ({ statusCode: 504, body: "<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>" }),
   () => ({ statusCode: 500, body: json({ message: 'Internal server error' }) }),
   () => ({ statusCode: 500, body: json({ __type: 'InternalErrorException', message: 'Internal error' }) }),
   () => ({ statusCode: 429, body: json({ message: 'Too Many Requests' }) }),
@@ -133,7 +136,10 @@ export const UNCLASSIFIED: readonly Template[] = [
   () => ({ statusCode: 405, body: 'Method Not Allowed' }),
   () => ({
     statusCode: 400,
-    body: json({ __type: 'InvalidParameterException', message: "1 validation error detected: Value at 'clientMetadata' failed to satisfy constraint" }),
+    body: json({
+      __type: 'InvalidParameterException',
+      message: "1 validation error detected: Value at 'clientMetadata' failed to satisfy constraint",
+    }),
   }),
   () => ({ statusCode: 404, body: json({ message: 'Not Found' }) }),
 ];
@@ -147,7 +153,12 @@ const b64url = (text: string): string => Buffer.from(text).toString('base64url')
 export function fakeJwt(rng: Rng, signatureBytes = 256): string {
   const header = b64url(JSON.stringify({ kid: rng.hex(20), alg: 'RS256' }));
   const payload = b64url(
-    JSON.stringify({ sub: rng.hex(32), token_use: 'access', scope: 'aws.cognito.signin.user.admin', exp: 1_790_000_000 + rng.int(0, 9_999_999) }),
+    JSON.stringify({
+      sub: rng.hex(32),
+      token_use: 'access',
+      scope: 'aws.cognito.signin.user.admin',
+      exp: 1_790_000_000 + rng.int(0, 9_999_999),
+    }),
   );
   return `${header}.${payload}.${rng.bytes(signatureBytes).toString('base64url')}`;
 }

@@ -11,7 +11,13 @@ const BATCH = 200;
  * (between its admission and its parking) stays on the set for the next round; anything else is dropped
  * from the set. Safe to run from several processes at once. Returns how many jobs were promoted.
  */
-export async function releaseWaiting(deps: { circuit: EndpointCircuit; queue: Queue<DeliveryJobData>; endpoint: string; logger: Logger; limit?: number }): Promise<number> {
+export async function releaseWaiting(deps: {
+  circuit: EndpointCircuit;
+  queue: Queue<DeliveryJobData>;
+  endpoint: string;
+  logger: Logger;
+  limit?: number;
+}): Promise<number> {
   const { circuit, queue, endpoint } = deps;
   let released = 0;
   const skip = new Set<string>();

@@ -37,7 +37,12 @@ export function createDeadLetterStore(redis: Redis, prefix: string) {
     /** Stores (or replaces) a dead letter. */
     async add(letter: DeadLetter): Promise<void> {
       const score = Date.parse(letter.failedAt);
-      await redis.multi().hset(records, letter.id, JSON.stringify(letter)).zadd(all, score, letter.id).zadd(byEndpoint(letter.endpoint), score, letter.id).exec();
+      await redis
+        .multi()
+        .hset(records, letter.id, JSON.stringify(letter))
+        .zadd(all, score, letter.id)
+        .zadd(byEndpoint(letter.endpoint), score, letter.id)
+        .exec();
     },
 
     /** One dead letter, or null. */

@@ -25,7 +25,8 @@ export interface DeliveryAttempt {
 export function credentialOf(body: string): { credential: string | null; credentialId: string | null } {
   try {
     const data = (JSON.parse(body) as { data?: { provider?: unknown; leafUserId?: unknown; credentialId?: unknown } }).data;
-    const credential = typeof data?.provider === 'string' && typeof data.leafUserId === 'string' ? `${data.provider}:${data.leafUserId}` : null;
+    const credential =
+      typeof data?.provider === 'string' && typeof data.leafUserId === 'string' ? `${data.provider}:${data.leafUserId}` : null;
     return { credential, credentialId: typeof data?.credentialId === 'string' ? data.credentialId : null };
   } catch {
     return { credential: null, credentialId: null };
@@ -42,7 +43,11 @@ export function createDeliveryLog(redis: Redis, prefix: string, maxPerEndpoint: 
   return {
     /** Appends an attempt. */
     async add(attempt: DeliveryAttempt): Promise<void> {
-      await redis.multi().lpush(listKey(attempt.endpoint), JSON.stringify(attempt)).ltrim(listKey(attempt.endpoint), 0, maxPerEndpoint - 1).exec();
+      await redis
+        .multi()
+        .lpush(listKey(attempt.endpoint), JSON.stringify(attempt))
+        .ltrim(listKey(attempt.endpoint), 0, maxPerEndpoint - 1)
+        .exec();
     },
 
     /**

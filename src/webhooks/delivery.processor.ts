@@ -251,7 +251,10 @@ export function createDeliveryProcessor(deps: {
       if (admission === 'wait') return park(job, token, attempt);
       const delay = probeDelay({ failuresInRow: health.failuresInRow, options: circuit, retryAfterMs });
       await deps.circuit.keepProbe(d.endpoint, jobId, probeTtl(delay));
-      log.info({ failuresInRow: health.failuresInRow, error: failure, nextProbeMs: delay }, 'webhook endpoint failing: probe failed; probing again later');
+      log.info(
+        { failuresInRow: health.failuresInRow, error: failure, nextProbeMs: delay },
+        'webhook endpoint failing: probe failed; probing again later',
+      );
       return sleep(job, token, delay);
     }
     const maxAttempts = job.opts.attempts ?? 1;

@@ -106,7 +106,11 @@ export function createDispatcher(options: DispatcherOptions) {
       if (recorded !== undefined) return recorded === 'none' ? null : recorded;
       const last = await store.lastNotified(credentialKey);
       const atMs = now();
-      const decision = decideNotification(t, last.value, { cooldownMs: options.cooldownMs, notifyUnclassified: options.notifyUnclassified, now: atMs });
+      const decision = decideNotification(t, last.value, {
+        cooldownMs: options.cooldownMs,
+        notifyUnclassified: options.notifyUnclassified,
+        now: atMs,
+      });
       const stored = await store.recordDecision({ transitionId: t.id, credentialKey, basedOn: last.raw, decision, atMs });
       if (stored !== 'conflict') return stored === 'none' ? null : stored;
     }
@@ -122,7 +126,13 @@ export function createDispatcher(options: DispatcherOptions) {
     // jobId (BullMQ ignores a duplicate while the job exists; the processor sets 'started' before it
     // can finish, so a 'pending' marker means no delivery began).
     await store.setMarker(data.webhookId, 'pending');
-    await options.record?.record(endpoint.name, { webhookId: data.webhookId, type: data.type, transitionId: data.transitionId, body: data.body, atMs: now() });
+    await options.record?.record(endpoint.name, {
+      webhookId: data.webhookId,
+      type: data.type,
+      transitionId: data.transitionId,
+      body: data.body,
+      atMs: now(),
+    });
     await queue.add(data.type, data, {
       jobId: data.webhookId,
       attempts: options.jobOptions.attempts,
@@ -152,7 +162,13 @@ export function createDispatcher(options: DispatcherOptions) {
     for (const endpoint of options.endpoints) {
       if (!endpointWants(endpoint, transition, decision)) continue;
       const webhookId = webhookIdFor(transition.id, endpoint.name);
-      const added = await enqueueOnce(endpoint, { webhookId, endpoint: endpoint.name, type: decision.type, transitionId: transition.id, body });
+      const added = await enqueueOnce(endpoint, {
+        webhookId,
+        endpoint: endpoint.name,
+        type: decision.type,
+        transitionId: transition.id,
+        body,
+      });
       logger.debug({ transitionId: transition.id, endpoint: endpoint.name, webhookId, added }, 'delivery enqueued');
     }
   }
@@ -192,7 +208,16 @@ export function createDispatcher(options: DispatcherOptions) {
   async function claimStale(): Promise<void> {
     let cursor = '0-0';
     do {
-      const reply = (await redis.call('XAUTOCLAIM', stream, OUTBOX_GROUP, consumer, String(options.claimIdleMs), cursor, 'COUNT', '100')) as unknown[];
+      const reply = (await redis.call(
+        'XAUTOCLAIM',
+        stream,
+        OUTBOX_GROUP,
+        consumer,
+        String(options.claimIdleMs),
+        cursor,
+        'COUNT',
+        '100',
+      )) as unknown[];
       cursor = String(reply[0] ?? '0-0');
       await handleAll(entries(reply[1]).filter(([, f]) => f !== null));
     } while (cursor !== '0-0' && running);
@@ -221,7 +246,19 @@ export function createDispatcher(options: DispatcherOptions) {
           lastClaim = now();
           await claimStale();
         }
-        const reply = (await reader.call('XREADGROUP', 'GROUP', OUTBOX_GROUP, consumer, 'COUNT', '50', 'BLOCK', String(options.blockMs), 'STREAMS', stream, '>')) as unknown;
+        const reply = (await reader.call(
+          'XREADGROUP',
+          'GROUP',
+          OUTBOX_GROUP,
+          consumer,
+          'COUNT',
+          '50',
+          'BLOCK',
+          String(options.blockMs),
+          'STREAMS',
+          stream,
+          '>',
+        )) as unknown;
         for (const list of streamEntryLists(reply)) await handleAll(entries(list));
       } catch (error) {
         if (!running) return;
@@ -242,7 +279,13 @@ export function createDispatcher(options: DispatcherOptions) {
     async deliverToAll(key: string, type: WebhookEventType, body: string): Promise<void> {
       for (const endpoint of options.endpoints) {
         if (endpoint.filters.events && !endpoint.filters.events.includes(type)) continue;
-        await enqueueOnce(endpoint, { webhookId: webhookIdFor(key, endpoint.name), endpoint: endpoint.name, type, transitionId: key, body });
+        await enqueueOnce(endpoint, {
+          webhookId: webhookIdFor(key, endpoint.name),
+          endpoint: endpoint.name,
+          type,
+          transitionId: key,
+          body,
+        });
       }
     },
     /** Creates the consumer group if needed and starts reading. */

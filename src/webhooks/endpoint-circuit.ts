@@ -87,7 +87,17 @@ export function createEndpointCircuit(redis: Redis, prefix: string) {
 
     /** Whether the delivery `jobId` may be sent now; 'wait' also puts it on the waiting set. */
     async admit(endpoint: string, jobId: string, createdAtMs: number, probeTtlMs: number): Promise<Admission> {
-      return (await redis.eval(ADMIT, 4, endpointKey(endpoint), probeKey(endpoint), waitingKey(endpoint), retryingKey(endpoint), jobId, String(createdAtMs), String(Math.ceil(probeTtlMs)))) as Admission;
+      return (await redis.eval(
+        ADMIT,
+        4,
+        endpointKey(endpoint),
+        probeKey(endpoint),
+        waitingKey(endpoint),
+        retryingKey(endpoint),
+        jobId,
+        String(createdAtMs),
+        String(Math.ceil(probeTtlMs)),
+      )) as Admission;
     },
 
     /**
@@ -104,14 +114,35 @@ export function createEndpointCircuit(redis: Redis, prefix: string) {
     },
 
     /** Counts a failed attempt (redacted error); returns the failures in a row and whether the endpoint is failing. */
-    async recordFailure(endpoint: string, atMs: number, error: string, threshold: number): Promise<{ failuresInRow: number; failing: boolean }> {
-      const [n, failing] = (await redis.eval(FAILURE, 1, endpointKey(endpoint), String(atMs), error, String(threshold))) as [number, number];
+    async recordFailure(
+      endpoint: string,
+      atMs: number,
+      error: string,
+      threshold: number,
+    ): Promise<{ failuresInRow: number; failing: boolean }> {
+      const [n, failing] = (await redis.eval(FAILURE, 1, endpointKey(endpoint), String(atMs), error, String(threshold))) as [
+        number,
+        number,
+      ];
       return { failuresInRow: Number(n), failing: Number(failing) === 1 };
     },
 
     /** Records a 2xx; true when this closed the circuit (the waiting deliveries must be released). */
     async recordSuccess(endpoint: string, atMs: number, jobId: string): Promise<boolean> {
-      return Number(await redis.eval(SUCCESS, 4, endpointKey(endpoint), probeKey(endpoint), waitingKey(endpoint), retryingKey(endpoint), String(atMs), jobId)) === 1;
+      return (
+        Number(
+          await redis.eval(
+            SUCCESS,
+            4,
+            endpointKey(endpoint),
+            probeKey(endpoint),
+            waitingKey(endpoint),
+            retryingKey(endpoint),
+            String(atMs),
+            jobId,
+          ),
+        ) === 1
+      );
     },
 
     /** Extends the probe role of `jobId` over its next delay. */
@@ -127,17 +158,24 @@ export function createEndpointCircuit(redis: Redis, prefix: string) {
     /** Closes the circuit without a delivery (an operator's enable); the probe joins the waiting set. */
     async reset(endpoint: string): Promise<void> {
       const holder = await redis.get(probeKey(endpoint));
-      const tx = redis.multi().hdel(endpointKey(endpoint), 'failingSince').hset(endpointKey(endpoint), 'failuresInRow', '0').del(probeKey(endpoint));
+      const tx = redis
+        .multi()
+        .hdel(endpointKey(endpoint), 'failingSince')
+        .hset(endpointKey(endpoint), 'failuresInRow', '0')
+        .del(probeKey(endpoint));
       if (holder !== null) tx.zadd(waitingKey(endpoint), 0, holder);
       tx.zunionstore(waitingKey(endpoint), 2, waitingKey(endpoint), retryingKey(endpoint), 'AGGREGATE', 'MIN').del(retryingKey(endpoint));
       await tx.exec();
     },
 
     /** The state of every endpoint plus its waiting count, in one round trip. */
-    async states(endpoints: readonly string[]): Promise<Array<{ endpoint: string; state: EndpointCircuitState; failingSince: string | null; waiting: number; probe: boolean }>> {
+    async states(
+      endpoints: readonly string[],
+    ): Promise<Array<{ endpoint: string; state: EndpointCircuitState; failingSince: string | null; waiting: number; probe: boolean }>> {
       if (endpoints.length === 0) return [];
       const pipeline = redis.pipeline();
-      for (const name of endpoints) pipeline.hmget(endpointKey(name), 'disabled', 'failingSince').zcard(waitingKey(name)).exists(probeKey(name));
+      for (const name of endpoints)
+        pipeline.hmget(endpointKey(name), 'disabled', 'failingSince').zcard(waitingKey(name)).exists(probeKey(name));
       const results = (await pipeline.exec()) ?? [];
       return endpoints.map((endpoint, i) => {
         const [disabled, failingSince] = (results[3 * i]?.[1] ?? [null, null]) as [string | null, string | null];

@@ -51,7 +51,10 @@ const urlSchema = z.string().refine(
 );
 
 const list = <T extends readonly [string, ...string[]]>(values: T) =>
-  z.array(z.enum(values), { message: `expected a list of ${values.join(', ')}` }).min(1).optional();
+  z
+    .array(z.enum(values), { message: `expected a list of ${values.join(', ')}` })
+    .min(1)
+    .optional();
 
 const endpointSchema = z
   .object({
@@ -120,7 +123,11 @@ export function parseEndpoints(data: unknown, source: string): WebhookEndpoint[]
  * Reads the webhook endpoints: the CREDWATCH_WEBHOOKS_FILE list (JSON or YAML) and/or the single
  * `url` + `secret` endpoint named `default`. Throws WEBHOOKS_INVALID naming the endpoint and field.
  */
-export async function loadEndpoints(options: { file?: string | undefined; url?: string | undefined; secret?: string | undefined }): Promise<WebhookEndpoint[]> {
+export async function loadEndpoints(options: {
+  file?: string | undefined;
+  url?: string | undefined;
+  secret?: string | undefined;
+}): Promise<WebhookEndpoint[]> {
   const endpoints: WebhookEndpoint[] = [];
   if (options.file !== undefined) {
     let text: string;
@@ -138,7 +145,10 @@ export async function loadEndpoints(options: { file?: string | undefined; url?: 
     endpoints.push(...parseEndpoints(data, `webhooks file ${options.file}`));
   }
   if (options.url !== undefined || options.secret !== undefined) {
-    const single = parseEndpoints([{ name: 'default', url: options.url, secret: options.secret }], 'CREDWATCH_WEBHOOK_URL/CREDWATCH_WEBHOOK_SECRET');
+    const single = parseEndpoints(
+      [{ name: 'default', url: options.url, secret: options.secret }],
+      'CREDWATCH_WEBHOOK_URL/CREDWATCH_WEBHOOK_SECRET',
+    );
     if (endpoints.some((e) => e.name === 'default')) {
       throw invalid('endpoint "default": name: used by the webhooks file and by CREDWATCH_WEBHOOK_URL; rename the one in the file');
     }

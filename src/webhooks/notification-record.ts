@@ -53,7 +53,17 @@ export function createNotificationRecord(redis: Redis, prefix: string, limits: N
     /** Records a notification (idempotent: a repeat keeps the first time). */
     async record(endpoint: string, n: RecordedNotification): Promise<void> {
       const json = JSON.stringify({ type: n.type, transitionId: n.transitionId, body: n.body, atMs: n.atMs });
-      await redis.eval(RECORD, 2, indexKey(endpoint), bodiesKey(endpoint), n.webhookId, String(n.atMs), json, String(n.atMs - limits.retentionMs), String(limits.maxPerEndpoint));
+      await redis.eval(
+        RECORD,
+        2,
+        indexKey(endpoint),
+        bodiesKey(endpoint),
+        n.webhookId,
+        String(n.atMs),
+        json,
+        String(n.atMs - limits.retentionMs),
+        String(limits.maxPerEndpoint),
+      );
     },
 
     /** Every recorded notification of an endpoint enqueued at or after `sinceMs`, oldest first. */

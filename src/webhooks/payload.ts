@@ -5,9 +5,15 @@ import { excerpt as redactedExcerpt } from '../redact.js';
 import type { WebhookEventType } from '../core/webhook-event-types.js';
 
 /** The grower as the app knows it (`externalId` is the app's own id); email only when configured. */
-function growerPayload(transition: Transition, includeEmail: boolean): { externalId: string | null; name: string | null; email?: string | null } {
+function growerPayload(
+  transition: Transition,
+  includeEmail: boolean,
+): { externalId: string | null; name: string | null; email?: string | null } {
   const g = transition.grower;
-  const out: { externalId: string | null; name: string | null; email?: string | null } = { externalId: g?.externalId ?? null, name: g?.name ?? null };
+  const out: { externalId: string | null; name: string | null; email?: string | null } = {
+    externalId: g?.externalId ?? null,
+    name: g?.name ?? null,
+  };
   if (includeEmail) out.email = g?.email ?? null;
   return out;
 }
@@ -20,7 +26,12 @@ const EXCERPT_CHARS = 500;
  * Serialises the webhook body for a transition ONCE: these exact bytes are stored, signed and sent.
  * The evidence excerpt is redacted again and shortened until the body fits in 8 KiB.
  */
-export function buildWebhookBody(transition: Transition, type: WebhookEventType, now: Date | number, options: { includeEmail?: boolean } = {}): string {
+export function buildWebhookBody(
+  transition: Transition,
+  type: WebhookEventType,
+  now: Date | number,
+  options: { includeEmail?: boolean } = {},
+): string {
   const timestamp = new Date(now).toISOString();
   const grower = growerPayload(transition, options.includeEmail ?? true);
   const build = (excerptText: string): string =>
@@ -50,7 +61,10 @@ export function buildWebhookBody(transition: Transition, type: WebhookEventType,
     const body = build(redactedExcerpt(transition.evidence.excerpt, max));
     if (Buffer.byteLength(body, 'utf8') <= MAX_BODY_BYTES) return body;
     if (max === 0) {
-      throw new CredwatchError('WEBHOOK_PAYLOAD_TOO_LARGE', `webhook body for transition ${transition.id} exceeds ${MAX_BODY_BYTES} bytes without evidence`);
+      throw new CredwatchError(
+        'WEBHOOK_PAYLOAD_TOO_LARGE',
+        `webhook body for transition ${transition.id} exceeds ${MAX_BODY_BYTES} bytes without evidence`,
+      );
     }
     max = Math.floor(max / 2);
   }

@@ -9,7 +9,12 @@ export const RETRY_JITTER = 0.1;
  * when the schedule is exhausted. A `Retry-After` from the receiver is honoured: the delay is never
  * shorter than it. `random` is a number in [0, 1) (pass Math.random()).
  */
-export function retryDelay(input: { failedAttempts: number; schedule: readonly number[]; random: number; retryAfterMs?: number | undefined }): number {
+export function retryDelay(input: {
+  failedAttempts: number;
+  schedule: readonly number[];
+  random: number;
+  retryAfterMs?: number | undefined;
+}): number {
   const base = input.schedule[input.failedAttempts - 1];
   if (base === undefined) return -1;
   const jittered = Math.round(base * (1 - RETRY_JITTER + 2 * RETRY_JITTER * input.random));

@@ -7,7 +7,14 @@ import type { Metrics } from '../metrics/metrics.js';
 import { releaseWaiting } from './catch-up.js';
 import { createDeadLetterStore, type DeadLetter, type DeadLetterPage } from './dead-letters.js';
 import { createDeliveryLog, type DeliveryAttempt } from './delivery-log.js';
-import { createDeliveryProcessor, deliveryQueueName, safeUrl, WebhookDeliveryError, type DeliveryJobData, type DeliveryResult } from './delivery.processor.js';
+import {
+  createDeliveryProcessor,
+  deliveryQueueName,
+  safeUrl,
+  WebhookDeliveryError,
+  type DeliveryJobData,
+  type DeliveryResult,
+} from './delivery.processor.js';
 import { createDispatcher } from './dispatcher.js';
 import { createEndpointCircuit, type EndpointCircuitState } from './endpoint-circuit.js';
 import { createNotificationRecord } from './notification-record.js';
@@ -112,12 +119,21 @@ export function createWebhookService(options: WebhookServiceOptions) {
   const deadLetters = createDeadLetterStore(redis, prefix);
   const circuit = createEndpointCircuit(redis, prefix);
   const deliveryLog = createDeliveryLog(redis, prefix, health.logSize ?? 1000);
-  const record = createNotificationRecord(redis, prefix, { maxPerEndpoint: health.replayMax ?? 10_000, retentionMs: health.replayRetentionMs ?? 7 * 24 * 3_600_000 });
+  const record = createNotificationRecord(redis, prefix, {
+    maxPerEndpoint: health.replayMax ?? 10_000,
+    retentionMs: health.replayRetentionMs ?? 7 * 24 * 3_600_000,
+  });
   const byName = new Map(options.endpoints.map((e) => [e.name, e]));
   const names = options.endpoints.map((e) => e.name);
   const redisErrors = options.redisErrors ?? createRedisErrorReporter(log);
   const queues = new Map(
-    options.endpoints.map((e) => [e.name, redisErrors.watch(`queue:${deliveryQueueName(e.name)}`, new Queue<DeliveryJobData>(deliveryQueueName(e.name), { connection: redis, prefix }))]),
+    options.endpoints.map((e) => [
+      e.name,
+      redisErrors.watch(
+        `queue:${deliveryQueueName(e.name)}`,
+        new Queue<DeliveryJobData>(deliveryQueueName(e.name), { connection: redis, prefix }),
+      ),
+    ]),
   );
   const jobOptions = { attempts: schedule.length + 1 };
   const dispatcher = createDispatcher({
@@ -140,9 +156,19 @@ export function createWebhookService(options: WebhookServiceOptions) {
   const incidents = createIncidentMonitor({
     store: incidentStore,
     prefix,
-    settings: options.incidents ?? { windowMs: 600_000, minCredentials: 20, minShare: 0.1, settleMs: 0, holdLimitMs: 7_200_000, recoveredShare: 0.8, releaseDelayMs: 0, checkIntervalMs: 5000 },
+    settings: options.incidents ?? {
+      windowMs: 600_000,
+      minCredentials: 20,
+      minShare: 0.1,
+      settleMs: 0,
+      holdLimitMs: 7_200_000,
+      recoveredShare: 0.8,
+      releaseDelayMs: 0,
+      checkIntervalMs: 5000,
+    },
     deliver: (t, d) => dispatcher.deliver(t, d),
-    deliverIncident: (incident, type) => dispatcher.deliverToAll(`incident:${incident.id}:${type}`, type, buildIncidentBody(incident, type, Date.now())),
+    deliverIncident: (incident, type) =>
+      dispatcher.deliverToAll(`incident:${incident.id}:${type}`, type, buildIncidentBody(incident, type, Date.now())),
     logger: logger.child({ component: 'incidents' }),
   });
   const processor = createDeliveryProcessor({
@@ -160,7 +186,10 @@ export function createWebhookService(options: WebhookServiceOptions) {
       probeIntervalMs: health.probeIntervalMs ?? 5000,
       parkMs: tuning.parkMs ?? 3_600_000,
       // The span of the whole schedule: a delivery is never kept longer than without the circuit.
-      giveUpAfterMs: Math.max(schedule.reduce((sum, ms) => sum + ms, 0), health.probeIntervalMs ?? 5000),
+      giveUpAfterMs: Math.max(
+        schedule.reduce((sum, ms) => sum + ms, 0),
+        health.probeIntervalMs ?? 5000,
+      ),
       schedule,
       random,
     },
@@ -197,7 +226,9 @@ export function createWebhookService(options: WebhookServiceOptions) {
   }
 
   /** State and backlog of every endpoint, for the metrics and the status page (a few O(1) reads each). */
-  async function endpointHealth(): Promise<Array<{ endpoint: string; state: EndpointCircuitState; failingSince: string | null; waiting: number; backlog: number }>> {
+  async function endpointHealth(): Promise<
+    Array<{ endpoint: string; state: EndpointCircuitState; failingSince: string | null; waiting: number; backlog: number }>
+  > {
     const rows = await circuit.states(names);
     return Promise.all(
       rows.map(async (row) => {
@@ -214,21 +245,30 @@ export function createWebhookService(options: WebhookServiceOptions) {
       for (const name of names) metrics.webhookEndpointDisabled.set({ endpoint: name }, (await store.isDisabled(name)) ? 1 : 0);
       workers = options.endpoints.map((endpoint) => {
         const rate = health.ratePerSecond ?? 50;
-        const worker = new Worker<DeliveryJobData, DeliveryResult>(deliveryQueueName(endpoint.name), (job: Job<DeliveryJobData>, token?: string) => processor(job, token), {
-          connection: redis,
-          prefix,
-          concurrency: tuning.concurrency ?? 4,
-          // Paces the catch-up after an outage (and every other moment): per endpoint, over every process.
-          ...(rate > 0 ? { limiter: { max: rate, duration: 1000 } } : {}),
-          lockDuration: tuning.lockDurationMs ?? 30_000,
-          stalledInterval: tuning.stalledIntervalMs ?? 30_000,
-          // A delivery interrupted by crashes this often is given up through the 'failed' handler below.
-          maxStalledCount: 5,
-          settings: {
-            backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
-              retryDelay({ failedAttempts: attemptsMade, schedule, random: random(), retryAfterMs: err instanceof WebhookDeliveryError ? err.retryAfterMs : undefined }),
+        const worker = new Worker<DeliveryJobData, DeliveryResult>(
+          deliveryQueueName(endpoint.name),
+          (job: Job<DeliveryJobData>, token?: string) => processor(job, token),
+          {
+            connection: redis,
+            prefix,
+            concurrency: tuning.concurrency ?? 4,
+            // Paces the catch-up after an outage (and every other moment): per endpoint, over every process.
+            ...(rate > 0 ? { limiter: { max: rate, duration: 1000 } } : {}),
+            lockDuration: tuning.lockDurationMs ?? 30_000,
+            stalledInterval: tuning.stalledIntervalMs ?? 30_000,
+            // A delivery interrupted by crashes this often is given up through the 'failed' handler below.
+            maxStalledCount: 5,
+            settings: {
+              backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+                retryDelay({
+                  failedAttempts: attemptsMade,
+                  schedule,
+                  random: random(),
+                  retryAfterMs: err instanceof WebhookDeliveryError ? err.retryAfterMs : undefined,
+                }),
+            },
           },
-        });
+        );
         worker.on('failed', (job, error) => {
           // The processor dead-letters exhausted deliveries itself; this catches the rest (a job that
           // stalled too often, or an unexpected error on the last attempt).
@@ -253,7 +293,10 @@ export function createWebhookService(options: WebhookServiceOptions) {
       });
       await Promise.all(workers.map((w) => w.waitUntilReady()));
       await dispatcher.start();
-      reconciler = setInterval(() => void reconcile().catch((error: unknown) => log.error({ err: error }, 'webhook circuit check failed')), tuning.reconcileMs ?? 5000);
+      reconciler = setInterval(
+        () => void reconcile().catch((error: unknown) => log.error({ err: error }, 'webhook circuit check failed')),
+        tuning.reconcileMs ?? 5000,
+      );
       reconciler.unref();
       if (options.incidents !== undefined) incidents.start();
       log.info({ endpoints: options.endpoints.map((e) => ({ name: e.name, url: safeUrl(e.url) })) }, 'webhook service started');
@@ -300,7 +343,8 @@ export function createWebhookService(options: WebhookServiceOptions) {
      */
     async replay(name: string, sinceMs: number): Promise<{ endpoint: string; since: string; replayed: number }> {
       requireEndpoint(name);
-      if (await store.isDisabled(name)) throw new CredwatchError('WEBHOOK_ENDPOINT_DISABLED', `endpoint "${name}" is disabled (it answered 410 Gone); enable it first`);
+      if (await store.isDisabled(name))
+        throw new CredwatchError('WEBHOOK_ENDPOINT_DISABLED', `endpoint "${name}" is disabled (it answered 410 Gone); enable it first`);
       const queue = queues.get(name);
       if (queue === undefined) throw new CredwatchError('WEBHOOK_ENDPOINT_UNKNOWN', `no delivery queue for "${name}"`);
       const items = await record.since(name, sinceMs);
@@ -311,8 +355,21 @@ export function createWebhookService(options: WebhookServiceOptions) {
         await queue.addBulk(
           slice.map((n) => ({
             name: n.type,
-            data: { webhookId: n.webhookId, endpoint: name, type: n.type, transitionId: n.transitionId, body: n.body, replay: true as const },
-            opts: { jobId: `${n.webhookId}-replay-${stamp}`, ...jobOptions, backoff: { type: 'webhook' }, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 30 * 24 * 3600 } },
+            data: {
+              webhookId: n.webhookId,
+              endpoint: name,
+              type: n.type,
+              transitionId: n.transitionId,
+              body: n.body,
+              replay: true as const,
+            },
+            opts: {
+              jobId: `${n.webhookId}-replay-${stamp}`,
+              ...jobOptions,
+              backoff: { type: 'webhook' },
+              removeOnComplete: { age: 7 * 24 * 3600 },
+              removeOnFail: { age: 30 * 24 * 3600 },
+            },
           })),
         );
       }
@@ -321,13 +378,21 @@ export function createWebhookService(options: WebhookServiceOptions) {
     },
 
     /** Recent delivery attempts, newest first, of one endpoint or all, optionally about one credential. */
-    async listDeliveries(query: { endpoint?: string | undefined; credential?: string | undefined; limit?: number | undefined } = {}): Promise<DeliveryAttempt[]> {
+    async listDeliveries(
+      query: { endpoint?: string | undefined; credential?: string | undefined; limit?: number | undefined } = {},
+    ): Promise<DeliveryAttempt[]> {
       if (query.endpoint !== undefined) requireEndpoint(query.endpoint);
-      return deliveryLog.list({ endpoints: query.endpoint === undefined ? names : [query.endpoint], credential: query.credential, limit: query.limit ?? 100 });
+      return deliveryLog.list({
+        endpoints: query.endpoint === undefined ? names : [query.endpoint],
+        credential: query.credential,
+        limit: query.limit ?? 100,
+      });
     },
 
     /** Dead letters, newest first, optionally of one endpoint. */
-    async listDeadLetters(query: { endpoint?: string | undefined; limit?: number | undefined; cursor?: string | undefined } = {}): Promise<DeadLetterPage> {
+    async listDeadLetters(
+      query: { endpoint?: string | undefined; limit?: number | undefined; cursor?: string | undefined } = {},
+    ): Promise<DeadLetterPage> {
       if (query.endpoint !== undefined) requireEndpoint(query.endpoint);
       return deadLetters.list({ endpoint: query.endpoint, limit: query.limit ?? 50, cursor: query.cursor });
     },
@@ -347,14 +412,28 @@ export function createWebhookService(options: WebhookServiceOptions) {
       requireEndpoint(letter.endpoint);
       const queue = queues.get(letter.endpoint);
       if (queue === undefined) throw new CredwatchError('WEBHOOK_ENDPOINT_UNKNOWN', `no delivery queue for "${letter.endpoint}"`);
-      if (!(await deadLetters.remove(letter))) throw new CredwatchError('DEAD_LETTER_NOT_FOUND', `dead letter "${id}" was just redelivered by someone else`);
+      if (!(await deadLetters.remove(letter)))
+        throw new CredwatchError('DEAD_LETTER_NOT_FOUND', `dead letter "${id}" was just redelivered by someone else`);
       const redeliveries = letter.redeliveries + 1;
       const jobId = `${letter.id}-r${redeliveries}`;
       try {
         await queue.add(
           letter.type,
-          { webhookId: letter.id, endpoint: letter.endpoint, type: letter.type, transitionId: letter.transitionId, body: letter.body, redeliveries },
-          { jobId, ...jobOptions, backoff: { type: 'webhook' }, removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 30 * 24 * 3600 } },
+          {
+            webhookId: letter.id,
+            endpoint: letter.endpoint,
+            type: letter.type,
+            transitionId: letter.transitionId,
+            body: letter.body,
+            redeliveries,
+          },
+          {
+            jobId,
+            ...jobOptions,
+            backoff: { type: 'webhook' },
+            removeOnComplete: { age: 7 * 24 * 3600 },
+            removeOnFail: { age: 30 * 24 * 3600 },
+          },
         );
       } catch (error) {
         await deadLetters.add(letter);

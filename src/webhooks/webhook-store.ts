@@ -70,7 +70,8 @@ export function createWebhookStore(redis: Redis, prefix: string) {
       atMs: number;
     }): Promise<NotificationDecision | 'none' | 'conflict'> {
       const value = input.decision === null ? 'none' : JSON.stringify(input.decision);
-      const next: LastNotified | null = input.decision === null ? null : { type: input.decision.type, category: input.decision.category, atMs: input.atMs };
+      const next: LastNotified | null =
+        input.decision === null ? null : { type: input.decision.type, category: input.decision.category, atMs: input.atMs };
       const result = (await redis.eval(
         RECORD_DECISION,
         2,

@@ -39,12 +39,25 @@ export function testLogger(): Logger {
 }
 
 /** Starts a daemon in this process. */
-export async function startTestDaemon(sim: StartedSimulator, prefix: string, options: { env?: Record<string, string>; roles?: Role[] } = {}): Promise<Daemon> {
-  return startDaemon({ env: daemonEnv(sim, prefix, options.env), roles: options.roles ?? ['scheduler', 'worker', 'http'], logger: testLogger() });
+export async function startTestDaemon(
+  sim: StartedSimulator,
+  prefix: string,
+  options: { env?: Record<string, string>; roles?: Role[] } = {},
+): Promise<Daemon> {
+  return startDaemon({
+    env: daemonEnv(sim, prefix, options.env),
+    roles: options.roles ?? ['scheduler', 'worker', 'http'],
+    logger: testLogger(),
+  });
 }
 
 /** Polls `check` until it returns a truthy value, or throws with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false | null>,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -75,13 +88,19 @@ export async function waitForSweepDone(daemon: Daemon, users: number, timeoutMs 
 
 /** Calls the daemon's admin API. */
 export async function api<T = unknown>(daemon: Daemon, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${daemon.httpUrl}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers ?? {}) } });
+  const res = await fetch(`${daemon.httpUrl}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers ?? {}) },
+  });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
 
 /** Runs `credwatch start` as a child process (for kill -9 tests); resolves once it logged that it started. */
-export async function spawnDaemon(env: Record<string, string>, args: string[] = []): Promise<{ child: ChildProcess; output: () => string }> {
+export async function spawnDaemon(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<{ child: ChildProcess; output: () => string }> {
   let output = '';
   const child = spawn(process.execPath, [BIN, 'start', ...args], {
     env: { PATH: process.env['PATH'] ?? '', ...env, LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
@@ -89,10 +108,14 @@ export async function spawnDaemon(env: Record<string, string>, args: string[] = 
   });
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  await waitFor('the child daemon to start', async () => {
-    if (child.exitCode !== null) throw new Error(`credwatch start exited with ${child.exitCode}: ${output}`);
-    return output.includes('credwatch started');
-  }, 20_000);
+  await waitFor(
+    'the child daemon to start',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`credwatch start exited with ${child.exitCode}: ${output}`);
+      return output.includes('credwatch started');
+    },
+    20_000,
+  );
   return { child, output: () => output };
 }
 
@@ -101,7 +124,10 @@ export async function simEvent(sim: StartedSimulator, userId: string, kind: 'exp
   const body = {
     expired: { statusCode: 400, body: '{"__type":"NotAuthorizedException","message":"Refresh Token has expired"}' },
     ok: { statusCode: 200, body: '{"organizations":[]}' },
-    env_mismatch: { statusCode: 400, body: '{"__type":"ResourceNotFoundException","message":"User pool client 3n4b5urk1ft4fl3mg5e62d9ado does not exist."}' },
+    env_mismatch: {
+      statusCode: 400,
+      body: '{"__type":"ResourceNotFoundException","message":"User pool client 3n4b5urk1ft4fl3mg5e62d9ado does not exist."}',
+    },
   }[kind];
   const res = await fetch(`${sim.url}/_sim/users/${userId}/events`, {
     method: 'POST',

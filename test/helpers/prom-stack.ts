@@ -51,10 +51,19 @@ export interface RunResult {
 /** Runs a binary to completion (never throws on a non-zero exit: the caller asserts on `code`). */
 export async function run(file: string, args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolvePromise) => {
-    execFile(file, args, { cwd: options.cwd ?? REPO_ROOT, timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolvePromise({ code, stdout: String(stdout), stderr: String(stderr) + (error !== null && typeof error.code !== 'number' ? `\n${error.message}` : '') });
-    });
+    execFile(
+      file,
+      args,
+      { cwd: options.cwd ?? REPO_ROOT, timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolvePromise({
+          code,
+          stdout: String(stdout),
+          stderr: String(stderr) + (error !== null && typeof error.code !== 'number' ? `\n${error.message}` : ''),
+        });
+      },
+    );
   });
 }
 
@@ -198,7 +207,9 @@ export async function startPromStack(options: PromStackOptions): Promise<PromSta
       global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' },
       rule_files: ['credwatch.rules.yml'],
       alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] },
-      scrape_configs: [{ job_name: 'credwatch', metrics_path: options.metricsPath ?? '/metrics', static_configs: [{ targets: [options.target] }] }],
+      scrape_configs: [
+        { job_name: 'credwatch', metrics_path: options.metricsPath ?? '/metrics', static_configs: [{ targets: [options.target] }] },
+      ],
     }),
   );
 
@@ -210,29 +221,40 @@ export async function startPromStack(options: PromStackOptions): Promise<PromSta
   try {
     const am = new Daemon(
       'alertmanager',
-      spawn(alertmanagerBin, [
-        `--config.file=${join(dir, 'alertmanager.yml')}`,
-        `--storage.path=${join(dir, 'am-data')}`,
-        `--web.listen-address=127.0.0.1:${amPort}`,
-        '--cluster.listen-address=',
-        '--log.level=warn',
-      ], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawn(
+        alertmanagerBin,
+        [
+          `--config.file=${join(dir, 'alertmanager.yml')}`,
+          `--storage.path=${join(dir, 'am-data')}`,
+          `--web.listen-address=127.0.0.1:${amPort}`,
+          '--cluster.listen-address=',
+          '--log.level=warn',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
     );
     daemons.push(am);
     const prom = new Daemon(
       'prometheus',
-      spawn(prometheusBin, [
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'prom-data')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        '--rules.alert.resend-delay=1s',
-        '--log.level=warn',
-      ], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      spawn(
+        prometheusBin,
+        [
+          `--config.file=${join(dir, 'prometheus.yml')}`,
+          `--storage.tsdb.path=${join(dir, 'prom-data')}`,
+          `--web.listen-address=127.0.0.1:${promPort}`,
+          '--rules.alert.resend-delay=1s',
+          '--log.level=warn',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
     );
     daemons.push(prom);
     const prometheusUrl = `http://127.0.0.1:${promPort}`;
     const alertmanagerUrl = `http://127.0.0.1:${amPort}`;
-    await Promise.all([waitReady(am, `${alertmanagerUrl}/-/ready`, readyTimeoutMs), waitReady(prom, `${prometheusUrl}/-/ready`, readyTimeoutMs)]);
+    await Promise.all([
+      waitReady(am, `${alertmanagerUrl}/-/ready`, readyTimeoutMs),
+      waitReady(prom, `${prometheusUrl}/-/ready`, readyTimeoutMs),
+    ]);
     return {
       prometheusUrl,
       alertmanagerUrl,

@@ -10,9 +10,36 @@ import { parse } from 'yaml';
  */
 
 const AGGREGATIONS_AND_KEYWORDS = new Set([
-  'sum', 'min', 'max', 'avg', 'group', 'stddev', 'stdvar', 'count', 'count_values', 'bottomk', 'topk',
-  'quantile', 'limitk', 'limit_ratio', 'and', 'or', 'unless', 'atan2', 'bool', 'offset', 'inf', 'nan',
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'start', 'end',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'group',
+  'stddev',
+  'stdvar',
+  'count',
+  'count_values',
+  'bottomk',
+  'topk',
+  'quantile',
+  'limitk',
+  'limit_ratio',
+  'and',
+  'or',
+  'unless',
+  'atan2',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'start',
+  'end',
 ]);
 const LABEL_LIST_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
 const IDENT_START = /[A-Za-z_:]/;
@@ -143,13 +170,18 @@ export function shippedExpressions(repoRoot: string): ShippedExpression[] {
   const out: ShippedExpression[] = [];
   const dir = join(repoRoot, 'grafana', 'dashboards');
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-    const dashboard = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { panels?: unknown; templating?: { list?: Array<Record<string, unknown>> } };
+    const dashboard = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+      panels?: unknown;
+      templating?: { list?: Array<Record<string, unknown>> };
+    };
     for (const panel of panelsOf(dashboard.panels)) {
       const targets = Array.isArray(panel['targets']) ? (panel['targets'] as Array<Record<string, unknown>>) : [];
-      for (const t of targets) if (typeof t['expr'] === 'string') out.push({ where: `${file} panel "${String(panel['title'])}"`, expr: t['expr'] });
+      for (const t of targets)
+        if (typeof t['expr'] === 'string') out.push({ where: `${file} panel "${String(panel['title'])}"`, expr: t['expr'] });
     }
     for (const v of dashboard.templating?.list ?? []) {
-      if (v['type'] === 'query' && typeof v['definition'] === 'string') out.push({ where: `${file} variable ${String(v['name'])}`, expr: v['definition'] });
+      if (v['type'] === 'query' && typeof v['definition'] === 'string')
+        out.push({ where: `${file} variable ${String(v['name'])}`, expr: v['definition'] });
     }
   }
   const rules = parse(readFileSync(join(repoRoot, 'prometheus', 'rules', 'credwatch.rules.yml'), 'utf8')) as {

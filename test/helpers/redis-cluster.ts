@@ -40,9 +40,26 @@ export class RedisClusterProcess {
         const busPort = await freePort();
         const nodeDir = mkdtempSync(join(dir, `node-${i}-`));
         const args = [
-          '--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir, '--save', '', '--appendonly', 'no',
-          '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort),
-          '--cluster-node-timeout', '5000', '--maxmemory-policy', 'noeviction',
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          nodeDir,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-port',
+          String(busPort),
+          '--cluster-node-timeout',
+          '5000',
+          '--maxmemory-policy',
+          'noeviction',
         ];
         const child = spawn('redis-server', args, { stdio: 'ignore' });
         children.push(child);
@@ -53,10 +70,14 @@ export class RedisClusterProcess {
         ports.push(port);
         await waitForRedis(`redis://127.0.0.1:${port}`);
       }
-      const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
+      const create = spawnSync(
+        'redis-cli',
+        ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+        {
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
       if (create.status !== 0) throw new Error(`redis-cli --cluster create failed (${create.status}): ${create.stdout}${create.stderr}`);
       await cluster.waitForOk();
       return cluster;

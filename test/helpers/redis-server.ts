@@ -49,7 +49,21 @@ export class RedisServerProcess {
   }
 
   async startAgain(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--maxmemory-policy', 'noeviction', ...this.extraArgs];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      this.dir,
+      '--maxmemory-policy',
+      'noeviction',
+      ...this.extraArgs,
+    ];
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.child = child;
     await new Promise<void>((resolve, reject) => {

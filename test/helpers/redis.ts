@@ -16,7 +16,9 @@ const HOW_TO =
   '(2) a Docker engine, for a testcontainers Redis; (3) `redis-server` on PATH (apt-get install redis-server).';
 
 function dockerEngineLikely(env: Record<string, string | undefined>): boolean {
-  return env['DOCKER_HOST'] !== undefined || existsSync('/var/run/docker.sock') || existsSync(`${env['HOME'] ?? ''}/.docker/run/docker.sock`);
+  return (
+    env['DOCKER_HOST'] !== undefined || existsSync('/var/run/docker.sock') || existsSync(`${env['HOME'] ?? ''}/.docker/run/docker.sock`)
+  );
 }
 
 function onPath(binary: string, env: Record<string, string | undefined>): boolean {

@@ -10,7 +10,9 @@ export const TEST_SIM_ACCOUNT = { username: 'sim-test@example.com', password: 's
  * Starts a simulator on a free loopback port for one test: 50 users, seed 1, the test account and
  * fast alert retries unless overridden. Call `close()` in afterEach.
  */
-export async function startTestSimulator(options: Partial<SimulatorOptions> & { port?: number; host?: string } = {}): Promise<StartedSimulator> {
+export async function startTestSimulator(
+  options: Partial<SimulatorOptions> & { port?: number; host?: string } = {},
+): Promise<StartedSimulator> {
   return startSimulator({
     users: 50,
     seed: 1,

@@ -39,9 +39,22 @@ export interface WebhookChild {
 }
 
 /** Starts the webhook service in a child process and waits for it to report "ready". */
-export async function startWebhookChild(env: { redisUrl: string; prefix: string; endpointUrl: string; secret: string; extra?: Record<string, string> }): Promise<WebhookChild> {
+export async function startWebhookChild(env: {
+  redisUrl: string;
+  prefix: string;
+  endpointUrl: string;
+  secret: string;
+  extra?: Record<string, string>;
+}): Promise<WebhookChild> {
   const child = spawn(process.execPath, [build()], {
-    env: { ...process.env, CHILD_REDIS_URL: env.redisUrl, CHILD_PREFIX: env.prefix, CHILD_ENDPOINT_URL: env.endpointUrl, CHILD_SECRET: env.secret, ...env.extra },
+    env: {
+      ...process.env,
+      CHILD_REDIS_URL: env.redisUrl,
+      CHILD_PREFIX: env.prefix,
+      CHILD_ENDPOINT_URL: env.endpointUrl,
+      CHILD_SECRET: env.secret,
+      ...env.extra,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -26,7 +26,11 @@ export function transition(from: Category | null, to: Category, overrides: Parti
     since: new Date().toISOString(),
     ruleId: 'test',
     reason: 'test',
-    evidence: { eventId: 'ev-1', statusCode: to === 'healthy' ? 200 : 400, excerpt: '{"message": "Refresh Token has expired", "refreshToken": "secret-refresh-value"}' },
+    evidence: {
+      eventId: 'ev-1',
+      statusCode: to === 'healthy' ? 200 : 400,
+      excerpt: '{"message": "Refresh Token has expired", "refreshToken": "secret-refresh-value"}',
+    },
     ...overrides,
   };
 }

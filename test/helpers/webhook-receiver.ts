@@ -91,7 +91,12 @@ export class WebhookReceiver {
   }
 
   /** Resolves once `count` answered requests (or `arrivals`) satisfy `predicate`, or rejects after `timeoutMs`. */
-  async waitFor(count: number, timeoutMs = 15_000, predicate: (r: ReceivedRequest) => boolean = () => true, list: 'requests' | 'arrivals' = 'requests'): Promise<ReceivedRequest[]> {
+  async waitFor(
+    count: number,
+    timeoutMs = 15_000,
+    predicate: (r: ReceivedRequest) => boolean = () => true,
+    list: 'requests' | 'arrivals' = 'requests',
+  ): Promise<ReceivedRequest[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const matching = this[list].filter(predicate);
@@ -115,7 +120,14 @@ export class WebhookReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const answer = this.script.shift() ?? this.fallback;
-        const record: ReceivedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now(), status: 0 };
+        const record: ReceivedRequest = {
+          method: req.method ?? '',
+          path: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          at: Date.now(),
+          status: 0,
+        };
         this.arrivals.push(record);
         for (const wake of this.waiters.splice(0)) wake();
         const reply = (r: ServerResponse) => {

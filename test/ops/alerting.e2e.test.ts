@@ -19,7 +19,11 @@ let stack: PromStack | undefined;
 let userId = '';
 
 async function simPost(path: string, body: unknown): Promise<unknown> {
-  const response = await fetch(`${sim?.url}/_sim${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`${sim?.url}/_sim${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (!response.ok) throw new Error(`simulator ${path} answered ${response.status}: ${await response.text()}`);
   return response.json();
 }

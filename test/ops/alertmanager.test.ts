@@ -12,7 +12,9 @@ interface AlertmanagerConfig {
 }
 
 const config = parse(readFileSync(ALERTMANAGER_FILE, 'utf8')) as AlertmanagerConfig;
-const alertRules = (parse(readFileSync(RULES_FILE, 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; labels?: Record<string, string> }> }> }).groups
+const alertRules = (
+  parse(readFileSync(RULES_FILE, 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string; labels?: Record<string, string> }> }> }
+).groups
   .flatMap((g) => g.rules)
   .filter((r) => r.alert !== undefined);
 
@@ -31,20 +33,42 @@ describe('amtool', () => {
     ['info', 'low-priority'],
     ['something-else', 'team'],
   ])('routes severity=%s to %s', { timeout: 30_000 }, async (severity, receiver) => {
-    const result = await run(amtool, ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_FILE}`, `--verify.receivers=${receiver}`, `severity=${severity}`, 'alertname=Any']);
+    const result = await run(amtool, [
+      'config',
+      'routes',
+      'test',
+      `--config.file=${ALERTMANAGER_FILE}`,
+      `--verify.receivers=${receiver}`,
+      `severity=${severity}`,
+      'alertname=Any',
+    ]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout.trim()).toBe(receiver);
   });
 
   it('a wrong expectation makes amtool fail (the routing test can fail)', { timeout: 30_000 }, async () => {
-    const result = await run(amtool, ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_FILE}`, '--verify.receivers=pager', 'severity=warning']);
+    const result = await run(amtool, [
+      'config',
+      'routes',
+      'test',
+      `--config.file=${ALERTMANAGER_FILE}`,
+      '--verify.receivers=pager',
+      'severity=warning',
+    ]);
     expect(result.code).not.toBe(0);
   });
 
   it.each(alertRules)('routes $alert by its severity', { timeout: 30_000 }, async (rule) => {
     const expected = { critical: 'pager', warning: 'team', info: 'low-priority' }[rule.labels?.['severity'] ?? ''];
     const labels = Object.entries({ alertname: rule.alert, ...rule.labels }).map(([k, v]) => `${k}=${v}`);
-    const result = await run(amtool, ['config', 'routes', 'test', `--config.file=${ALERTMANAGER_FILE}`, `--verify.receivers=${expected}`, ...labels]);
+    const result = await run(amtool, [
+      'config',
+      'routes',
+      'test',
+      `--config.file=${ALERTMANAGER_FILE}`,
+      `--verify.receivers=${expected}`,
+      ...labels,
+    ]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
   });
 
@@ -56,7 +80,9 @@ describe('amtool', () => {
       const result = await run(amtool, ['check-config', file]);
       expect(result.code, result.stdout + result.stderr).toBe(0);
       const copy = parse(readFileSync(file, 'utf8')) as AlertmanagerConfig;
-      expect(copy.receivers.map((r) => r.webhook_configs?.[0]?.url)).toEqual(config.receivers.map((r) => `http://127.0.0.1:9/hook/${r.name}`));
+      expect(copy.receivers.map((r) => r.webhook_configs?.[0]?.url)).toEqual(
+        config.receivers.map((r) => `http://127.0.0.1:9/hook/${r.name}`),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -78,7 +104,10 @@ describe('alertmanager.yml structure', () => {
 
   it('every receiver sends resolved notifications to the demo webhook receiver', () => {
     for (const receiver of config.receivers) {
-      expect(receiver.webhook_configs?.[0]).toEqual({ url: `http://webhook-receiver:9000/alertmanager/${receiver.name}`, send_resolved: true });
+      expect(receiver.webhook_configs?.[0]).toEqual({
+        url: `http://webhook-receiver:9000/alertmanager/${receiver.name}`,
+        send_resolved: true,
+      });
     }
   });
 });

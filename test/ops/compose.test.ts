@@ -27,7 +27,15 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs the whole stack', () => {
-    expect(Object.keys(services).sort()).toEqual(['alertmanager', 'credwatch', 'grafana', 'prometheus', 'redis', 'simulator', 'webhook-receiver']);
+    expect(Object.keys(services).sort()).toEqual([
+      'alertmanager',
+      'credwatch',
+      'grafana',
+      'prometheus',
+      'redis',
+      'simulator',
+      'webhook-receiver',
+    ]);
   });
 
   it.each(Object.keys(services))('%s has a healthcheck', (name) => {

@@ -5,7 +5,14 @@ import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { REPO_ROOT, RULES_FILE } from '../helpers/prom-stack.js';
-import { exposedMetricTypes, isExposed, isRecordingRuleName, missingCredwatchMetrics, promqlMetricNames, shippedExpressions } from '../helpers/promql-metrics.js';
+import {
+  exposedMetricTypes,
+  isExposed,
+  isRecordingRuleName,
+  missingCredwatchMetrics,
+  promqlMetricNames,
+  shippedExpressions,
+} from '../helpers/promql-metrics.js';
 
 interface Target {
   expr?: string;
@@ -39,7 +46,9 @@ function allPanels(panels: Panel[] = []): Panel[] {
   return panels.flatMap((p) => [p, ...allPanels(p.panels)]);
 }
 
-const rules = parse(readFileSync(RULES_FILE, 'utf8')) as { groups: Array<{ rules: Array<{ record?: string; alert?: string; expr: string }> }> };
+const rules = parse(readFileSync(RULES_FILE, 'utf8')) as {
+  groups: Array<{ rules: Array<{ record?: string; alert?: string; expr: string }> }>;
+};
 const recordedNames = new Set(rules.groups.flatMap((g) => g.rules.flatMap((r) => (r.record === undefined ? [] : [r.record]))));
 
 const allExpressions = () => shippedExpressions(REPO_ROOT);
@@ -141,7 +150,8 @@ describe('metric names used by dashboards and rules', () => {
   it('every recording-rule name used is recorded by the rules file', () => {
     const unknown: string[] = [];
     for (const { where, expr } of allExpressions()) {
-      for (const name of promqlMetricNames(expr)) if (isRecordingRuleName(name) && !recordedNames.has(name)) unknown.push(`${where}: ${name}`);
+      for (const name of promqlMetricNames(expr))
+        if (isRecordingRuleName(name) && !recordedNames.has(name)) unknown.push(`${where}: ${name}`);
     }
     expect(unknown).toEqual([]);
   });

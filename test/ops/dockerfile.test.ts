@@ -35,7 +35,11 @@ describe('Dockerfile', () => {
   });
 
   it('builds with npm ci in the first stage and installs production dependencies only in the last', () => {
-    const runs = (stage: Array<{ op: string; args: string }>) => stage.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+    const runs = (stage: Array<{ op: string; args: string }>) =>
+      stage
+        .filter((i) => i.op === 'RUN')
+        .map((i) => i.args)
+        .join('\n');
     expect(runs(stages[0] ?? [])).toMatch(/npm ci\b/);
     expect(runs(stages[0] ?? [])).toContain('npm run build');
     expect(runs(final)).toContain('npm ci --omit=dev --ignore-scripts');
@@ -65,7 +69,10 @@ describe('Dockerfile', () => {
     expect(sources.length).toBeGreaterThan(3);
     for (const source of sources) {
       expect(existsSync(join(REPO_ROOT, source)), source).toBe(true);
-      expect(dockerignore.filter((pattern) => pattern === source || pattern === source.split('/')[0]), source).toEqual([]);
+      expect(
+        dockerignore.filter((pattern) => pattern === source || pattern === source.split('/')[0]),
+        source,
+      ).toEqual([]);
     }
     for (const excluded of ['node_modules', 'dist', '.git', '.env']) expect(dockerignore).toContain(excluded);
   });

@@ -66,7 +66,9 @@ describe('Prometheus + Alertmanager with the shipped rules and routing', () => {
     });
     await new Promise((r) => setTimeout(r, 3000));
     expect(await live.query('ALERTS{alertname="CredwatchEnvironmentMismatch"}')).toEqual([]);
-    expect(receiver.received.filter((r) => r.body.alerts.some((a) => a.labels['alertname'] === 'CredwatchEnvironmentMismatch'))).toEqual([]);
+    expect(receiver.received.filter((r) => r.body.alerts.some((a) => a.labels['alertname'] === 'CredwatchEnvironmentMismatch'))).toEqual(
+      [],
+    );
 
     state.mismatch = 2;
     const firing = await receiver.waitFor('CredwatchEnvironmentMismatch', 'firing', 25_000);
@@ -83,7 +85,10 @@ describe('Prometheus + Alertmanager with the shipped rules and routing', () => {
   it('evaluates every shipped rule without error against live data', { timeout: 30_000 }, async () => {
     const url = `${stack?.prometheusUrl}/api/v1/rules`;
     type Rule = { name: string; health: string; lastError?: string; lastEvaluation: string };
-    const expected = (parse(readFileSync(RULES_FILE, 'utf8')) as { groups: Array<{ rules: unknown[] }> }).groups.reduce((n, g) => n + g.rules.length, 0);
+    const expected = (parse(readFileSync(RULES_FILE, 'utf8')) as { groups: Array<{ rules: unknown[] }> }).groups.reduce(
+      (n, g) => n + g.rules.length,
+      0,
+    );
     const rules = await waitFor('every rule evaluated', 20_000, async () => {
       const body = (await (await fetch(url)).json()) as { data: { groups: Array<{ rules: Rule[] }> } };
       const all = body.data.groups.flatMap((g) => g.rules);
@@ -114,7 +119,11 @@ describe('Prometheus + Alertmanager with the shipped rules and routing', () => {
   });
 
   it('inhibits warnings while CredwatchDown fires', { timeout: 30_000 }, async () => {
-    const post = (labels: Record<string, string>) => ({ labels, annotations: { summary: 'inhibition test' }, startsAt: new Date().toISOString() });
+    const post = (labels: Record<string, string>) => ({
+      labels,
+      annotations: { summary: 'inhibition test' },
+      startsAt: new Date().toISOString(),
+    });
     const response = await fetch(`${stack?.alertmanagerUrl}/api/v2/alerts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

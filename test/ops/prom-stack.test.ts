@@ -21,7 +21,9 @@ describe('prom-stack helpers', () => {
     process.env['PATH'] = '/nonexistent';
     try {
       expect(() => requireBinary('promtool')).toThrow('promtool not found on PATH: install the Debian package "prometheus"');
-      expect(() => requireBinary('alertmanager', 'prometheus-alertmanager')).toThrow(/alertmanager or prometheus-alertmanager .*"prometheus-alertmanager"/);
+      expect(() => requireBinary('alertmanager', 'prometheus-alertmanager')).toThrow(
+        /alertmanager or prometheus-alertmanager .*"prometheus-alertmanager"/,
+      );
       expect(() => requireBinary('docker-compose')).toThrow('apt-get install -y docker-compose');
     } finally {
       process.env['PATH'] = path;

@@ -37,7 +37,6 @@ const ENDPOINTS: EndpointHealth[] = [
   { name: 'crm-sync', disabled: false, lastSuccessAt: '2026-11-01T08:00:00.000Z', failuresInRow: 4, deadLetters: 2 },
 ];
 
-
 /** Serves an app on 127.0.0.1 with a kernel-chosen port. */
 async function serve(app: ReturnType<typeof buildAdminApp>): Promise<{ base: string; close: () => Promise<void> }> {
   const server = createServer(app);
@@ -47,7 +46,6 @@ async function serve(app: ReturnType<typeof buildAdminApp>): Promise<{ base: str
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
-
 
 describe('status page in a real browser (headless Chromium)', () => {
   let prefix: string;
@@ -77,7 +75,11 @@ describe('status page in a real browser (headless Chromium)', () => {
             since: '2026-11-02T08:00:00.000Z',
             ruleId: `test.${category}`,
             reason: leafUserId === EVIL_ID ? `hostile ${EVIL_ID}` : `reason for ${category}`,
-            evidence: { eventId: `ev-${leafUserId}`, statusCode: category === 'healthy' ? 200 : 400, excerpt: `{"message":"${category} evidence"}` },
+            evidence: {
+              eventId: `ev-${leafUserId}`,
+              statusCode: category === 'healthy' ? 200 : 400,
+              excerpt: `{"message":"${category} evidence"}`,
+            },
             cursorMs: null,
             lastEventId: `ev-${leafUserId}`,
           },
@@ -92,7 +94,16 @@ describe('status page in a real browser (headless Chromium)', () => {
       logger: createLogger({ level: 'silent', format: 'json' }),
       publicRouters: [],
       adminRouters: [createCredentialsRouter({ store, providers: ['panorama'], requestPoll: async () => undefined })],
-      browserRouters: [createStatusRouter({ store, providers: ['panorama'], endpoints: async () => ENDPOINTS, now: () => NOW, version: '9.9.9-test', pageSize: 5 })],
+      browserRouters: [
+        createStatusRouter({
+          store,
+          providers: ['panorama'],
+          endpoints: async () => ENDPOINTS,
+          now: () => NOW,
+          version: '9.9.9-test',
+          pageSize: 5,
+        }),
+      ],
     });
     ({ base, close } = await serve(app));
   });
@@ -109,7 +120,16 @@ describe('status page in a real browser (headless Chromium)', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const browser: Browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const viewports = [

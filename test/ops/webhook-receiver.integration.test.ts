@@ -47,12 +47,28 @@ describe('docker/webhook-receiver.mjs', () => {
     const alert = await fetch(`${base}/alertmanager/team`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ receiver: 'team', status: 'firing', alerts: [{ status: 'firing', labels: { alertname: 'CredwatchEnvironmentMismatch' } }] }),
+      body: JSON.stringify({
+        receiver: 'team',
+        status: 'firing',
+        alerts: [{ status: 'firing', labels: { alertname: 'CredwatchEnvironmentMismatch' } }],
+      }),
     });
     expect(alert.status).toBe(200);
-    const recent = (await (await fetch(`${base}/requests`)).json()) as Array<{ path: string; headers: Record<string, string>; summary?: unknown; body: unknown }>;
-    expect(recent[0]).toMatchObject({ path: '/alertmanager/team', summary: { receiver: 'team', status: 'firing', alerts: ['CredwatchEnvironmentMismatch firing'] } });
-    expect(recent[1]).toMatchObject({ path: '/credwatch', headers: { 'webhook-id': 'msg_1' }, body: { type: 'credential.action_required' } });
+    const recent = (await (await fetch(`${base}/requests`)).json()) as Array<{
+      path: string;
+      headers: Record<string, string>;
+      summary?: unknown;
+      body: unknown;
+    }>;
+    expect(recent[0]).toMatchObject({
+      path: '/alertmanager/team',
+      summary: { receiver: 'team', status: 'firing', alerts: ['CredwatchEnvironmentMismatch firing'] },
+    });
+    expect(recent[1]).toMatchObject({
+      path: '/credwatch',
+      headers: { 'webhook-id': 'msg_1' },
+      body: { type: 'credential.action_required' },
+    });
   });
 
   it('exits 0 on SIGTERM', async () => {

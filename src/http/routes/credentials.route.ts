@@ -49,7 +49,11 @@ export function createCredentialsRouter(deps: CredentialsRouteDeps): Router {
     externalId: z.string().min(1).max(200).optional(),
   });
   const oneQuery = z.strictObject({ provider });
-  const userId = z.string().min(1).max(200).regex(/^[^/\s]+$/, 'expected a Leaf user id');
+  const userId = z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^/\s]+$/, 'expected a Leaf user id');
 
   router.get('/api/summary', async (_req, res) => {
     const [counts, sweep] = await Promise.all([deps.store.counts(), deps.store.sweepInfo()]);
@@ -76,7 +80,12 @@ export function createCredentialsRouter(deps: CredentialsRouteDeps): Router {
       res.json({ items: items.map(credentialView), nextCursor: null });
       return;
     }
-    const page = await deps.store.list({ provider: q.data.provider, category: q.data.category, limit: q.data.limit, cursor: q.data.cursor });
+    const page = await deps.store.list({
+      provider: q.data.provider,
+      category: q.data.category,
+      limit: q.data.limit,
+      cursor: q.data.cursor,
+    });
     res.json({ items: page.items.map(credentialView), nextCursor: page.nextCursor });
   });
 

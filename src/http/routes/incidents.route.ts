@@ -21,7 +21,8 @@ export function createIncidentsRouter(service: IncidentsRouteService): Router {
 
   router.get('/api/incidents', async (req, res) => {
     const query = listQuery.safeParse(req.query);
-    if (!query.success) return badRequest(res, String(query.error.issues[0]?.path[0] ?? 'limit'), query.error.issues[0]?.message ?? 'invalid');
+    if (!query.success)
+      return badRequest(res, String(query.error.issues[0]?.path[0] ?? 'limit'), query.error.issues[0]?.message ?? 'invalid');
     const items = await service.listIncidents(query.data.limit);
     res.json({ open: items.filter((i) => i.status === 'open').length, items });
   });
@@ -41,8 +42,15 @@ export function createIncidentsRouter(service: IncidentsRouteService): Router {
       const incident = await service.getIncident(id.data);
       if (incident === null) return void res.status(404).json({ error: 'not_found', message: `no incident ${id.data}` });
       const held = await service.resolveIncident(id.data, how);
-      if (held < 0) return void res.status(409).json({ error: 'not_open', message: `incident ${id.data} is already resolved (${incident.resolution ?? 'unknown'})` });
-      res.json({ id: id.data, resolution: how === 'release' ? 'released' : 'discarded', [how === 'release' ? 'released' : 'discarded']: held });
+      if (held < 0)
+        return void res
+          .status(409)
+          .json({ error: 'not_open', message: `incident ${id.data} is already resolved (${incident.resolution ?? 'unknown'})` });
+      res.json({
+        id: id.data,
+        resolution: how === 'release' ? 'released' : 'discarded',
+        [how === 'release' ? 'released' : 'discarded']: held,
+      });
     });
   }
 

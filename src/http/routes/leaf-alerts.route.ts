@@ -87,7 +87,9 @@ export function createLeafAlertsRouter(deps: LeafAlertsRouteDeps): Router {
     const status = typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number' ? error.status : 0;
     if (status < 400 || status >= 500) return next(error);
     count('invalid');
-    res.status(status).json({ error: status === 413 ? 'too_large' : 'bad_request', message: status === 413 ? `body over ${MAX_BODY}` : 'unreadable body' });
+    res
+      .status(status)
+      .json({ error: status === 413 ? 'too_large' : 'bad_request', message: status === 413 ? `body over ${MAX_BODY}` : 'unreadable body' });
   });
 
   return router;

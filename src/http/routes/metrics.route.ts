@@ -10,7 +10,10 @@ export function createMetricsRouter(registry: Registry): Router {
       res.setHeader('Content-Type', registry.contentType);
       res.send(body);
     } catch (error) {
-      res.status(500).type('text/plain').send(`# scrape failed: ${(error as Error).message}\n`);
+      res
+        .status(500)
+        .type('text/plain')
+        .send(`# scrape failed: ${(error as Error).message}\n`);
     }
   });
   return router;

@@ -61,18 +61,30 @@ export function parseStatusQuery(raw: Record<string, unknown>, providers: readon
   const values: Partial<Record<(typeof QUERY_KEYS)[number], string>> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (!(QUERY_KEYS as readonly string[]).includes(key)) {
-      return { ok: false, parameter: key, message: `unknown query parameter "${shown(key)}"; the page takes provider, category, cursor, externalId and refresh` };
+      return {
+        ok: false,
+        parameter: key,
+        message: `unknown query parameter "${shown(key)}"; the page takes provider, category, cursor, externalId and refresh`,
+      };
     }
     if (typeof value !== 'string') return { ok: false, parameter: key, message: `${key}: give it once, as text` };
     if (value !== '') values[key as (typeof QUERY_KEYS)[number]] = value;
   }
   const provider = values.provider ?? providers[0];
   if (provider === undefined || !(providers as readonly string[]).includes(provider)) {
-    return { ok: false, parameter: 'provider', message: `provider: "${shown(provider ?? '')}" is not watched here; expected one of ${providers.join(', ')}` };
+    return {
+      ok: false,
+      parameter: 'provider',
+      message: `provider: "${shown(provider ?? '')}" is not watched here; expected one of ${providers.join(', ')}`,
+    };
   }
   const category = values.category;
   if (category !== undefined && !(CATEGORIES as readonly string[]).includes(category)) {
-    return { ok: false, parameter: 'category', message: `category: "${shown(category)}" is not a category; expected one of ${CATEGORIES.join(', ')}` };
+    return {
+      ok: false,
+      parameter: 'category',
+      message: `category: "${shown(category)}" is not a category; expected one of ${CATEGORIES.join(', ')}`,
+    };
   }
   const cursor = values.cursor;
   if (cursor !== undefined) {
@@ -80,7 +92,11 @@ export function parseStatusQuery(raw: Record<string, unknown>, providers: readon
     const cursorCategory = cursor.split('|', 1)[0] ?? '';
     const fits = category === undefined ? cursorCategory !== 'healthy' : cursorCategory === category;
     if (cursor.length > MAX_CURSOR || !cursor.includes('|') || !(CATEGORIES as readonly string[]).includes(cursorCategory) || !fits) {
-      return { ok: false, parameter: 'cursor', message: 'cursor: not a cursor from this page\'s "Next page" link; open the first page again' };
+      return {
+        ok: false,
+        parameter: 'cursor',
+        message: 'cursor: not a cursor from this page\'s "Next page" link; open the first page again',
+      };
     }
   }
   const query: StatusQuery = { provider: provider as ProviderId, category: category as Category | undefined, cursor };
@@ -91,7 +107,11 @@ export function parseStatusQuery(raw: Record<string, unknown>, providers: readon
   if (values.refresh !== undefined) {
     const seconds = Number(values.refresh);
     if (!Number.isInteger(seconds) || seconds < 5 || seconds > 3600) {
-      return { ok: false, parameter: 'refresh', message: `refresh: "${shown(values.refresh)}" is not a whole number of seconds from 5 to 3600` };
+      return {
+        ok: false,
+        parameter: 'refresh',
+        message: `refresh: "${shown(values.refresh)}" is not a whole number of seconds from 5 to 3600`,
+      };
     }
     query.refresh = seconds;
   }
@@ -116,7 +136,11 @@ export function createStatusRouter(deps: StatusRouteDeps): Router {
   router.get('/', async (req: Request, res: Response) => {
     const parsed = parseStatusQuery(req.query as Record<string, unknown>, deps.providers);
     if (!parsed.ok) {
-      send(res, 400, String(renderErrorPage({ status: 400, title: `Bad query parameter "${shown(parsed.parameter)}"`, message: parsed.message })));
+      send(
+        res,
+        400,
+        String(renderErrorPage({ status: 400, title: `Bad query parameter "${shown(parsed.parameter)}"`, message: parsed.message })),
+      );
       return;
     }
     const q = parsed.query;
@@ -134,10 +158,16 @@ export function createStatusRouter(deps: StatusRouteDeps): Router {
       state = await Promise.all([
         deps.store.counts(),
         q.externalId === undefined
-          ? deps.store.list({ provider: q.provider, category: q.category, limit: pageSize, cursor: q.cursor ?? (q.category === undefined ? FIRST_FAILING : undefined) })
-          : deps.store
-              .findByExternalId(q.provider, q.externalId)
-              .then((found) => ({ items: found.filter((s) => q.category === undefined || s.category === q.category).slice(0, pageSize), nextCursor: null })),
+          ? deps.store.list({
+              provider: q.provider,
+              category: q.category,
+              limit: pageSize,
+              cursor: q.cursor ?? (q.category === undefined ? FIRST_FAILING : undefined),
+            })
+          : deps.store.findByExternalId(q.provider, q.externalId).then((found) => ({
+              items: found.filter((s) => q.category === undefined || s.category === q.category).slice(0, pageSize),
+              nextCursor: null,
+            })),
         deps.store.sweepInfo(),
         deps.store.oldestPollAges(at.getTime()),
         endpoints,

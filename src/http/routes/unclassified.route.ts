@@ -19,7 +19,11 @@ export function createUnclassifiedRouter(inbox: UnclassifiedRouteInbox): Router 
     if (!q.success) {
       const issue = q.error.issues[0];
       const parameter = issue?.code === 'unrecognized_keys' ? (issue.keys[0] ?? 'limit') : String(issue?.path[0] ?? 'limit');
-      res.status(400).json({ error: 'bad_request', parameter, message: `${parameter}: ${issue?.code === 'unrecognized_keys' ? 'unknown parameter (expected limit)' : (issue?.message ?? 'invalid')}` });
+      res.status(400).json({
+        error: 'bad_request',
+        parameter,
+        message: `${parameter}: ${issue?.code === 'unrecognized_keys' ? 'unknown parameter (expected limit)' : (issue?.message ?? 'invalid')}`,
+      });
       return;
     }
     const [signatures, total] = await Promise.all([inbox.list(q.data.limit), inbox.size()]);
@@ -28,7 +32,10 @@ export function createUnclassifiedRouter(inbox: UnclassifiedRouteInbox): Router 
   router.get('/api/unclassified/:id', async (req, res) => {
     const signature = await inbox.get(req.params.id);
     if (signature === null) {
-      res.status(404).json({ error: 'not_found', message: `no unclassified signature "${req.params.id.slice(0, 40)}" (ids are 12 hex digits; see GET /api/unclassified)` });
+      res.status(404).json({
+        error: 'not_found',
+        message: `no unclassified signature "${req.params.id.slice(0, 40)}" (ids are 12 hex digits; see GET /api/unclassified)`,
+      });
       return;
     }
     res.json(signature);

@@ -5,21 +5,38 @@ import type { DeadLetter } from '../../webhooks/dead-letters.js';
 import type { WebhookService } from '../../webhooks/webhook-service.js';
 
 /** The part of the webhook service the admin API uses. */
-export type WebhooksRouteService = Pick<WebhookService, 'endpointsState' | 'listDeadLetters' | 'redeliver' | 'enableEndpoint' | 'replay' | 'listDeliveries'>;
+export type WebhooksRouteService = Pick<
+  WebhookService,
+  'endpointsState' | 'listDeadLetters' | 'redeliver' | 'enableEndpoint' | 'replay' | 'listDeliveries'
+>;
 
 const listQuery = z.strictObject({
-  endpoint: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'expected an endpoint name').optional(),
+  endpoint: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,40}$/, 'expected an endpoint name')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().regex(/^\d{1,9}$/, 'expected the nextCursor of a previous page').optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,9}$/, 'expected the nextCursor of a previous page')
+    .optional(),
 });
 const deadLetterId = z.string().regex(/^msg_[a-f0-9]{32}$/, 'expected a dead letter id (msg_ and 32 hex digits)');
 const endpointName = z.string().regex(/^[a-z0-9_-]{1,40}$/, 'expected an endpoint name');
 const replayQuery = z.strictObject({
-  since: z.string().refine((v) => /^\d{4}-\d{2}-\d{2}T/.test(v) && Number.isFinite(Date.parse(v)), 'expected an ISO 8601 time, e.g. 2026-11-02T10:00:00Z'),
+  since: z
+    .string()
+    .refine((v) => /^\d{4}-\d{2}-\d{2}T/.test(v) && Number.isFinite(Date.parse(v)), 'expected an ISO 8601 time, e.g. 2026-11-02T10:00:00Z'),
 });
 const deliveriesQuery = z.strictObject({
-  endpoint: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'expected an endpoint name').optional(),
-  credential: z.string().regex(/^[A-Za-z0-9_.:@-]{1,200}$/, 'expected a Leaf user id, provider:leafUserId or a credential id').optional(),
+  endpoint: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,40}$/, 'expected an endpoint name')
+    .optional(),
+  credential: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:@-]{1,200}$/, 'expected a Leaf user id, provider:leafUserId or a credential id')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
@@ -41,7 +58,17 @@ function deadLetterView(d: DeadLetter) {
   } catch {
     payload = null;
   }
-  return { id: d.id, endpoint: d.endpoint, type: d.type, transitionId: d.transitionId, attempts: d.attempts, lastError: d.lastError, failedAt: d.failedAt, redeliveries: d.redeliveries, payload };
+  return {
+    id: d.id,
+    endpoint: d.endpoint,
+    type: d.type,
+    transitionId: d.transitionId,
+    attempts: d.attempts,
+    lastError: d.lastError,
+    failedAt: d.failedAt,
+    redeliveries: d.redeliveries,
+    payload,
+  };
 }
 
 /**
@@ -62,7 +89,8 @@ export function createWebhooksRouter(service: WebhooksRouteService): Router {
     try {
       await service.enableEndpoint(name.data);
     } catch (error) {
-      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_UNKNOWN')) return void res.status(404).json({ error: 'not_found', message: error.message });
+      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_UNKNOWN'))
+        return void res.status(404).json({ error: 'not_found', message: error.message });
       throw error;
     }
     res.json({ name: name.data, disabled: false });
@@ -76,8 +104,10 @@ export function createWebhooksRouter(service: WebhooksRouteService): Router {
     try {
       res.status(202).json(await service.replay(name.data, Date.parse(query.data.since)));
     } catch (error) {
-      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_UNKNOWN')) return void res.status(404).json({ error: 'not_found', message: error.message });
-      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_DISABLED')) return void res.status(409).json({ error: 'endpoint_disabled', message: error.message });
+      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_UNKNOWN'))
+        return void res.status(404).json({ error: 'not_found', message: error.message });
+      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_DISABLED'))
+        return void res.status(409).json({ error: 'endpoint_disabled', message: error.message });
       throw error;
     }
   });
@@ -88,7 +118,8 @@ export function createWebhooksRouter(service: WebhooksRouteService): Router {
     try {
       res.json({ items: await service.listDeliveries(query.data) });
     } catch (error) {
-      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_UNKNOWN')) return void res.status(400).json({ error: 'bad_request', parameter: 'endpoint', message: `endpoint: ${error.message}` });
+      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_UNKNOWN'))
+        return void res.status(400).json({ error: 'bad_request', parameter: 'endpoint', message: `endpoint: ${error.message}` });
       throw error;
     }
   });
@@ -100,7 +131,8 @@ export function createWebhooksRouter(service: WebhooksRouteService): Router {
       const page = await service.listDeadLetters(query.data);
       res.json({ items: page.items.map(deadLetterView), nextCursor: page.nextCursor });
     } catch (error) {
-      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_UNKNOWN')) return void res.status(400).json({ error: 'bad_request', parameter: 'endpoint', message: `endpoint: ${error.message}` });
+      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_UNKNOWN'))
+        return void res.status(400).json({ error: 'bad_request', parameter: 'endpoint', message: `endpoint: ${error.message}` });
       throw error;
     }
   });
@@ -111,8 +143,10 @@ export function createWebhooksRouter(service: WebhooksRouteService): Router {
     try {
       res.status(202).json(await service.redeliver(id.data));
     } catch (error) {
-      if (isCredwatchError(error, 'DEAD_LETTER_NOT_FOUND')) return void res.status(404).json({ error: 'not_found', message: error.message });
-      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_UNKNOWN')) return void res.status(409).json({ error: 'endpoint_unknown', message: error.message });
+      if (isCredwatchError(error, 'DEAD_LETTER_NOT_FOUND'))
+        return void res.status(404).json({ error: 'not_found', message: error.message });
+      if (isCredwatchError(error, 'WEBHOOK_ENDPOINT_UNKNOWN'))
+        return void res.status(409).json({ error: 'endpoint_unknown', message: error.message });
       throw error;
     }
   });

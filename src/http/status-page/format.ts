@@ -15,7 +15,8 @@ export function formatDuration(ms: number): string {
   if (s < 60) return `${s < 10 ? (Math.floor(s * 10) / 10).toFixed(1) : Math.floor(s)} s`;
   const totalSeconds = Math.floor(s);
   const minutes = Math.floor(totalSeconds / 60);
-  const two = (big: number, bigUnit: string, small: number, smallUnit: string) => (small === 0 ? `${big} ${bigUnit}` : `${big} ${bigUnit} ${small} ${smallUnit}`);
+  const two = (big: number, bigUnit: string, small: number, smallUnit: string) =>
+    small === 0 ? `${big} ${bigUnit}` : `${big} ${bigUnit} ${small} ${smallUnit}`;
   if (minutes < 60) return two(minutes, 'min', totalSeconds % 60, 's');
   const hours = Math.floor(minutes / 60);
   if (hours < 24) return two(hours, 'h', minutes % 60, 'min');
@@ -39,5 +40,7 @@ export function formatPercent(part: number, total: number): string {
 
 /** A count with thousands separators (`1,234,567`), the same whatever the server locale. */
 export function formatCount(n: number): string {
-  return Math.trunc(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return Math.trunc(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
