@@ -30,7 +30,7 @@ describe('README', () => {
   it('lists every provider id and every command', () => {
     for (const id of PROVIDER_IDS) expect(readme).toContain(`\`${id}\``);
     const cli = readFileSync(new URL('../src/cli.ts', import.meta.url), 'utf8');
-    const commands = [...cli.matchAll(/^\s+'?([a-z-]+)'?: \{ summary:/gm)].map((m) => m[1]);
+    const commands = [...cli.matchAll(/^\s+'?([a-z-]+)'?: \{\s*summary:/gm)].map((m) => m[1]);
     expect(commands.length).toBeGreaterThanOrEqual(6);
     for (const c of commands) expect(readme).toContain(`\`credwatch ${c}`);
   });

@@ -46,28 +46,7 @@ export function renderCategoryBarChart(rows: ReadonlyArray<{ category: Category;
   const bars = rows.map((r, i) => {
     const y = i * ROW_HEIGHT + 2;
     const width = widths[i] ?? 0;
-    return html`<g class="bar" data-category="${r.category}"
-      ><title>${describe(r)}</title><text x="${LABEL_WIDTH - 8}" y="${y + BAR_HEIGHT - 3}" text-anchor="end">${r.category}</text
-      ><rect x="${LABEL_WIDTH}" y="${y}" width="${width}" height="${BAR_HEIGHT}" rx="2" fill="${CATEGORY_COLOURS[r.category]}" /><text
-        x="${LABEL_WIDTH + width + 6}"
-        y="${y + BAR_HEIGHT - 3}"
-        >${formatCount(r.count)}</text
-      ></g
-    >`;
+    return html`<g class="bar" data-category="${r.category}"><title>${describe(r)}</title><text x="${LABEL_WIDTH - 8}" y="${y + BAR_HEIGHT - 3}" text-anchor="end">${r.category}</text><rect x="${LABEL_WIDTH}" y="${y}" width="${width}" height="${BAR_HEIGHT}" rx="2" fill="${CATEGORY_COLOURS[r.category]}"/><text x="${LABEL_WIDTH + width + 6}" y="${y + BAR_HEIGHT - 3}">${formatCount(r.count)}</text></g>`;
   });
-  return html`<svg
-    class="chart"
-    role="img"
-    aria-labelledby="chart-title chart-desc"
-    viewBox="0 0 ${VIEW_WIDTH} ${height}"
-    width="${VIEW_WIDTH}"
-    height="${height}"
-    font-size="13"
-    font-family="system-ui, sans-serif"
-    fill="#222"
-  >
-    <title id="chart-title">Credentials per category (${formatCount(total)} in all)</title>
-    <desc id="chart-desc">${rows.map(describe).join('; ')}</desc>
-    ${bars}
-  </svg>`;
+  return html`<svg class="chart" role="img" aria-labelledby="chart-title chart-desc" viewBox="0 0 ${VIEW_WIDTH} ${height}" width="${VIEW_WIDTH}" height="${height}" font-size="13" font-family="system-ui, sans-serif" fill="#222"><title id="chart-title">Credentials per category (${formatCount(total)} in all)</title><desc id="chart-desc">${rows.map(describe).join('; ')}</desc>${bars}</svg>`;
 }

@@ -31,7 +31,7 @@ export function pageHref(q: StatusQuery): string {
  * A narrow column may break the id after an underscore, never inside a word.
  */
 export function categoryBadge(category: Category): SafeHtml {
-  const parts = category.split('_').map((part, i) => html`${i > 0 ? html`_<wbr />` : ''}${part}`);
+  const parts = category.split('_').map((part, i) => html`${i > 0 ? html`_<wbr>` : ''}${part}`);
   return html`<span class="badge" style="border-left-color:${CATEGORY_COLOURS[category]}">${parts}</span>`;
 }
 
@@ -42,7 +42,7 @@ function timeCell(iso: string, nowMs: number, label: string): SafeHtml {
 function growerCell(s: CredentialState): SafeHtml {
   const g = s.grower;
   if (!g) return html`<td data-label="Grower">—</td>`;
-  const name = g.name === null ? '' : html`<br /><span class="meta">${g.name}</span>`;
+  const name = g.name === null ? '' : html`<br><span class="meta">${g.name}</span>`;
   return html`<td data-label="Grower" class="grower" title="${g.email ?? ''}"><code>${g.externalId ?? '—'}</code>${name}</td>`;
 }
 
@@ -50,16 +50,15 @@ function row(s: CredentialState, nowMs: number): SafeHtml {
   const detail = `api/credentials/${encodeURIComponent(s.leafUserId)}?provider=${encodeURIComponent(s.provider)}`;
   const status = s.evidence.statusCode === null ? '' : `HTTP ${s.evidence.statusCode}`;
   return html`<tr>
-    <td data-label="Leaf user id" class="id"><a href="${detail}">${s.leafUserId}</a></td>
-    ${growerCell(s)}
-    <td data-label="Category">${categoryBadge(s.category)}</td>
-    <td data-label="Action">${s.action}</td>
-    ${timeCell(s.since, nowMs, 'Since')} ${timeCell(s.lastPolledAt, nowMs, 'Last polled')}
-    <td data-label="Reason">${s.reason || '—'}</td>
-    <td data-label="Evidence" class="evidence">
-      <span>${status ? html`<b>${status}</b> ` : ''}<code>${s.evidence.excerpt || '—'}</code></span>
-    </td>
-  </tr>`;
+<td data-label="Leaf user id" class="id"><a href="${detail}">${s.leafUserId}</a></td>
+${growerCell(s)}
+<td data-label="Category">${categoryBadge(s.category)}</td>
+<td data-label="Action">${s.action}</td>
+${timeCell(s.since, nowMs, 'Since')}
+${timeCell(s.lastPolledAt, nowMs, 'Last polled')}
+<td data-label="Reason">${s.reason || '—'}</td>
+<td data-label="Evidence" class="evidence"><span>${status ? html`<b>${status}</b> ` : ''}<code>${s.evidence.excerpt || '—'}</code></span></td>
+</tr>`;
 }
 
 /** The table of credentials on this page, or a sentence saying that none match the filter. */
@@ -73,25 +72,10 @@ export function renderCredentialsTable(items: readonly CredentialState[], q: Sta
           : `No credentials in ${q.category}.`;
     return html`<p class="empty">${q.cursor === undefined ? what : 'No more credentials on this page.'}</p>`;
   }
-  return html`<div class="table-wrap">
-    <table class="credentials stack">
-      <thead>
-        <tr>
-          <th scope="col">Leaf user id</th>
-          <th scope="col">Grower</th>
-          <th scope="col">Category</th>
-          <th scope="col">Action</th>
-          <th scope="col">Since</th>
-          <th scope="col">Last polled</th>
-          <th scope="col">Reason</th>
-          <th scope="col">Evidence</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${items.map((s) => row(s, nowMs))}
-      </tbody>
-    </table>
-  </div>`;
+  return html`<div class="table-wrap"><table class="credentials stack">
+<thead><tr><th scope="col">Leaf user id</th><th scope="col">Grower</th><th scope="col">Category</th><th scope="col">Action</th><th scope="col">Since</th><th scope="col">Last polled</th><th scope="col">Reason</th><th scope="col">Evidence</th></tr></thead>
+<tbody>${items.map((s) => row(s, nowMs))}</tbody>
+</table></div>`;
 }
 
 /** "First page" (when not on it) and "Next page" (when the store returned a cursor) links. */

@@ -36,22 +36,15 @@ export function renderSweepSection(sweep: SweepInfo, oldestPollAgeSeconds: numbe
   const finished = sweep.lastFinishedAt === null ? Number.NaN : Date.parse(sweep.lastFinishedAt);
   // A start newer than the last finish means a sweep is listing users right now (or died doing so).
   const running = Number.isFinite(started) && (!Number.isFinite(finished) || started > finished);
-  return html`<section id="sweep" aria-labelledby="sweep-h">
-    <h2 id="sweep-h">Sweep and polling</h2>
-    ${sweep.lastStartedAt === null ? html`<p class="empty">No sweep has run yet.</p>` : ''}
-    <dl class="facts">
-      <dt>Last sweep started</dt>
-      <dd>${when(sweep.lastStartedAt, nowMs)}${running ? html` <span class="state-warn">in progress</span>` : ''}</dd>
-      <dt>Last sweep finished</dt>
-      <dd>${when(sweep.lastFinishedAt, nowMs)}</dd>
-      <dt>Duration</dt>
-      <dd>${sweep.lastDurationMs === null ? '—' : formatDuration(sweep.lastDurationMs)}</dd>
-      <dt>Users listed</dt>
-      <dd>${sweep.lastUsers === null ? '—' : formatCount(sweep.lastUsers)}</dd>
-      <dt>Oldest poll age</dt>
-      <dd>${oldestPollAgeSeconds === null ? '— (nothing polled yet)' : formatDuration(oldestPollAgeSeconds * 1000)}</dd>
-    </dl>
-  </section>`;
+  return html`<section id="sweep" aria-labelledby="sweep-h"><h2 id="sweep-h">Sweep and polling</h2>
+${sweep.lastStartedAt === null ? html`<p class="empty">No sweep has run yet.</p>` : ''}
+<dl class="facts">
+<dt>Last sweep started</dt><dd>${when(sweep.lastStartedAt, nowMs)}${running ? html` <span class="state-warn">in progress</span>` : ''}</dd>
+<dt>Last sweep finished</dt><dd>${when(sweep.lastFinishedAt, nowMs)}</dd>
+<dt>Duration</dt><dd>${sweep.lastDurationMs === null ? '—' : formatDuration(sweep.lastDurationMs)}</dd>
+<dt>Users listed</dt><dd>${sweep.lastUsers === null ? '—' : formatCount(sweep.lastUsers)}</dd>
+<dt>Oldest poll age</dt><dd>${oldestPollAgeSeconds === null ? '— (nothing polled yet)' : formatDuration(oldestPollAgeSeconds * 1000)}</dd>
+</dl></section>`;
 }
 
 /** Health of each webhook endpoint; `null` when the webhook state could not be read. */
@@ -62,35 +55,9 @@ export function renderWebhooksSection(endpoints: readonly EndpointHealth[] | nul
   else {
     const rows = endpoints.map((e) => {
       const state = endpointState(e);
-      return html`<tr>
-        <td data-label="Endpoint" class="id">${e.name}</td>
-        <td data-label="State"><span class="state-${state.level}">${state.label}</span></td>
-        <td data-label="Last success">${when(e.lastSuccessAt, nowMs)}</td>
-        <td data-label="Failures in a row" class="num">${formatCount(e.failuresInRow)}</td>
-        <td data-label="Dead letters" class="num">${formatCount(e.deadLetters)}</td>
-        <td data-label="Backlog" class="num">${e.backlog === undefined ? '—' : formatCount(e.backlog)}</td>
-      </tr>`;
+      return html`<tr><td data-label="Endpoint" class="id">${e.name}</td><td data-label="State"><span class="state-${state.level}">${state.label}</span></td><td data-label="Last success">${when(e.lastSuccessAt, nowMs)}</td><td data-label="Failures in a row" class="num">${formatCount(e.failuresInRow)}</td><td data-label="Dead letters" class="num">${formatCount(e.deadLetters)}</td><td data-label="Backlog" class="num">${e.backlog === undefined ? '—' : formatCount(e.backlog)}</td></tr>`;
     });
-    body = html`<div class="table-wrap">
-      <table class="stack">
-        <thead>
-          <tr>
-            <th scope="col">Endpoint</th>
-            <th scope="col">State</th>
-            <th scope="col">Last success</th>
-            <th scope="col" class="num">Failures in a row</th>
-            <th scope="col" class="num">Dead letters</th>
-            <th scope="col" class="num">Backlog</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${rows}
-        </tbody>
-      </table>
-    </div>`;
+    body = html`<div class="table-wrap"><table class="stack"><thead><tr><th scope="col">Endpoint</th><th scope="col">State</th><th scope="col">Last success</th><th scope="col" class="num">Failures in a row</th><th scope="col" class="num">Dead letters</th><th scope="col" class="num">Backlog</th></tr></thead><tbody>${rows}</tbody></table></div>`;
   }
-  return html`<section id="webhooks" aria-labelledby="webhooks-h">
-    <h2 id="webhooks-h">Webhook endpoints</h2>
-    ${body}
-  </section>`;
+  return html`<section id="webhooks" aria-labelledby="webhooks-h"><h2 id="webhooks-h">Webhook endpoints</h2>${body}</section>`;
 }

@@ -13,20 +13,7 @@ export function renderIncidentBanner(incidents: readonly FleetIncident[] | undef
   if (open.length === 0) return '';
   const items = open.map(
     (i) =>
-      html`<li>
-        <strong>${i.id}</strong>: <code>${i.signature}</code> on ${formatCount(i.count)} credentials (${Math.round(i.share * 100)} % of
-        those polled), since ${formatTime(i.firstSeenAt)}. ${i.likelyCause} ${formatCount(i.held)} grower notifications held.
-        <a href="api/incidents/${i.id}">Details</a>
-      </li>`,
+      html`<li><strong>${i.id}</strong>: <code>${i.signature}</code> on ${formatCount(i.count)} credentials (${Math.round(i.share * 100)} % of those polled), since ${formatTime(i.firstSeenAt)}. ${i.likelyCause} ${formatCount(i.held)} grower notifications held. <a href="api/incidents/${i.id}">Details</a></li>`,
   );
-  return html`<section id="incidents" role="alert" style="${STYLE}">
-    <h2>Fleet incident${open.length > 1 ? 's' : ''} open</h2>
-    <ul>
-      ${items}
-    </ul>
-    <p class="meta">
-      Release or discard the held notifications with <code>POST /api/incidents/{id}/release</code> or
-      <code>/discard</code> (docs/runbooks.md, CredwatchFleetIncident).
-    </p>
-  </section>`;
+  return html`<section id="incidents" role="alert" style="${STYLE}"><h2>Fleet incident${open.length > 1 ? 's' : ''} open</h2><ul>${items}</ul><p class="meta">Release or discard the held notifications with <code>POST /api/incidents/{id}/release</code> or <code>/discard</code> (docs/runbooks.md, CredwatchFleetIncident).</p></section>`;
 }

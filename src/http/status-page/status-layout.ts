@@ -70,34 +70,31 @@ const STYLESHEET = new SafeHtml(CSS);
 export function renderLayout(options: { title: string; body: SafeHtml; refreshSeconds?: number | undefined }): SafeHtml {
   // A meta refresh needs no script, so the script-free CSP stays as it is.
   const refresh =
-    options.refreshSeconds === undefined ? '' : html`<meta http-equiv="refresh" content="${String(options.refreshSeconds)}" /> `;
+    options.refreshSeconds === undefined
+      ? ''
+      : html`<meta http-equiv="refresh" content="${String(options.refreshSeconds)}">
+`;
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="robots" content="noindex" />
-        ${refresh}
-        <link rel="icon" href="data:," />
-        <title>${options.title}</title>
-        <style>
-          ${STYLESHEET}
-        </style>
-      </head>
-      <body>
-        ${options.body}
-      </body>
-    </html> `;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+${refresh}<link rel="icon" href="data:,">
+<title>${options.title}</title>
+<style>${STYLESHEET}</style>
+</head>
+<body>
+${options.body}
+</body>
+</html>
+`;
 }
 
 /** A small page for an error the reader can fix (a bad query parameter) or report. */
 export function renderErrorPage(options: { status: number; title: string; message: string; back?: string }): SafeHtml {
   return renderLayout({
     title: `${options.status} ${options.title} · credwatch`,
-    body: html`<section role="alert">
-      <h1>${options.status} ${options.title}</h1>
-      <p>${options.message}</p>
-      <p><a href="${options.back ?? '?'}">Back to the status page</a></p>
-    </section>`,
+    body: html`<section role="alert"><h1>${options.status} ${options.title}</h1><p>${options.message}</p><p><a href="${options.back ?? '?'}">Back to the status page</a></p></section>`,
   });
 }

@@ -57,77 +57,25 @@ function renderSummary(m: StatusPageModel): SafeHtml {
   const unavailable = rows.find((r) => r.category === 'provider_unavailable')?.count ?? 0;
   const tableRows = rows.map(
     (r) =>
-      html`<tr>
-        <td data-label="Category">
-          <a href="${pageHref({ provider: m.query.provider, category: r.category, cursor: undefined })}">${categoryBadge(r.category)}</a>
-        </td>
-        <td data-label="Action" class="col-action">${ACTION_BY_CATEGORY[r.category]}</td>
-        <td data-label="Count" class="num" data-count="${r.count}">${formatCount(r.count)}</td>
-        <td data-label="Share" class="num">${formatPercent(r.count, total)}</td>
-      </tr>`,
+      html`<tr><td data-label="Category"><a href="${pageHref({ provider: m.query.provider, category: r.category, cursor: undefined })}">${categoryBadge(r.category)}</a></td><td data-label="Action" class="col-action">${ACTION_BY_CATEGORY[r.category]}</td><td data-label="Count" class="num" data-count="${r.count}">${formatCount(r.count)}</td><td data-label="Share" class="num">${formatPercent(r.count, total)}</td></tr>`,
   );
-  return html`<section id="summary" aria-labelledby="summary-h">
-    <h2 id="summary-h">Credentials by category</h2>
-    <div class="cards">
-      ${card(formatCount(total), 'credentials watched', 'total')}${card(formatPercent(healthy, total), `healthy (${formatCount(healthy)})`, 'healthy-share')}${card(formatCount(needing), 'need action', 'need-action')}${card(formatCount(unavailable), 'provider unavailable', 'unavailable')}
-    </div>
-    <div class="overview">
-      <div>${renderCategoryBarChart(rows)}</div>
-      <div class="table-wrap">
-        <table class="categories">
-          <thead>
-            <tr>
-              <th scope="col">Category</th>
-              <th scope="col" class="col-action">Action</th>
-              <th scope="col" class="num">Count</th>
-              <th scope="col" class="num">Share</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${tableRows}
-          </tbody>
-        </table>
-      </div>
-    </div>
-  </section>`;
+  return html`<section id="summary" aria-labelledby="summary-h"><h2 id="summary-h">Credentials by category</h2>
+<div class="cards">${card(formatCount(total), 'credentials watched', 'total')}${card(formatPercent(healthy, total), `healthy (${formatCount(healthy)})`, 'healthy-share')}${card(formatCount(needing), 'need action', 'need-action')}${card(formatCount(unavailable), 'provider unavailable', 'unavailable')}</div>
+<div class="overview"><div>${renderCategoryBarChart(rows)}</div>
+<div class="table-wrap"><table class="categories"><thead><tr><th scope="col">Category</th><th scope="col" class="col-action">Action</th><th scope="col" class="num">Count</th><th scope="col" class="num">Share</th></tr></thead><tbody>${tableRows}</tbody></table></div></div>
+</section>`;
 }
 
 function renderFilter(m: StatusPageModel): SafeHtml {
   const selected = (on: boolean) => (on ? html` selected` : '');
   const providerSelect =
     m.providers.length > 1
-      ? html`<label
-          >Provider<select name="provider">
-            ${m.providers.map((p) => html`<option value="${p}" ${selected(p === m.query.provider)}>${PROVIDERS[p].name}</option>`)}
-          </select></label
-        >`
-      : html`<input type="hidden" name="provider" value="${m.query.provider}" />`;
-  const categoryOptions = CATEGORIES.map((c) => html`<option value="${c}" ${selected(c === m.query.category)}>${c}</option>`);
-  const search = html`<label
-    >Grower externalId<input
-      type="search"
-      name="externalId"
-      maxlength="200"
-      value="${m.query.externalId ?? ''}"
-      placeholder="the app's grower id"
-  /></label>`;
-  const refresh = html`<label
-    ><input
-      type="checkbox"
-      name="refresh"
-      value="${String(m.query.refresh ?? DEFAULT_REFRESH_SECONDS)}"
-      ${m.query.refresh === undefined ? '' : html` checked`}
-    />
-    refresh every ${String(m.query.refresh ?? DEFAULT_REFRESH_SECONDS)} s</label
-  >`;
-  return html`<form class="filter" method="get" action="">
-    ${providerSelect}<label
-      >Category<select name="category">
-        <option value="" ${selected(m.query.category === undefined)}>every failing category</option>
-        ${categoryOptions}
-      </select></label
-    >${search}${refresh}<button type="submit">Show</button>
-  </form>`;
+      ? html`<label>Provider<select name="provider">${m.providers.map((p) => html`<option value="${p}"${selected(p === m.query.provider)}>${PROVIDERS[p].name}</option>`)}</select></label>`
+      : html`<input type="hidden" name="provider" value="${m.query.provider}">`;
+  const categoryOptions = CATEGORIES.map((c) => html`<option value="${c}"${selected(c === m.query.category)}>${c}</option>`);
+  const search = html`<label>Grower externalId<input type="search" name="externalId" maxlength="200" value="${m.query.externalId ?? ''}" placeholder="the app's grower id"></label>`;
+  const refresh = html`<label><input type="checkbox" name="refresh" value="${String(m.query.refresh ?? DEFAULT_REFRESH_SECONDS)}"${m.query.refresh === undefined ? '' : html` checked`}> refresh every ${String(m.query.refresh ?? DEFAULT_REFRESH_SECONDS)} s</label>`;
+  return html`<form class="filter" method="get" action="">${providerSelect}<label>Category<select name="category"><option value=""${selected(m.query.category === undefined)}>every failing category</option>${categoryOptions}</select></label>${search}${refresh}<button type="submit">Show</button></form>`;
 }
 
 function renderCredentials(m: StatusPageModel): SafeHtml {
@@ -143,27 +91,22 @@ function renderCredentials(m: StatusPageModel): SafeHtml {
   // The same figures as the cards above: the rows are those needing action plus provider_unavailable.
   const scope =
     m.query.category === undefined && m.query.externalId === undefined
-      ? html`<p class="meta" id="failing-count">
-          ${formatCount(needing + unavailable)} failing: ${formatCount(needing)} need action, ${formatCount(unavailable)} provider
-          unavailable (nobody needs to act yet). By category, longest in it first.
-        </p>`
+      ? html`<p class="meta" id="failing-count">${formatCount(needing + unavailable)} failing: ${formatCount(needing)} need action, ${formatCount(unavailable)} provider unavailable (nobody needs to act yet). By category, longest in it first.</p>`
       : '';
-  return html`<section id="credentials" aria-labelledby="credentials-h">
-    <h2 id="credentials-h">${heading}</h2>
-    ${scope} ${renderFilter(m)} ${renderCredentialsTable(m.page.items, m.query, m.now.getTime())} ${renderPager(m.query, m.page.nextCursor)}
-  </section>`;
+  return html`<section id="credentials" aria-labelledby="credentials-h"><h2 id="credentials-h">${heading}</h2>${scope}
+${renderFilter(m)}
+${renderCredentialsTable(m.page.items, m.query, m.now.getTime())}
+${renderPager(m.query, m.page.nextCursor)}
+</section>`;
 }
 
 function renderLinks(m: StatusPageModel): SafeHtml {
   const provider = encodeURIComponent(m.query.provider);
-  return html`<section id="links" aria-labelledby="links-h">
-    <h2 id="links-h">Machine-readable</h2>
-    <ul class="links">
-      ${m.metricsHref === null ? html`<li>Prometheus metrics: <code>/metrics</code> on the metrics port (<code>CREDWATCH_METRICS_PORT</code>)</li>` : html`<li><a href="${m.metricsHref}">Prometheus metrics</a> (<code>/metrics</code>)</li>`}
-      <li><a href="api/summary">Summary API</a> (<code>/api/summary</code>)</li>
-      <li><a href="api/credentials?provider=${provider}">Credentials API</a> (<code>/api/credentials</code>)</li>
-    </ul>
-  </section>`;
+  return html`<section id="links" aria-labelledby="links-h"><h2 id="links-h">Machine-readable</h2><ul class="links">
+${m.metricsHref === null ? html`<li>Prometheus metrics: <code>/metrics</code> on the metrics port (<code>CREDWATCH_METRICS_PORT</code>)</li>` : html`<li><a href="${m.metricsHref}">Prometheus metrics</a> (<code>/metrics</code>)</li>`}
+<li><a href="api/summary">Summary API</a> (<code>/api/summary</code>)</li>
+<li><a href="api/credentials?provider=${provider}">Credentials API</a> (<code>/api/credentials</code>)</li>
+</ul></section>`;
 }
 
 /** The whole status page as an HTML document. */
@@ -171,20 +114,16 @@ export function renderStatusPage(m: StatusPageModel): SafeHtml {
   const providerName = PROVIDERS[m.query.provider].name;
   const providerLinks =
     m.providers.length > 1
-      ? html`<nav class="meta" aria-label="Providers">
-          ${m.providers.map((p, i) => html`${i > 0 ? ' · ' : ''}${p === m.query.provider ? html`<strong>${PROVIDERS[p].name}</strong>` : html`<a href="${pageHref({ provider: p, category: undefined, cursor: undefined })}">${PROVIDERS[p].name}</a>`}`)}
-        </nav>`
+      ? html`<nav class="meta" aria-label="Providers">${m.providers.map((p, i) => html`${i > 0 ? ' · ' : ''}${p === m.query.provider ? html`<strong>${PROVIDERS[p].name}</strong>` : html`<a href="${pageHref({ provider: p, category: undefined, cursor: undefined })}">${PROVIDERS[p].name}</a>`}`)}</nav>`
       : '';
-  const body = html`<header>
-      <h1>credwatch · ${providerName} credentials</h1>
-      <span class="meta">version ${m.version} · generated ${formatTime(m.now.toISOString())}</span>${providerLinks}
-    </header>
-    <main>
-      ${renderIncidentBanner(m.incidents)} ${renderSummary(m)} ${renderCredentials(m)}
-      <div class="overview">
-        ${renderSweepSection(m.sweep, m.oldestPollAgeSeconds, m.now.getTime())}${renderWebhooksSection(m.endpoints, m.now.getTime())}
-      </div>
-      ${renderUnclassifiedSection(m.unclassified)} ${renderLinks(m)}
-    </main>`;
+  const body = html`<header><h1>credwatch · ${providerName} credentials</h1><span class="meta">version ${m.version} · generated ${formatTime(m.now.toISOString())}</span>${providerLinks}</header>
+<main>
+${renderIncidentBanner(m.incidents)}
+${renderSummary(m)}
+${renderCredentials(m)}
+<div class="overview">${renderSweepSection(m.sweep, m.oldestPollAgeSeconds, m.now.getTime())}${renderWebhooksSection(m.endpoints, m.now.getTime())}</div>
+${renderUnclassifiedSection(m.unclassified)}
+${renderLinks(m)}
+</main>`;
   return renderLayout({ title: `credwatch · ${providerName} credentials`, body, refreshSeconds: m.query.refresh });
 }
