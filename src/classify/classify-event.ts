@@ -26,9 +26,13 @@ export function isTransientStatus(status: number | null): boolean {
 }
 
 const STAGE_LABEL = /(?:^|[.-])(?:stage|staging)(?:[.-]|$)/i;
-const STAGE_TEXT = /\bbananorama\b|\b(?:stage|staging) environment\b|\benvironment\W{1,3}(?:stage|staging)\b/i;
+const ENVIRONMENT_NOUN = String.raw`(?:environment|env|tenant|stack|user ?pool|pool|instance|cluster|deployment|realm)`;
+const STAGE_TEXT = new RegExp(
+  String.raw`\bbananorama\b|\b(?:stage|staging) ${ENVIRONMENT_NOUN}\b|\benvironment\W{1,3}(?:stage|staging)\b`,
+  'i',
+);
 const PRODUCTION_HOST = /(?<![a-z0-9-])panorama\.ag\b/i;
-const PRODUCTION_TEXT = /\bproduction environment\b|\benvironment\W{1,3}production\b/i;
+const PRODUCTION_TEXT = new RegExp(String.raw`\b(?:production|prod) ${ENVIRONMENT_NOUN}\b|\benvironment\W{1,3}production\b`, 'i');
 const TLD = /\.[a-z]{2,}$/i;
 
 /** True when `text` (headers and body) names the other Panorama environment than `env`. */

@@ -146,6 +146,9 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\bbelongs to (?:the )?(?:stage|staging|production|test|sandbox) environment\b/i,
         /\b(?:not|isn't|is not) (?:valid|available|registered) (?:in|for) (?:this|the (?:stage|staging|production)) environment\b/i,
         /\b(?:not (?:recogni[sz]ed|known|found|registered|valid)|unknown|does not exist) (?:in|for) (?:this|the current|the (?:stage|staging|production)) environment\b/i,
+        // "issued for PRODUCTION but the STAGE environment was requested", "created for staging, used against production".
+        /\b(?:issued|created|registered|made|configured|meant|intended) for (?:the )?(?:stage|staging|production|prod)\b.{0,80}\b(?:but|while|whereas|yet|not)\b.{0,60}\b(?:stage|staging|production|prod)\b/i,
+        /\b(?:stage|staging|production|prod) (?:credentials?|tokens?|clients?|user ?pools?|accounts?) (?:cannot|can't|may not|must not|is not|are not|isn't|aren't) (?:be )?(?:used|valid|accepted|allowed)\b/i,
       ],
     },
   },
@@ -201,6 +204,9 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\b(?:invalid|unknown|wrong|bad|incorrect|malformed|unrecogni[sz]ed) (?:organi[sz]ation|org)[ _-]?(?:code|id)\b/i,
         /\b(?:organi[sz]ation|org)[ _-]?(?:code|id)\b.{0,40}\b(?:invalid|unknown|not valid|not recogni[sz]ed|incorrect|not found|does not exist)\b/i,
         /\binvalidorgani[sz]ationcode\b|\borgani[sz]ationnotfound\b/i,
+        // A missing code: "organizationCode is required", "missing organization code".
+        /\b(?:organi[sz]ation|org)[ _-]?(?:code|id)\b.{0,20}\b(?:is required|required|is missing|missing|must not be (?:empty|blank)|is empty|is blank|not provided|not set)\b/i,
+        /\b(?:missing|empty|blank|no) (?:organi[sz]ation|org)[ _-]?(?:code|id)\b/i,
         // Codes written as one lower-case word (`error.orgaccessrevoked`, `orgcodeinvalid`): no case style to split on.
         /\b(?:invalid|unknown|wrong|no)?(?:organi[sz]ation|org|operation)s?(?:code|id)?(?:notfound|invalid|unknown|doesnotexist|notexists?|mismatch)\b/i,
         /\b(?:organi[sz]ation|org|operation)s?(?:data)?(?:access|sharing|share|consent)?(?:revoked|notshared|unshared|denied|removed|withdrawn|notauthori[sz]ed|forbidden)\b/i,
@@ -231,6 +237,10 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\bsharing (?:has been |was |is )?(?:revoked|disabled|removed|expired|not enabled|not active)\b/i,
         /\b(?:share|sharing (?:url|link|invitation)) (?:has been |was |is )?(?:revoked|expired|invalid|not found)\b/i,
         /\b(?:partner|app|application) (?:is )?not (?:linked|connected) to (?:this |the )?(?:organi[sz]ation|operation)\b/i,
+        new RegExp(
+          String.raw`\b${ORG}\b.{0,60}\b(?:is |was |has been )?(?:not|no longer|never been) (?:linked|connected|associated|paired) (?:to|with) (?:this |the |your |that )?(?:partner|app|application|integration|client)\b`,
+          'i',
+        ),
         // Sharing wording: "has not shared its data with your partner app", "organizationNotShared", "org sharing ended".
         /\b(?:has|have) (?:not|never) (?:yet )?(?:been )?shar(?:ed|ing)\b/i,
         /\b(?:hasn't|haven't|didn't|did not|does not|doesn't|do not|don't|never) (?:yet )?shared?\b/i,
