@@ -204,6 +204,11 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\b(?:invalid|unknown|wrong|bad|incorrect|malformed|unrecogni[sz]ed) (?:organi[sz]ation|org)[ _-]?(?:code|id)\b/i,
         /\b(?:organi[sz]ation|org)[ _-]?(?:code|id)\b.{0,40}\b(?:invalid|unknown|not valid|not recogni[sz]ed|incorrect|not found|does not exist)\b/i,
         /\binvalidorgani[sz]ationcode\b|\borgani[sz]ationnotfound\b/i,
+        // A disabled organization: "organization code ACME-01 has been disabled".
+        new RegExp(
+          String.raw`\b${ORG_NAME}(?:[ _-]?(?:code|id))?\b.{0,40}\b(?:has been |was |is )?(?:disabled|deactivated|suspended|archived|inactive|closed)\b`,
+          'i',
+        ),
         // A missing code: "organizationCode is required", "missing organization code".
         /\b(?:organi[sz]ation|org)[ _-]?(?:code|id)\b.{0,20}\b(?:is required|required|is missing|missing|must not be (?:empty|blank)|is empty|is blank|not provided|not set)\b/i,
         /\b(?:missing|empty|blank|no) (?:organi[sz]ation|org)[ _-]?(?:code|id)\b/i,
@@ -258,7 +263,12 @@ export const BUILTIN_RULES: readonly Rule[] = [
           String.raw`\b${ORG}\b.{0,60}\b(?:revoked|withdrew|withdrawn) (?:the |its |their |your )?(?:access|sharing|consent|authori[sz]ation)\b`,
           'i',
         ),
-        /\b(?:sharing|share)\b.{0,40}\b(?:revoked|withdrawn|terminated|cancell?ed|stopped)\b/i,
+        /\b(?:sharing|share)\b.{0,40}\b(?:revoked|withdrawn|terminated|cancell?ed|stopped|turned off|switched off|disabled|paused|deactivated|suspended)\b/i,
+        // "grower revoked partner access to their organization".
+        new RegExp(
+          String.raw`\b(?:revoked|removed|withdrew|withdrawn|pulled|cut off|disabled|stopped)\b.{0,40}\b(?:access|sharing|consent|authori[sz]ation)\b.{0,10}\b(?:to|for|from|of|on)\b.{0,20}\b${ORG}\b`,
+          'i',
+        ),
         /\bsharing (?:with|for) (?:the |your |this )?(?:partner|app|application|integration)\b.{0,40}\b(?:revoked|disabled|not|missing|ended|expired|inactive)\b/i,
         /\b(?:partner|app|application|integration)\b.{0,40}\bno (?:longer )?(?:access|sharing)\b.{0,20}\b(?:organi[sz]ation|operation|org)\b/i,
       ],
@@ -336,6 +346,9 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\btoken (?:is )?(?:no longer valid|not active)\b/i,
         /\bsession (?:has |is )?expired\b/i,
         /\btoken (?:has been|was) revoked\b/i,
+        // Words between the token and its state: "the security token included in the request is expired".
+        /\b(?:security|session|id|bearer|auth|access|refresh|oauth)? ?token\b.{0,50}\b(?:is|has|was|has been) (?:expired|revoked)\b/i,
+        /\b(?:login|credentials?|grant) (?:has |have |is |are )?expired\b/i,
       ],
     },
   },
