@@ -114,21 +114,26 @@ function parseHttpUrl(value: string): string {
 
 const url = (fallback: string): Kind<string> => checked(fallback, parseHttpUrl, true);
 
-const optionalUrl: Kind<string | undefined> = {
-  default: '',
-  schema: z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === '') return undefined;
-      try {
-        return parseHttpUrl(raw);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
-};
+/** An optional variable: empty or unset is undefined, anything else must pass `parse`. */
+function optional<T>(parse: (value: string) => T): Kind<T | undefined> {
+  return {
+    default: '',
+    schema: z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        if (raw === undefined || raw.trim() === '') return undefined;
+        try {
+          return parse(raw);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
+  };
+}
+
+const optionalUrl: Kind<string | undefined> = optional(parseHttpUrl);
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -139,21 +144,7 @@ function parsePort(value: string): number {
 
 const port = (fallback: number): Kind<number> => checked(String(fallback), parsePort, true);
 
-const optionalPort: Kind<number | undefined> = {
-  default: '',
-  schema: z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === '') return undefined;
-      try {
-        return parsePort(raw);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
-};
+const optionalPort: Kind<number | undefined> = optional(parsePort);
 
 const providerList = (fallback: string): Kind<ProviderId[]> =>
   checked(fallback, (value) => {
