@@ -46,6 +46,7 @@ export function createRedisErrorReporter(
   const intervalMs = options.intervalMs ?? 10_000;
   const now = options.now ?? Date.now;
   let lastLogAt: number | undefined;
+  let lastConnectionErrorAt: number | undefined;
   let suppressed = 0;
   let saw = false;
   const otherLastLogAt = new Map<string, number>();
@@ -53,10 +54,17 @@ export function createRedisErrorReporter(
     report(source, error) {
       options.onError?.();
       if (!isRedisConnectionError(error)) {
+        const t = now();
+        if (lastConnectionErrorAt !== undefined && t - lastConnectionErrorAt < intervalMs) {
+          // Within an interval of a lost connection, a queue error is the outage's echo: ioredis resends the
+          // commands whose answer it lost, so BullMQ finds the job it had already finished ("Missing key for
+          // job 1. moveToFinished"). It is counted with the outage's line, not printed as a new error.
+          suppressed += 1;
+          return;
+        }
         // Other errors repeat per job after a Redis that lost its data ("Missing key for job 14"): one line
         // per kind of error and source every interval, the job numbers aside.
         const kind = `${source}|${error instanceof Error ? error.message.replace(/\d+/g, 'N') : 'non-error'}`;
-        const t = now();
         const last = otherLastLogAt.get(kind);
         if (last !== undefined && t - last < intervalMs) return;
         if (otherLastLogAt.size >= 200) otherLastLogAt.clear();
@@ -66,6 +74,7 @@ export function createRedisErrorReporter(
       }
       saw = true;
       const t = now();
+      lastConnectionErrorAt = t;
       if (lastLogAt !== undefined && t - lastLogAt < intervalMs) {
         suppressed += 1;
         return;

@@ -67,13 +67,20 @@ describe('Redis error reporter', () => {
     reporter.report('queue:poll', refused);
     expect(lines()).toHaveLength(2);
     expect(lines()[1]).toMatchObject({ msg: 'Redis connection error; reconnecting', source: 'queue:poll', suppressedSinceLastLine: 29 });
+    // Within an interval of the last connection error, a queue error is the outage's echo: counted, not printed.
+    reporter.report('worker:poll', new Error('Missing key for job 1. moveToFinished'));
+    expect(lines()).toHaveLength(2);
+    t = 20_002;
+    reporter.report('redis', refused);
+    expect(lines()[2]).toMatchObject({ suppressedSinceLastLine: 1 });
+    t = 30_003;
     reporter.report('worker:poll', new Error('Missing lock for job 12'));
-    expect(lines()).toHaveLength(3);
+    expect(lines()).toHaveLength(4);
     // The same kind of error for other jobs within the interval adds no line; another kind does.
     reporter.report('worker:poll', new Error('Missing lock for job 13'));
-    expect(lines()).toHaveLength(3);
-    reporter.report('worker:poll', new Error('Missing key for job 13. moveToFinished'));
     expect(lines()).toHaveLength(4);
+    reporter.report('worker:poll', new Error('Missing key for job 13. moveToFinished'));
+    expect(lines()).toHaveLength(5);
   });
 });
 
