@@ -39,6 +39,8 @@ const ORG_STATUSES: readonly StatusSpec[] = [400, 401, 403, 404, 410, 422];
 const ORG = String.raw`(?:organi[sz]ation|org|operation)`;
 // Without "operation": "operation not permitted" and "unauthorized operation" are generic permission wordings.
 const ORG_NAME = String.raw`(?:organi[sz]ations?|orgs?)`;
+// "the requested organization", "this selected org": a determiner, then at most one qualifying word.
+const THE_ORG = String.raw`(?:(?:this|the|that|your|its|their) )?(?:(?:requested|given|specified|selected|target|chosen|provided) )?${ORG}`;
 
 /**
  * The built-in rules, strongest signal first (credential-failures.md, "Signals, strongest first").
@@ -147,7 +149,7 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\b(?:not|isn't|is not) (?:valid|available|registered) (?:in|for) (?:this|the (?:stage|staging|production)) environment\b/i,
         /\b(?:not (?:recogni[sz]ed|known|found|registered|valid)|unknown|does not exist) (?:in|for) (?:this|the current|the (?:stage|staging|production)) environment\b/i,
         // "issued for PRODUCTION but the STAGE environment was requested", "created for staging, used against production".
-        /\b(?:issued|created|registered|made|configured|meant|intended) for (?:the )?(?:stage|staging|production|prod)\b.{0,80}\b(?:but|while|whereas|yet|not)\b.{0,60}\b(?:stage|staging|production|prod)\b/i,
+        /\b(?:(?:issued|created|registered|made|configured|meant|intended|generated|valid(?: only)?) (?:for|in)|belongs to|comes from|is from|obtained (?:from|in)) (?:the )?(?:stage|staging|production|prod)\b.{0,80}\b(?:but|while|whereas|yet|not)\b.{0,60}\b(?:stage|staging|production|prod)\b/i,
         /\b(?:stage|staging|production|prod) (?:credentials?|tokens?|clients?|user ?pools?|accounts?) (?:cannot|can't|may not|must not|is not|are not|isn't|aren't) (?:be )?(?:used|valid|accepted|allowed)\b/i,
       ],
     },
@@ -298,7 +300,12 @@ export const BUILTIN_RULES: readonly Rule[] = [
           'i',
         ),
         new RegExp(
-          String.raw`\b(?:not have|n't have|does not have|do not have|lacks?|without) (?:the |any )?(?:permission|rights?|authori[sz]ation|access) (?:to access |to read |to view |for |on |to )?(?:this |the |that |your )?${ORG}\b`,
+          String.raw`\b(?:not have|n't have|does not have|do not have|lacks?|without) (?:the |any )?(?:permission|rights?|authori[sz]ation|access) (?:to access |to read |to view |for |on |to )?${THE_ORG}\b`,
+          'i',
+        ),
+        // The organization as the subject: "Organization XYZ12 has not authorized this partner".
+        new RegExp(
+          String.raw`\b${ORG}\b.{0,40}\b(?:has not|hasn't|have not|haven't|did not|didn't|does not|doesn't|never) (?:yet )?(?:authori[sz]ed?|approved?|granted access to|allowed|consented to) (?:this |the |your |that )?(?:partner|app|application|integration|client)\b`,
           'i',
         ),
       ],
@@ -310,19 +317,19 @@ export const BUILTIN_RULES: readonly Rule[] = [
     id: 'token.cognito-refresh-expired',
     category: 'cognito_token_expired',
     reason: 'the Cognito refresh token has expired',
-    match: { message: [/\brefresh token (?:has |is )?expired\b/i] },
+    match: { message: [/\brefresh[ _-]?token (?:has |is )?expired\b/i] },
   },
   {
     id: 'token.cognito-refresh-revoked',
     category: 'cognito_token_expired',
     reason: 'the Cognito refresh token was revoked',
-    match: { message: [/\brefresh token (?:has been |was |is )?revoked\b/i] },
+    match: { message: [/\brefresh[ _-]?token (?:has been |was |is )?revoked\b/i] },
   },
   {
     id: 'token.cognito-invalid-refresh',
     category: 'cognito_token_expired',
     reason: 'the Cognito refresh token is not valid',
-    match: { message: [/\binvalid refresh token\b/i, /\brefresh token (?:is )?(?:invalid|not valid|malformed)\b/i] },
+    match: { message: [/\binvalid refresh[ _-]?token\b/i, /\brefresh[ _-]?token (?:is )?(?:invalid|not valid|malformed)\b/i] },
   },
   {
     id: 'token.cognito-access-expired',
@@ -347,7 +354,7 @@ export const BUILTIN_RULES: readonly Rule[] = [
         /\bsession (?:has |is )?expired\b/i,
         /\btoken (?:has been|was) revoked\b/i,
         // Words between the token and its state: "the security token included in the request is expired".
-        /\b(?:security|session|id|bearer|auth|access|refresh|oauth)? ?token\b.{0,50}\b(?:is|has|was|has been) (?:expired|revoked)\b/i,
+        /\b(?:(?:security|session|id|bearer|auth|access|refresh|oauth)[ _-]?)?token\b.{0,50}\b(?:is|has|was|has been) (?:expired|revoked)\b/i,
         /\b(?:login|credentials?|grant) (?:has |have |is |are )?expired\b/i,
       ],
     },
@@ -390,7 +397,7 @@ export const BUILTIN_RULES: readonly Rule[] = [
       message: [
         /\binsufficient (?:scopes?|permissions?|privileges?|access rights)\b/i,
         /\bpermission(?:s)? denied\b/i,
-        /\b(?:missing|lacks?|without) (?:the )?(?:required )?(?:permissions?|scopes?|privileges?)\b/i,
+        /\b(?:missing|lacks?|without) (?:the |a )?(?:required |necessary )?(?:permissions?|scopes?|privileges?|roles?|rights?)\b/i,
         /\b(?:does not|doesn't|do not) have (?:the )?(?:required |necessary )?(?:permissions?|access|scopes?|privileges?)\b/i,
         /\bnot authori[sz]ed to perform\b/i,
         /\bscopes? .{0,40}\b(?:not granted|required|missing)\b/i,
