@@ -20,9 +20,12 @@ export const STRUCTURAL_RULE_IDS = {
   fallback: 'fallback.unclassified',
 } as const;
 
-/** True for the statuses that are transient by definition: 5xx, 429 and 408. */
+/**
+ * True for the statuses that are transient by definition: 5xx, 429, 408, and 0 (no HTTP answer at all: the
+ * connection failed or timed out before the provider said anything, which is never a reason to re-authenticate).
+ */
 export function isTransientStatus(status: number | null): boolean {
-  return status !== null && (status === 429 || status === 408 || (status >= 500 && status <= 599));
+  return status !== null && (status === 0 || status === 429 || status === 408 || (status >= 500 && status <= 599));
 }
 
 const STAGE_LABEL = /(?:^|[.-])(?:stage|staging)(?:[.-]|$)/i;
@@ -145,7 +148,7 @@ export function decideEvent(
   for (const pass of [1, 2] as const) {
     for (const rule of rules) {
       if (pass === 2 && !needsBodyFields(rule)) continue;
-      // Structural guarantee: a 5xx/429/408 is never turned into a re-auth, whatever the rule list says.
+      // Structural guarantee: a 5xx/429/408/0 is never turned into a re-auth, whatever the rule list says.
       if (transient && REAUTH_CATEGORIES.has(rule.category)) continue;
       if (ruleMatches(rule, input, pass)) {
         return { category: rule.category, ruleId: rule.id, reason: rule.reason, parsed };
@@ -156,7 +159,7 @@ export function decideEvent(
     return {
       category: 'provider_unavailable',
       ruleId: STRUCTURAL_RULE_IDS.transient,
-      reason: `the provider answered ${String(status)}, a transient status`,
+      reason: status === 0 ? 'no HTTP answer from the provider (status 0)' : `the provider answered ${String(status)}, a transient status`,
       parsed,
     };
   }

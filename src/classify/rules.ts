@@ -144,6 +144,7 @@ export const BUILTIN_RULES: readonly Rule[] = [
     match: {
       message: [
         /\benvironments? (?:does not match|do not match|mismatch)\b/i,
+        /\b(?:does not|doesn't|do not|don't) match (?:the |this |your )?(?:requested |current |target |expected )?environment\b/i,
         /\b(?:wrong|different|other|another) environment\b/i,
         /\bbelongs to (?:the )?(?:stage|staging|production|test|sandbox) environment\b/i,
         /\b(?:not|isn't|is not) (?:valid|available|registered) (?:in|for) (?:this|the (?:stage|staging|production)) environment\b/i,
