@@ -36,6 +36,14 @@ const STATUS_WITNESS: Readonly<Record<string, { category: Category; ruleId: stri
   },
 };
 
+/**
+ * Whether Leaf's credential `status` weighs on the verdict (UNAUTHENTICATED, MISSING_PERMISSION,
+ * TEMPORARILY_UNAVAILABLE): a poll may trust a cached credential object only when it does not.
+ */
+export function isWitnessStatus(status: string | null | undefined): boolean {
+  return typeof status === 'string' && Object.hasOwn(STATUS_WITNESS, status.trim().toUpperCase());
+}
+
 function verdictWithoutEvent(category: Category, ruleId: string, reason: string, excerpt: string): Assessment {
   return {
     category,
