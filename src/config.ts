@@ -205,7 +205,21 @@ export const CONFIG_SPEC = {
       providerList('panorama'),
       'Comma-separated provider ids to watch (listed under "Providers" in README.md).',
     ),
-    pollIntervalMs: variable('CREDWATCH_POLL_INTERVAL', duration('15m'), 'How often every user is swept and polled.'),
+    pollIntervalMs: variable(
+      'CREDWATCH_POLL_INTERVAL',
+      duration('15m'),
+      'How often Leaf users are listed and each healthy credential is polled (when the budget allows: see `credwatch_poll_capacity_seconds`).',
+    ),
+    failingRecheckMs: variable(
+      'CREDWATCH_FAILING_RECHECK_INTERVAL',
+      duration('5m'),
+      'How soon a credential found failing is polled again, to see its recovery; backs off to CREDWATCH_POLL_INTERVAL as the failure lasts.',
+    ),
+    credentialMaxAgeMs: variable(
+      'CREDWATCH_CREDENTIAL_MAX_AGE',
+      duration('24h'),
+      "Longest a poll trusts its cached copy of Leaf's credential object (id, status, environment) before fetching it again.",
+    ),
     pollConcurrency: variable('CREDWATCH_POLL_CONCURRENCY', integer(8, 1, 1000), 'Poll jobs one worker process runs at once.'),
     leafRps: variable('CREDWATCH_LEAF_RPS', positiveNumber(10, 10_000), 'Requests per second to Leaf, shared by every worker process.'),
     rulesFile: variable(
@@ -427,6 +441,7 @@ function crossChecks(c: Config): string[] {
     problems.push('CREDWATCH_PREFIX: on Redis Cluster the prefix needs a hash tag, such as {credwatch}');
   }
   if (c.monitor.pollIntervalMs < 1000) problems.push('CREDWATCH_POLL_INTERVAL: expected at least 1s');
+  if (c.monitor.failingRecheckMs < 1000) problems.push('CREDWATCH_FAILING_RECHECK_INTERVAL: expected at least 1s');
   return problems;
 }
 

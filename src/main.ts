@@ -24,6 +24,8 @@ import { deliveryQueueName } from './webhooks/delivery.processor.js';
 import { CredentialStore } from './monitor/credential-store.js';
 import type { PollReason } from './monitor/schedules.js';
 import { enqueuePolls } from './monitor/sweep.processor.js';
+import { PollSchedule } from './monitor/poll-schedule.js';
+import { CapacityReader } from './monitor/capacity.js';
 import { VERSION } from './version.js';
 import { createClassifierMetrics } from './metrics/classifier-metrics.js';
 import { reassessCredentials } from './monitor/reassess-credentials.js';
@@ -105,9 +107,24 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
     }
   };
-  const store = new CredentialStore(redis, prefix, { historyLimit: config.monitor.historyLimit, providers: config.monitor.providers });
+  const store = new CredentialStore(redis, prefix, {
+    historyLimit: config.monitor.historyLimit,
+    providers: config.monitor.providers,
+    intervals: { pollIntervalMs: config.monitor.pollIntervalMs, failingRecheckMs: config.monitor.failingRecheckMs },
+  });
+  const schedule = new PollSchedule(redis, prefix, config.monitor.providers);
+  const budget = new RedisRequestBudget({ redis, key: `${prefix}:leaf:budget`, rps: config.monitor.leafRps });
+  const capacity = new CapacityReader({
+    redis,
+    prefix,
+    schedule,
+    rps: config.monitor.leafRps,
+    pollIntervalMs: config.monitor.pollIntervalMs,
+    providers: config.monitor.providers.length,
+    utilization: async () => null, // MERGE: budget.usage()
+  });
   const leaf = createLeafClient(config.leaf, {
-    budget: new RedisRequestBudget({ redis, key: `${prefix}:leaf:budget`, rps: config.monitor.leafRps }),
+    budget,
     tokenStore: new RedisTokenStore({ redis, key: `${prefix}:leaf:token` }),
     metrics,
     logger: logger.child({ component: 'leaf' }),
@@ -142,9 +159,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       : {}),
   });
   closers.unshift(() => webhooks.close());
-  metrics.setScrapeSources(createScrapeSources({ store, queues, webhooks, monitor: config.monitor }));
-  const requestPoll = (provider: ProviderId, leafUserId: string, reason: PollReason = 'manual') =>
-    enqueuePolls(queues.poll, [provider], [leafUserId], reason);
+  metrics.setScrapeSources(createScrapeSources({ store, queues, webhooks, monitor: config.monitor, capacity }));
+  // A manual or alert-triggered poll fetches the credential object again: Leaf may know something new.
+  const requestPoll = async (provider: ProviderId, leafUserId: string, reason: Exclude<PollReason, 'schedule'> = 'manual') => {
+    await store.forgetCachedCredential(provider, leafUserId);
+    await enqueuePolls(queues.poll, [provider], [leafUserId], reason);
+  };
   const inbox = new UnclassifiedInbox(redis, prefix, config.monitor.unclassifiedMaxSignatures);
   const rules = startRulesReloader({
     file: config.monitor.rulesFile,
@@ -158,7 +178,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         store,
         providers: config.monitor.providers,
         changedRuleIds,
-        enqueue: (provider, ids) => enqueuePolls(queues.poll, [provider], ids, 'manual'),
+        enqueue: (provider, ids) => schedule.makeDue(ids, Date.now(), provider),
       }),
   });
   closers.unshift(async () => rules.close());
@@ -181,6 +201,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       metrics,
       logger,
       redisErrors,
+      schedule,
+      capacity,
     });
     closers.unshift(() => workers.close());
     if (roles.includes('worker') || roles.includes('scheduler')) {

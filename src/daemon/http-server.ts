@@ -31,7 +31,7 @@ export interface HttpDeps {
   inbox: UnclassifiedInbox;
   metrics: Metrics;
   logger: Logger;
-  requestPoll(provider: ProviderId, leafUserId: string, reason: PollReason): Promise<void>;
+  requestPoll(provider: ProviderId, leafUserId: string, reason: Exclude<PollReason, 'schedule'>): Promise<void>;
 }
 
 /** The listening servers: their URLs and one close for all. */

@@ -3,6 +3,7 @@ import type { ScrapeSources } from '../metrics/metrics.js';
 import type { CredentialStore } from '../monitor/credential-store.js';
 import type { WebhookService } from '../webhooks/webhook-service.js';
 import type { DaemonQueues } from './queues.js';
+import type { CapacityReader, CapacityReport } from '../monitor/capacity.js';
 
 /** What the gauges read from shared state at scrape time: the same on every replica. */
 export function createScrapeSources(deps: {
@@ -10,9 +11,18 @@ export function createScrapeSources(deps: {
   queues: DaemonQueues;
   webhooks: WebhookService;
   monitor: Config['monitor'];
+  capacity: CapacityReader;
 }): ScrapeSources {
   const { store, queues, webhooks, monitor } = deps;
+  // Four gauges read the capacity report on each scrape: one read serves them all.
+  let capacityRead: { atMs: number; report: Promise<CapacityReport> } | undefined;
+  const capacity = () => {
+    const now = Date.now();
+    if (capacityRead === undefined || now - capacityRead.atMs > 1000) capacityRead = { atMs: now, report: deps.capacity.read(now) };
+    return capacityRead.report;
+  };
   return {
+    capacity,
     credentialCounts: () => store.counts(),
     oldestPollAges: () => store.oldestPollAges(Date.now()),
     lastSweepSuccess: async () => {

@@ -4,6 +4,7 @@ import type { ProviderId } from '../core/providers.js';
 import { LEAF_OPERATIONS, STATUS_CLASSES, type LeafOperation, type StatusClass } from '../core/leaf-operations.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../core/webhook-event-types.js';
 import { ENDPOINT_STATES } from '../core/webhook-event-types.js';
+import { CREDENTIAL_FETCH_REASONS, type CredentialFetchReason } from '../core/credential-fetch-reasons.js';
 
 export const POLL_OUTCOMES = ['ok', 'leaf_error', 'rate_limited', 'not_connected'] as const;
 export type PollOutcome = (typeof POLL_OUTCOMES)[number];
@@ -43,6 +44,10 @@ export interface ScrapeSources {
   providerUnavailableOverdue?(): Promise<Array<{ provider: string; count: number }>>;
   /** State (healthy / failing / disabled) and undelivered backlog of each webhook endpoint. */
   webhookEndpoints?(): Promise<Array<{ endpoint: string; state: string; backlog: number }>>;
+  /** The capacity report: what the Leaf budget allows (one read shared by the capacity gauges of a scrape). */
+  capacity?(): Promise<
+    { fullPassSeconds: number; achievableIntervalSeconds: number; requestsPerPoll: number; utilization: number | null } | undefined
+  >;
   /** Open fleet incidents and notifications waiting (held by an incident, or settling). */
   incidentGauges?(): Promise<{
     open: number;
@@ -145,6 +150,48 @@ export function createMetrics(
     async collect() {
       if (!sources?.providerUnavailableOverdue) return;
       for (const row of await sources.providerUnavailableOverdue()) this.set({ provider: row.provider }, row.count);
+    },
+  });
+  const credentialFetches: LabelledCounter<{ reason: CredentialFetchReason }> = new Counter({
+    name: 'credwatch_credential_fetches_total',
+    help: "Fetches of Leaf's credential object by polls, by why the cached copy was not trusted (see docs/operations.md).",
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  new Gauge({
+    name: 'credwatch_poll_capacity_seconds',
+    help: 'Shortest full pass over every credential that the Leaf request budget allows, at the measured requests per poll.',
+    registers,
+    async collect() {
+      const report = await sources?.capacity?.();
+      if (report) this.set(report.fullPassSeconds);
+    },
+  });
+  new Gauge({
+    name: 'credwatch_poll_achievable_interval_seconds',
+    help: 'The poll interval credwatch can keep: CREDWATCH_POLL_INTERVAL, or the capacity when the budget allows no less.',
+    registers,
+    async collect() {
+      const report = await sources?.capacity?.();
+      if (report) this.set(report.achievableIntervalSeconds);
+    },
+  });
+  new Gauge({
+    name: 'credwatch_poll_requests_per_poll',
+    help: 'Leaf requests per poll over the last 15 minutes (1 in steady state, 2 when the credential object is fetched).',
+    registers,
+    async collect() {
+      const report = await sources?.capacity?.();
+      if (report) this.set(report.requestsPerPoll);
+    },
+  });
+  new Gauge({
+    name: 'credwatch_budget_utilization',
+    help: 'Share of the Leaf request budget (CREDWATCH_LEAF_RPS) used over the last minute, by every process.',
+    registers,
+    async collect() {
+      const report = await sources?.capacity?.();
+      if (report && report.utilization !== null) this.set(report.utilization);
     },
   });
   const sweepDuration = new Gauge({
@@ -284,6 +331,7 @@ export function createMetrics(
     webhookEndpointDisabled.set({ endpoint }, 0);
   }
   for (const outcome of LEAF_ALERT_OUTCOMES) leafAlerts.inc({ outcome }, 0);
+  for (const reason of CREDENTIAL_FETCH_REASONS) credentialFetches.inc({ reason }, 0);
   redisErrors.inc(0);
 
   return {
@@ -299,6 +347,7 @@ export function createMetrics(
     pollDuration,
     leafRequests,
     leafRequestDuration,
+    credentialFetches,
     sweepDuration,
     detectionLatency,
     webhookDeliveries,

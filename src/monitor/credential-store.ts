@@ -10,7 +10,9 @@ import {
   type GrowerIdentity,
   type ListedUser,
 } from './grower-identity.js';
-import { OUTBOX_STREAM, type Transition } from './transition.js';
+import { APPLY_POLL, MARK_REMOVED } from './credential-scripts.js';
+import type { Transition } from './transition.js';
+import { DEFAULT_INTERVALS, nextDueMs, scheduleClassOf, type ScheduleIntervals } from './poll-schedule.js';
 
 /** One credential's state as kept in Redis and shown by the API. */
 export interface CredentialState {
@@ -52,6 +54,23 @@ export interface PollObservation {
   evidence: Evidence;
   cursorMs: number | null;
   lastEventId: string | null;
+  /** Requests to Leaf this poll made (the capacity report's requests per poll; default 0). */
+  leafRequests?: number;
+  /** Leaf's credential status as fetched, or as cached (default none). */
+  credentialStatus?: string | null;
+  /** When this poll fetched the credential object; null or absent when it used the cached copy. */
+  credentialFetchedAtMs?: number | null;
+}
+
+/** What a poll knows before it asks Leaf: the cached credential object and where the event log stood. */
+export interface PollContext {
+  /** The cached credential object: null when it was absent (not connected), undefined when not cached. */
+  cached:
+    | { credential: { id: string; status: string | null; clientEnvironment: ClientEnvironment | null } | null; fetchedAtMs: number }
+    | undefined;
+  category: Category | null;
+  cursorMs: number | null;
+  lastEventId: string | null;
 }
 
 /** The outcome of applyPoll. */
@@ -73,66 +92,6 @@ export interface SweepInfo {
   lastCompleteStartedAt: string | null;
 }
 
-// One script writes the state, the indexes, the history and the outbox entry, so a transition can never
-// be lost or doubled between steps, whichever worker dies or races. Keys are built from the prefix; with a
-// hash-tagged prefix they all live in one Redis Cluster slot.
-const APPLY_POLL = `
-local cred = KEYS[1]
-local P, provider, user = ARGV[1], ARGV[2], ARGV[3]
-local observed = tonumber(ARGV[4])
-local lp = tonumber(redis.call('HGET', cred, 'lp') or '0')
-local prevCursor = redis.call('HGET', cred, 'cur') or ''
-if observed < lp then return {'stale', '', prevCursor} end
-local prev = redis.call('HGET', cred, 'cat')
-local newcat = ARGV[5]
-local since = ARGV[7]
-if prev == newcat then since = redis.call('HGET', cred, 'since') or since end
-local oldCid = redis.call('HGET', cred, 'c')
-local wasRemoved = redis.call('HGET', cred, 'rm')
-local cid = ARGV[8]
-redis.call('HSET', cred, 'cat', newcat, 'act', ARGV[6], 'since', since, 'lp', ARGV[4], 'c', cid, 'e', ARGV[9],
-  'cur', ARGV[10], 'cid', ARGV[11], 'rule', ARGV[12], 'reason', ARGV[13], 'ei', ARGV[14], 'es', ARGV[18], 'f', '0')
--- Small values keep the hash in Redis's compact listpack encoding: an empty excerpt is not stored.
-if ARGV[19] == '' then redis.call('HDEL', cred, 'rm', 'ex') else redis.call('HSET', cred, 'ex', ARGV[19]); redis.call('HDEL', cred, 'rm') end
-redis.call('PERSIST', cred)
-if prev and prev ~= newcat then redis.call('ZREM', P .. ':cat:' .. provider .. ':' .. prev, user) end
-if prev ~= newcat or wasRemoved then redis.call('ZADD', P .. ':cat:' .. provider .. ':' .. newcat, tonumber(ARGV[17]), user) end
-redis.call('ZADD', P .. ':polled:' .. provider, observed, user)
-if oldCid and oldCid ~= '' and oldCid ~= cid then redis.call('HDEL', P .. ':credid', oldCid) end
-if cid ~= '' then redis.call('HSET', P .. ':credid', cid, provider .. ':' .. user) end
-if prev == newcat or (not prev and newcat == 'healthy') then return {'same', '', prevCursor} end
-local t = cjson.decode(ARGV[16])
-t['id'] = 't' .. redis.call('INCR', P .. ':seq:transition')
-t['from'] = prev or cjson.null
-t['since'] = since
-local gx, gn, gm = redis.call('HGET', cred, 'gx'), redis.call('HGET', cred, 'gn'), redis.call('HGET', cred, 'gm')
-if gx or gn or gm then t['grower'] = {externalId = gx or cjson.null, name = gn or cjson.null, email = gm or cjson.null} end
-local json = cjson.encode(t)
-local hist = P .. ':hist:' .. provider .. ':' .. user
-redis.call('LPUSH', hist, json)
-redis.call('LTRIM', hist, 0, tonumber(ARGV[15]) - 1)
-redis.call('XADD', P .. ':${OUTBOX_STREAM}', '*', 't', json)
-return {'transition', json, prevCursor}
-`;
-
-// Marks a credential removed: out of every index, kept (with a TTL) for the API.
-const MARK_REMOVED = `
-local cred = KEYS[1]
-local P, provider, user = ARGV[1], ARGV[2], ARGV[3]
-local cat = redis.call('HGET', cred, 'cat')
-if not cat then return 0 end
-redis.call('ZREM', P .. ':cat:' .. provider .. ':' .. cat, user)
-redis.call('ZREM', P .. ':polled:' .. provider, user)
-local cid = redis.call('HGET', cred, 'c')
-if cid and cid ~= '' then redis.call('HDEL', P .. ':credid', cid) end
-local gx = redis.call('HGET', cred, 'gx')
-if gx then redis.call('ZREM', P .. ':growers:ext', gx .. '\\0' .. user) end
-redis.call('HSET', cred, 'rm', ARGV[4])
-redis.call('PEXPIRE', cred, ARGV[5])
-redis.call('PEXPIRE', P .. ':hist:' .. provider .. ':' .. user, ARGV[5])
-return 1
-`;
-
 const REMOVED_RETENTION_MS = 30 * 86_400_000;
 
 /** All Redis keys of credential state live here: state hash, category indexes, history, outbox. */
@@ -140,7 +99,7 @@ export class CredentialStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly options: { historyLimit: number; providers: readonly ProviderId[] },
+    private readonly options: { historyLimit: number; providers: readonly ProviderId[]; intervals?: ScheduleIntervals },
   ) {
     redis.defineCommand('credwatchApplyPoll', { numberOfKeys: 1, lua: APPLY_POLL });
     redis.defineCommand('credwatchMarkRemoved', { numberOfKeys: 1, lua: MARK_REMOVED });
@@ -197,6 +156,11 @@ export class CredentialStore {
       String(sinceMs),
       o.evidence.statusCode === null ? '' : String(o.evidence.statusCode),
       o.evidence.excerpt,
+      scheduleClassOf(o.category),
+      String(nextDueMs(o.category, o.observedAtMs, sinceMs, this.options.intervals ?? DEFAULT_INTERVALS)),
+      String(o.leafRequests ?? 0),
+      o.credentialStatus ?? '',
+      o.credentialFetchedAtMs === null || o.credentialFetchedAtMs === undefined ? '' : String(o.credentialFetchedAtMs),
     )) as [string, string, string];
     const [status, json, prevCursor] = reply;
     return {
@@ -204,6 +168,33 @@ export class CredentialStore {
       transition: status === 'transition' ? (JSON.parse(json) as Transition) : null,
       previousCursorMs: prevCursor === '' ? null : Number(prevCursor),
     };
+  }
+
+  /** The cached credential object and the event cursor, read before a poll asks Leaf (one round trip). */
+  async pollContext(provider: ProviderId, leafUserId: string): Promise<PollContext> {
+    const [c, e, cs, cf, cat, cur, cid] = await this.redis.hmget(
+      this.credKey(provider, leafUserId),
+      'c',
+      'e',
+      'cs',
+      'cf',
+      'cat',
+      'cur',
+      'cid',
+    );
+    const fetchedAtMs = cf ? Number(cf) : Number.NaN;
+    const cached = Number.isFinite(fetchedAtMs)
+      ? {
+          credential: c ? { id: c, status: cs || null, clientEnvironment: (e || null) as ClientEnvironment | null } : null,
+          fetchedAtMs,
+        }
+      : undefined;
+    return { cached, category: (cat ?? null) as Category | null, cursorMs: cur ? Number(cur) : null, lastEventId: cid || null };
+  }
+
+  /** Makes the next poll fetch the credential object again (after a Leaf alert or a manual poll). */
+  async forgetCachedCredential(provider: ProviderId, leafUserId: string): Promise<void> {
+    await this.redis.hdel(this.credKey(provider, leafUserId), 'cf');
   }
 
   /** Counts a failed poll (Leaf error) without touching the category. */

@@ -10,6 +10,8 @@ import type { Metrics, PollOutcome } from '../metrics/metrics.js';
 import type { CredentialStore } from './credential-store.js';
 import type { PollJobData } from './schedules.js';
 import { inboxSightings } from './inbox-sightings.js';
+import { cacheRefusal, eventsContradictCache, type EventsAnswer } from './credential-cache.js';
+import type { CredentialFetchReason } from '../core/credential-fetch-reasons.js';
 import type { InboxSighting } from './unclassified-inbox.js';
 
 /** The part of Leaf's credential object a poll reads (the client drops the tokens before this point). */
@@ -19,9 +21,12 @@ export interface PolledCredential {
   clientEnvironment?: ClientEnvironment | undefined;
 }
 
+/** The answer of a credential lookup: the credential (tokens dropped), or not connected (Leaf said 404). */
+export type CredentialLookup = { connected: true; credential: PolledCredential } | { connected: false };
+
 /** What the poll processor needs from the Leaf client. */
 export interface LeafReader {
-  getCredential(provider: ProviderId, userId: string): Promise<{ connected: true; credential: PolledCredential } | { connected: false }>;
+  getCredential(provider: ProviderId, userId: string): Promise<CredentialLookup>;
   getEvents(provider: ProviderId, userId: string): Promise<CredentialEvent[]>;
 }
 
@@ -59,8 +64,12 @@ export interface PollProcessorDeps {
   queue: Queue;
   /** The unclassified inbox: written only when a new event is unclassified or decided by a fallback rule. */
   inbox?: { record(sightings: readonly InboxSighting[]): Promise<void> };
+  /** Longest the cached credential object is trusted (CREDWATCH_CREDENTIAL_MAX_AGE, default 24 h). */
+  credentialMaxAgeMs?: number;
   now?: () => Date;
 }
+
+const DEFAULT_CREDENTIAL_MAX_AGE_MS = 24 * 3_600_000;
 
 /**
  * Builds the processor of the poll queue: fetch the credential and its events, classify, persist, count.
@@ -76,8 +85,9 @@ export function createPollProcessor(deps: PollProcessorDeps) {
     const stopTimer = deps.metrics.pollDuration.startTimer({ provider });
     let outcome: PollOutcome = 'ok';
     try {
-      const found = await deps.leaf.getCredential(provider, leafUserId);
-      const events = found.connected ? await deps.leaf.getEvents(provider, leafUserId) : [];
+      const seen = await observeCredential(deps, provider, leafUserId, started.getTime());
+      if (seen.fetchReason !== null) deps.metrics.credentialFetches.inc({ reason: seen.fetchReason });
+      const { found, events } = seen;
       const credential: CredentialSummary | null = found.connected
         ? { id: found.credential.id, status: found.credential.status, clientEnvironment: found.credential.clientEnvironment }
         : null;
@@ -101,6 +111,9 @@ export function createPollProcessor(deps: PollProcessorDeps) {
           evidence: assessment.category === 'healthy' ? { ...assessment.evidence, excerpt: '' } : assessment.evidence,
           cursorMs: newest?.createdAtMs ?? null,
           lastEventId: newest?.id ?? null,
+          leafRequests: seen.requests,
+          credentialStatus: found.connected ? (found.credential.status ?? null) : null,
+          credentialFetchedAtMs: seen.fetchReason === null ? null : started.getTime(),
         },
         now(),
       );
@@ -136,6 +149,61 @@ export function createPollProcessor(deps: PollProcessorDeps) {
       stopTimer();
     }
   };
+}
+
+/** What a poll saw of one credential, and what it cost. */
+interface Observation {
+  found: CredentialLookup;
+  events: CredentialEvent[];
+  /** Leaf requests made (the retries inside the client aside). */
+  requests: number;
+  /** Why the credential object was fetched; null when the cached copy was trusted. */
+  fetchReason: CredentialFetchReason | null;
+}
+
+/**
+ * Fetches what the classifier needs. In steady state one request: the events, with the credential object
+ * from the cache. The object is fetched (first, or after the events) whenever the cache is missing, old,
+ * carries a status that weighs on the verdict, or the events show something it cannot explain, so the
+ * classifier always gets the inputs a poll without cache would give it.
+ */
+async function observeCredential(deps: PollProcessorDeps, provider: ProviderId, leafUserId: string, nowMs: number): Promise<Observation> {
+  const context = await deps.store.pollContext(provider, leafUserId);
+  let fetchReason = cacheRefusal(context, nowMs, deps.credentialMaxAgeMs ?? DEFAULT_CREDENTIAL_MAX_AGE_MS);
+  let requests = 0;
+  let answer: EventsAnswer | undefined;
+  if (fetchReason === null && context.cached !== undefined) {
+    const cached = context.cached.credential;
+    requests += 1;
+    answer = await getEventsAnswer(deps.leaf, provider, leafUserId);
+    fetchReason = eventsContradictCache(cached, answer, context, nowMs);
+    if (fetchReason === null) {
+      const found: CredentialLookup =
+        cached === null
+          ? { connected: false }
+          : {
+              connected: true,
+              credential: { id: cached.id, status: cached.status ?? undefined, clientEnvironment: cached.clientEnvironment ?? undefined },
+            };
+      return { found, events: answer.found ? [...answer.events] : [], requests, fetchReason };
+    }
+  }
+  requests += 1;
+  const found = await deps.leaf.getCredential(provider, leafUserId);
+  if (!found.connected) return { found, events: [], requests, fetchReason };
+  // Events fetched a moment ago serve; a 404 then a credential now is a race, so the log is asked again.
+  if (answer?.found) return { found, events: [...answer.events], requests, fetchReason };
+  requests += 1;
+  return { found, events: await deps.leaf.getEvents(provider, leafUserId), requests, fetchReason };
+}
+
+async function getEventsAnswer(leaf: LeafReader, provider: ProviderId, leafUserId: string): Promise<EventsAnswer> {
+  try {
+    return { found: true, events: await leaf.getEvents(provider, leafUserId) };
+  } catch (error) {
+    if (isLeafError(error, 'LEAF_NOT_FOUND')) return { found: false };
+    throw error;
+  }
 }
 
 function countNewEvents(

@@ -3,8 +3,8 @@ import type { DefaultJobOptions, Queue } from 'bullmq';
 /** Queue names (BullMQ keys are `{prefix}:{name}:...`). */
 export const QUEUES = { sweep: 'sweep', poll: 'poll' } as const;
 
-/** Why a poll was asked for; only ids and reasons go into job data, never a secret. */
-export type PollReason = 'sweep' | 'manual' | 'leaf_alert';
+/** Why a poll was asked for (`schedule`: it was due); only ids and reasons go into job data, never a secret. */
+export type PollReason = 'schedule' | 'manual' | 'leaf_alert';
 
 /** Data of a poll job. */
 export interface PollJobData {
@@ -18,8 +18,8 @@ export interface SweepJobData {
   trigger: 'schedule' | 'manual';
 }
 
-/** Priorities: a manual or alert-triggered poll goes ahead of the sweep's backlog (lower is sooner). */
-export const POLL_PRIORITY: Record<PollReason, number> = { manual: 1, leaf_alert: 1, sweep: 10 };
+/** Priorities: a manual or alert-triggered poll goes ahead of scheduled ones (lower is sooner; see poll-schedule.ts). */
+export const POLL_PRIORITY: Record<Exclude<PollReason, 'schedule'>, number> = { manual: 1, leaf_alert: 1 };
 
 /** Defaults of every poll job: bounded retries with backoff, trimmed history (bounded Redis memory). */
 export const POLL_JOB_DEFAULTS: DefaultJobOptions = {

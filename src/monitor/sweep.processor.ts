@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CredentialStore } from './credential-store.js';
 import type { ListedUser } from './grower-identity.js';
+import type { PollSchedule } from './poll-schedule.js';
 import { POLL_PRIORITY, type PollJobData, type PollReason, type SweepJobData } from './schedules.js';
 
 /** What the sweep needs from the Leaf client: pages of users, never all users at once. */
@@ -23,12 +24,12 @@ export function pollDedupId(provider: string, leafUserId: string): string {
   return `${provider}:${leafUserId}`;
 }
 
-/** Enqueues polls for users, deduplicated per user (a user already queued or running is skipped). */
+/** Enqueues manual or alert-triggered polls, ahead of scheduled ones, deduplicated per user. */
 export async function enqueuePolls(
   queue: Queue,
   providers: readonly ProviderId[],
   userIds: readonly string[],
-  reason: PollReason,
+  reason: Exclude<PollReason, 'schedule'>,
 ): Promise<void> {
   const jobs = [];
   for (const leafUserId of userIds) {
@@ -47,17 +48,20 @@ export async function enqueuePolls(
 export interface SweepProcessorDeps {
   leaf: LeafUserLister;
   store: CredentialStore;
-  pollQueue: Queue;
-  providers: readonly ProviderId[];
+  /** Where listed users are scheduled: new ones due now; on a manual sweep, every listed one due now. */
+  schedule: Pick<PollSchedule, 'addListed' | 'makeDue'>;
+  /** Called once a listing completed with every user (the capacity report is logged there). */
+  afterListing?: (users: number) => Promise<void>;
   metrics: Metrics;
   logger: Logger;
   now?: () => Date;
 }
 
 /**
- * Builds the sweep processor: pages through Leaf's users, enqueues one poll per user and provider, marks
- * users seen, and at the end marks removed those that the previous complete sweep and this one did not
- * list (so a user is marked removed at most one interval after Leaf stops listing it).
+ * Builds the sweep processor: pages through Leaf's users, schedules the new ones (the releaser polls them
+ * first, within the budget), marks users seen, and at the end marks removed those that the previous
+ * complete sweep and this one did not list (so a user is marked removed at most one interval after Leaf
+ * stops listing it). A manual sweep also makes every listed user due now.
  */
 export function createSweepProcessor(deps: SweepProcessorDeps) {
   const now = deps.now ?? (() => new Date());
@@ -67,6 +71,7 @@ export function createSweepProcessor(deps: SweepProcessorDeps) {
     const previous = await deps.store.sweepInfo();
     await deps.store.sweepStarted(started);
     let users = 0;
+    let newUsers = 0;
     let lastProgress = 0;
     let nextPage = 0;
     let rateLimitedInARow = 0;
@@ -76,8 +81,9 @@ export function createSweepProcessor(deps: SweepProcessorDeps) {
           rateLimitedInARow = 0;
           nextPage = page.page + 1;
           const ids = page.users.map((u) => u.id);
-          await enqueuePolls(deps.pollQueue, deps.providers, ids, 'sweep');
           await deps.store.markSeen(ids, started.getTime(), page.users);
+          if (job.data.trigger === 'manual') await deps.schedule.makeDue(ids, now().getTime());
+          else newUsers += await deps.schedule.addListed(ids, now().getTime());
           users += ids.length;
           if (page.total !== undefined && page.total > 0) {
             const pct = Math.floor((users / page.total) * 100);
@@ -104,7 +110,8 @@ export function createSweepProcessor(deps: SweepProcessorDeps) {
     const durationMs = finished.getTime() - started.getTime();
     await deps.store.sweepFinished(finished, durationMs, users, started);
     deps.metrics.sweepDuration.set(durationMs / 1000);
-    log.info({ users, removed, durationMs }, 'sweep enqueued every user');
+    log.info({ users, newUsers, removed, durationMs }, 'sweep listed every user');
+    await deps.afterListing?.(users);
     return { users };
   };
 }

@@ -1,0 +1,121 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Daemon } from '../src/main.js';
+import type { StartedSimulator } from '../src/sim/simulator.js';
+import { api, simEvent, startTestDaemon, waitFor, waitForSweepDone } from './helpers/daemon.js';
+import { deleteKeys, testRedisUrl, uniquePrefix } from './helpers/redis.js';
+import { startTestSimulator } from './helpers/simulator.js';
+
+async function control(sim: StartedSimulator, method: string, path: string, body?: unknown): Promise<void> {
+  const res = await fetch(`${sim.url}/_sim${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!res.ok) throw new Error(`sim ${method} ${path} answered ${res.status}: ${await res.text()}`);
+}
+
+function fetchesByReason(metrics: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of metrics.matchAll(/credwatch_credential_fetches_total\{reason="([a-z_]+)"\} (\d+)/g)) out[m[1] ?? ''] = Number(m[2]);
+  return out;
+}
+
+describe('requests per poll: the cached credential object (real Redis, simulator)', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('polls with one request in steady state, and fetches the credential whenever the events or its age ask for it', async () => {
+    const prefix = uniquePrefix('pollcost');
+    const sim = await startTestSimulator({ users: 0 });
+    cleanups.push(() => sim.close());
+    const healthy = Array.from({ length: 24 }, (_, i) => `grower-${i}`);
+    for (const id of healthy) {
+      await control(sim, 'POST', '/users', {
+        id,
+        credential: { status: 'OK', clientEnvironment: 'PRODUCTION' },
+        events: [{ statusCode: 200, body: '{"organizations":[]}' }],
+      });
+    }
+    await control(sim, 'POST', '/users', { id: 'unplugged', credential: null });
+    const redis = new Redis(testRedisUrl());
+    cleanups.push(async () => {
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    });
+    const daemon: Daemon = await startTestDaemon(sim, prefix, {
+      env: { CREDWATCH_POLL_INTERVAL: '1s', CREDWATCH_CREDENTIAL_MAX_AGE: '6s', CREDWATCH_FAILING_RECHECK_INTERVAL: '1s' },
+    });
+    cleanups.push(() => daemon.close());
+    const users = healthy.length + 1;
+    await waitForSweepDone(daemon, users);
+
+    // Steady state: every credential polled again several times; only the events are asked for.
+    sim.sim.resetStats();
+    const pollsBefore = await pollCount(daemon);
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const stats = sim.sim.stats();
+    const polls = (await pollCount(daemon)) - pollsBefore;
+    expect(polls).toBeGreaterThanOrEqual(users * 2);
+    expect(stats.requests['get_credential'] ?? 0).toBe(0);
+    const perPoll = ((stats.requests['get_events'] ?? 0) + (stats.requests['get_credential'] ?? 0)) / polls;
+    expect(perPoll).toBeLessThanOrEqual(1.1);
+
+    // A new failure event: the credential object is fetched with it, the verdict as without a cache.
+    await simEvent(sim, 'grower-1', 'expired');
+    // Detached credential: the events answer 404 while a credential is cached.
+    await control(sim, 'DELETE', '/users/grower-2/credential');
+    // Attached credential: events appear where "not connected" was cached.
+    await control(sim, 'PUT', '/users/unplugged/credential', { status: 'OK', clientEnvironment: 'PRODUCTION' });
+    await waitFor(
+      'the three changes seen',
+      async () => {
+        const [a, b, c] = await Promise.all(['grower-1', 'grower-2', 'unplugged'].map((id) => daemon.store.get('panorama', id)));
+        return (
+          a?.category === 'cognito_token_expired' && b?.category === 'not_connected' && c?.category === 'healthy' && c.credentialId !== null
+        );
+      },
+      10_000,
+    );
+    const reasons = fetchesByReason(await (await fetch(daemon.metricsUrl ?? '')).text());
+    expect(reasons['new_failure_event']).toBeGreaterThanOrEqual(1);
+    expect(reasons['events_not_found']).toBeGreaterThanOrEqual(1);
+    expect(reasons['events_appeared']).toBeGreaterThanOrEqual(1);
+    // The failing credential's status is now UNAUTHENTICATED in the cache: it is fetched at each re-check.
+    await waitFor(
+      'a re-check of the failing credential',
+      async () => (fetchesByReason(await (await fetch(daemon.metricsUrl ?? '')).text())['failing_status'] ?? 0) >= 1,
+      10_000,
+    );
+
+    // A status change with no event reaches the verdict within the max age (Leaf's alert would be sooner).
+    await control(sim, 'PUT', '/users/grower-3/credential', { status: 'MISSING_PERMISSION' });
+    await waitFor(
+      'the new status read once the cache is too old',
+      async () => (await daemon.store.get('panorama', 'grower-3'))?.category === 'missing_permission',
+      15_000,
+    );
+
+    // A manual poll fetches the credential object again.
+    const before = sim.sim.stats().requests['get_credential'] ?? 0;
+    expect((await api(daemon, '/api/credentials/grower-4/poll?provider=panorama', { method: 'POST' })).status).toBe(202);
+    await waitFor('the manual poll', async () => (sim.sim.stats().requests['get_credential'] ?? 0) > before, 10_000);
+
+    // Every verdict equals the simulator's ground truth.
+    const wrong: string[] = [];
+    for (const id of sim.sim.userIds()) {
+      const state = await daemon.store.get('panorama', id);
+      if (state?.category !== sim.sim.expectedCategory(id)) wrong.push(`${id}: ${state?.category} ≠ ${sim.sim.expectedCategory(id)}`);
+    }
+    expect(wrong).toEqual([]);
+  }, 60_000);
+});
+
+async function pollCount(daemon: Daemon): Promise<number> {
+  const text = await (await fetch(daemon.metricsUrl ?? '')).text();
+  let total = 0;
+  for (const m of text.matchAll(/credwatch_polls_total\{provider="panorama",outcome="(ok|not_connected)"\} (\d+)/g)) total += Number(m[2]);
+  return total;
+}
