@@ -214,7 +214,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       for (const w of workers.workers) checks[`worker:${w.name}`] = w.isRunning();
       return { ready: Object.values(checks).every(Boolean), checks };
     };
-    http = await startHttp({ roles, config, registry, readiness, store, webhooks, inbox, metrics, logger, requestPoll });
+    http = await startHttp({ roles, config, registry, readiness, store, webhooks, inbox, metrics, logger, requestPoll, capacity });
     closers.unshift(() => http.close());
   } catch (error) {
     await startKeys.removeCreated().catch(() => undefined);

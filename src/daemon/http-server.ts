@@ -1,3 +1,4 @@
+import type { CapacityReader } from '../monitor/capacity.js';
 import { createServer, type Server } from 'node:http';
 import express from 'express';
 import type { Registry } from 'prom-client';
@@ -29,6 +30,7 @@ export interface HttpDeps {
   store: CredentialStore;
   webhooks: WebhookService;
   inbox: UnclassifiedInbox;
+  capacity: CapacityReader;
   metrics: Metrics;
   logger: Logger;
   requestPoll(provider: ProviderId, leafUserId: string, reason: Exclude<PollReason, 'schedule'>): Promise<void>;
@@ -107,6 +109,7 @@ export async function startHttp(deps: HttpDeps): Promise<DaemonHttp> {
         createCredentialsRouter({
           store: deps.store,
           providers: config.monitor.providers,
+          capacity: () => deps.capacity.read(Date.now()),
           requestPoll: (provider, leafUserId) => deps.requestPoll(provider, leafUserId, 'manual'),
         }),
         createWebhooksRouter(deps.webhooks),
@@ -123,6 +126,7 @@ export async function startHttp(deps: HttpDeps): Promise<DaemonHttp> {
           metricsHref: separateMetrics ? null : undefined,
           incidents: () => deps.webhooks.listIncidents(20),
           unclassified: () => deps.inbox.list(10),
+          capacity: () => deps.capacity.read(Date.now()),
         }),
       ],
     });

@@ -46,7 +46,14 @@ export interface ScrapeSources {
   webhookEndpoints?(): Promise<Array<{ endpoint: string; state: string; backlog: number }>>;
   /** The capacity report: what the Leaf budget allows (one read shared by the capacity gauges of a scrape). */
   capacity?(): Promise<
-    { fullPassSeconds: number; achievableIntervalSeconds: number; requestsPerPoll: number; utilization: number | null } | undefined
+    | {
+        fullPassSeconds: number;
+        achievableIntervalSeconds: number;
+        configuredIntervalSeconds: number;
+        requestsPerPoll: number;
+        utilization: number | null;
+      }
+    | undefined
   >;
   /** Open fleet incidents and notifications waiting (held by an incident, or settling). */
   incidentGauges?(): Promise<{
@@ -177,8 +184,17 @@ export function createMetrics(
     },
   });
   new Gauge({
+    name: 'credwatch_poll_interval_seconds',
+    help: 'CREDWATCH_POLL_INTERVAL: how often each healthy credential should be polled.',
+    registers,
+    async collect() {
+      const report = await sources?.capacity?.();
+      if (report) this.set(report.configuredIntervalSeconds);
+    },
+  });
+  new Gauge({
     name: 'credwatch_poll_requests_per_poll',
-    help: 'Leaf requests per poll over the last 15 minutes (1 in steady state, 2 when the credential object is fetched).',
+    help: 'Leaf requests per poll over the last 5 minutes (1 in steady state, 2 when the credential object is fetched).',
     registers,
     async collect() {
       const report = await sources?.capacity?.();

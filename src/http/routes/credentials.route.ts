@@ -3,12 +3,15 @@ import { z } from 'zod';
 import { CATEGORIES, needsAction } from '../../classify/categories.js';
 import type { ProviderId } from '../../core/providers.js';
 import type { CredentialStore, CredentialState } from '../../monitor/credential-store.js';
+import type { CapacityReport } from '../../monitor/capacity.js';
 
 /** What the credentials API needs from the monitor. */
 export interface CredentialsRouteDeps {
   store: CredentialStore;
   providers: readonly ProviderId[];
   requestPoll(provider: ProviderId, leafUserId: string): Promise<void>;
+  /** What the Leaf request budget allows (in /api/summary as `capacity`). */
+  capacity?: () => Promise<CapacityReport>;
 }
 
 function badRequest(res: Response, error: z.ZodError): void {
@@ -56,7 +59,11 @@ export function createCredentialsRouter(deps: CredentialsRouteDeps): Router {
     .regex(/^[^/\s]+$/, 'expected a Leaf user id');
 
   router.get('/api/summary', async (_req, res) => {
-    const [counts, sweep] = await Promise.all([deps.store.counts(), deps.store.sweepInfo()]);
+    const [counts, sweep, capacity] = await Promise.all([
+      deps.store.counts(),
+      deps.store.sweepInfo(),
+      deps.capacity ? deps.capacity().catch(() => null) : Promise.resolve(undefined),
+    ]);
     const byProvider: Record<string, Record<string, number>> = {};
     const byCategory: Record<string, number> = Object.fromEntries(CATEGORIES.map((c) => [c, 0]));
     let total = 0;
@@ -67,7 +74,14 @@ export function createCredentialsRouter(deps: CredentialsRouteDeps): Router {
       total += row.count;
       if (needsAction(row.category, true)) needingAction += row.count;
     }
-    res.json({ total, needingAction, categories: byCategory, providers: byProvider, sweep });
+    res.json({
+      total,
+      needingAction,
+      categories: byCategory,
+      providers: byProvider,
+      sweep,
+      ...(capacity === undefined ? {} : { capacity }),
+    });
   });
 
   router.get('/api/credentials', async (req: Request, res: Response) => {

@@ -9,6 +9,7 @@ import type { EndpointHealth } from '../status-page/health-sections.js';
 import { renderErrorPage } from '../status-page/status-layout.js';
 import { renderStatusPage } from '../status-page/status-page.js';
 import type { FleetIncident } from '../../incidents/incident-store.js';
+import type { CapacityReport } from '../../monitor/capacity.js';
 
 export type { EndpointHealth } from '../status-page/health-sections.js';
 
@@ -32,6 +33,8 @@ export interface StatusRouteDeps {
   incidents?: () => Promise<readonly FleetIncident[]>;
   /** The unclassified inbox's most recent signatures (the "Unrecognised failures" section). */
   unclassified?: () => Promise<readonly InboxSignature[]>;
+  /** What the Leaf request budget allows (the capacity line of "Sweep and polling"). */
+  capacity?: () => Promise<CapacityReport>;
 }
 
 /** The headers of every status page response: never cached, nothing loaded from anywhere, no script. */
@@ -187,6 +190,13 @@ export function createStatusRouter(deps: StatusRouteDeps): Router {
             deps.logger?.warn({ err: safeError(error) }, 'status page could not read the unclassified inbox');
             return null;
           });
+    const capacity =
+      deps.capacity === undefined
+        ? undefined
+        : await deps.capacity().catch((error: unknown) => {
+            deps.logger?.warn({ err: safeError(error) }, 'status page could not read the polling capacity');
+            return null;
+          });
     const html = renderStatusPage({
       version: deps.version,
       now: at,
@@ -200,6 +210,7 @@ export function createStatusRouter(deps: StatusRouteDeps): Router {
       metricsHref: deps.metricsHref === undefined ? 'metrics' : deps.metricsHref,
       incidents: await incidents,
       ...(unclassified === undefined ? {} : { unclassified }),
+      ...(capacity === undefined ? {} : { capacity }),
     });
     send(res, 200, String(html));
   });

@@ -1,4 +1,5 @@
 import type { SweepInfo } from '../../monitor/credential-store.js';
+import type { CapacityReport } from '../../monitor/capacity.js';
 import { formatAgo, formatCount, formatDuration, formatTime } from './format.js';
 import { html, type SafeHtml } from './safe-html.js';
 
@@ -30,8 +31,27 @@ function when(iso: string | null, nowMs: number): SafeHtml {
   return iso === null ? html`—` : html`<span>${formatTime(iso)} <span class="meta">(${formatAgo(iso, nowMs)})</span></span>`;
 }
 
-/** Last sweep (start, finish, duration, users listed) and the age of the least recently polled credential. */
-export function renderSweepSection(sweep: SweepInfo, oldestPollAgeSeconds: number | null, nowMs: number): SafeHtml {
+/** The capacity line: what the Leaf budget allows against CREDWATCH_POLL_INTERVAL. */
+function renderCapacity(capacity: CapacityReport | null | undefined): SafeHtml | '' {
+  if (capacity === undefined) return '';
+  if (capacity === null) return html`<dt>Budget capacity</dt><dd class="state-warn">could not be read; see the credwatch log</dd>`;
+  const keepsUp = capacity.fullPassSeconds <= capacity.configuredIntervalSeconds;
+  const utilization =
+    capacity.utilization === null ? '' : html` · budget ${Math.round(capacity.utilization * 100)}% used over the last minute`;
+  return html`<dt>Budget capacity</dt><dd><span class="state-${keepsUp ? 'ok' : 'warn'}">full pass in ${formatDuration(capacity.fullPassSeconds * 1000)}</span> <span class="meta">(${formatCount(capacity.credentials)} credentials × ${capacity.requestsPerPoll.toFixed(2)} requests/poll at ${capacity.rps} rps${utilization})</span>${
+    keepsUp
+      ? ''
+      : html`<br><span class="state-warn">Longer than CREDWATCH_POLL_INTERVAL (${formatDuration(capacity.configuredIntervalSeconds * 1000)}): keeping it needs CREDWATCH_LEAF_RPS=${Math.ceil(capacity.requiredRps * 10) / 10}.</span>`
+  }</dd>`;
+}
+
+/** Last sweep (start, finish, duration, users listed), the age of the least recently polled credential, the budget's capacity. */
+export function renderSweepSection(
+  sweep: SweepInfo,
+  oldestPollAgeSeconds: number | null,
+  nowMs: number,
+  capacity?: CapacityReport | null,
+): SafeHtml {
   const started = sweep.lastStartedAt === null ? Number.NaN : Date.parse(sweep.lastStartedAt);
   const finished = sweep.lastFinishedAt === null ? Number.NaN : Date.parse(sweep.lastFinishedAt);
   // A start newer than the last finish means a sweep is listing users right now (or died doing so).
@@ -44,7 +64,7 @@ ${sweep.lastStartedAt === null ? html`<p class="empty">No sweep has run yet.</p>
 <dt>Duration</dt><dd>${sweep.lastDurationMs === null ? '—' : formatDuration(sweep.lastDurationMs)}</dd>
 <dt>Users listed</dt><dd>${sweep.lastUsers === null ? '—' : formatCount(sweep.lastUsers)}</dd>
 <dt>Oldest poll age</dt><dd>${oldestPollAgeSeconds === null ? '— (nothing polled yet)' : formatDuration(oldestPollAgeSeconds * 1000)}</dd>
-</dl></section>`;
+${renderCapacity(capacity)}</dl></section>`;
 }
 
 /** Health of each webhook endpoint; `null` when the webhook state could not be read. */

@@ -1,3 +1,4 @@
+import type { CapacityReport } from '../../monitor/capacity.js';
 import { CATEGORIES, ACTION_BY_CATEGORY, needsAction, type Category } from '../../classify/categories.js';
 import { PROVIDERS, type ProviderId } from '../../core/providers.js';
 import type { CredentialState, SweepInfo } from '../../monitor/credential-store.js';
@@ -32,6 +33,8 @@ export interface StatusPageModel {
   incidents?: readonly FleetIncident[] | undefined;
   /** The unclassified inbox's most recent signatures; null when unreadable; absent when not wired. */
   unclassified?: readonly InboxSignature[] | null;
+  /** What the Leaf budget allows; null when unreadable; absent when not wired. */
+  capacity?: CapacityReport | null;
 }
 
 /** What the auto-refresh checkbox offers when the page is not refreshing yet. */
@@ -121,7 +124,7 @@ export function renderStatusPage(m: StatusPageModel): SafeHtml {
 ${renderIncidentBanner(m.incidents)}
 ${renderSummary(m)}
 ${renderCredentials(m)}
-<div class="overview">${renderSweepSection(m.sweep, m.oldestPollAgeSeconds, m.now.getTime())}${renderWebhooksSection(m.endpoints, m.now.getTime())}</div>
+<div class="overview">${renderSweepSection(m.sweep, m.oldestPollAgeSeconds, m.now.getTime(), m.capacity)}${renderWebhooksSection(m.endpoints, m.now.getTime())}</div>
 ${renderUnclassifiedSection(m.unclassified)}
 ${renderLinks(m)}
 </main>`;
