@@ -75,13 +75,13 @@ describe('capacity (pure)', () => {
     expect(requiredRps(100_000, 1.02, 3600 * 1000)).toBeCloseTo((102_000 + 1000) / 3600 / BUDGET_USABLE_SHARE, 6);
   });
 
-  it('averages the requests per poll over the last 15 minutes and names older fields for pruning', () => {
+  it('averages the requests per poll over the last 5 minutes and names older fields for pruning', () => {
     const now = 100 * MIN + 30_000;
-    const fields = { p100: '50', r100: '51', p99: '50', r99: '52', p80: '10', r80: '20', junk: '3' };
+    const fields = { p100: '50', r100: '51', p96: '50', r96: '52', p95: '10', r95: '20', junk: '3' };
     const got = requestsPerPollFrom(fields, now);
     expect(got.polls).toBe(100);
     expect(got.requestsPerPoll).toBeCloseTo(1.03, 6);
-    expect(got.stale.sort()).toEqual(['junk', 'p80', 'r80']);
+    expect(got.stale.sort()).toEqual(['junk', 'p95', 'r95']);
     expect(requestsPerPollFrom({}, now).requestsPerPoll).toBe(FIRST_PASS_REQUESTS_PER_POLL);
   });
 });

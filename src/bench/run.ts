@@ -6,10 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { startPrivateRedis } from './processes.js';
+import { freshnessSection } from './freshness.js';
 import { benchSizes, pipelineSection, rateLimitSection, scaleOutSection, scaleSection, type BenchContext } from './sections.js';
 
 /** Every section `--only` accepts, in the order they run. */
-export const SECTIONS = ['pipeline', 'rate_limit', 'scale', 'scale_out'] as const;
+export const SECTIONS = ['pipeline', 'rate_limit', 'scale', 'scale_out', 'freshness'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -33,6 +34,8 @@ Options:
   --quick            small sizes, all sections in about a minute (a smoke run; figures are not comparable)
   --only LIST        comma-separated sections: ${SECTIONS.join(', ')} (default: all)
   --users N          users of the scale section (default 100000, quick 2000)
+  --freshness-users N   users of the freshness section (default 5000, quick 500)
+  --freshness-rps N     budget and simulator rate limit of the freshness section (default 50)
   --out DIR          results directory (default bench/results)
   --cpu-prof DIR     run the pipeline's worker children with --cpu-prof, writing profiles into DIR
   -h, --help         show this help
@@ -58,6 +61,8 @@ function parse(argv: string[]) {
         quick: { type: 'boolean', default: false },
         only: { type: 'string' },
         users: { type: 'string' },
+        'freshness-users': { type: 'string' },
+        'freshness-rps': { type: 'string' },
         out: { type: 'string' },
         'cpu-prof': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -79,7 +84,17 @@ function parse(argv: string[]) {
     if (!/^\d+$/.test(values.users) || users < 1 || users > 1_000_000)
       throw new BenchUsageError(`--users expects a whole number from 1 to 1000000, got "${values.users}"`);
   }
+  const whole = (name: string, value: string | undefined, max: number): number | undefined => {
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max)
+      throw new BenchUsageError(`--${name} expects a whole number from 1 to ${max}, got "${value}"`);
+    return Number(value);
+  };
+  const freshnessUsers = whole('freshness-users', values['freshness-users'], 1_000_000);
+  const freshnessRps = whole('freshness-rps', values['freshness-rps'], 10_000);
   return {
+    freshnessUsers,
+    freshnessRps,
     help: values.help,
     quick: values.quick,
     only: only as Section[],
@@ -155,6 +170,13 @@ export async function runBench(argv: string[], io: BenchIo): Promise<number> {
     rate_limit: () => rateLimitSection(ctx, sizes),
     scale: () => scaleSection(ctx, sizes),
     scale_out: () => scaleOutSection(ctx, sizes),
+    freshness: () =>
+      freshnessSection(ctx, {
+        users: args.freshnessUsers ?? (args.quick ? 500 : 5000),
+        rps: args.freshnessRps ?? 50,
+        breaks: args.quick ? 10 : 50,
+        workers: args.quick ? 1 : 2,
+      }),
   };
   let failed = false;
   try {

@@ -14,7 +14,7 @@ const LISTING_PAGE_SIZE = 100;
 export const FIRST_PASS_REQUESTS_PER_POLL = 2;
 
 /** Minutes of poll costs the measured requests per poll is averaged over. */
-const COST_WINDOW_MINUTES = 15;
+const COST_WINDOW_MINUTES = 5;
 
 /** What the capacity is computed from. */
 export interface CapacityInput {
@@ -34,7 +34,7 @@ export interface CapacityInput {
 export interface CapacityReport {
   credentials: number;
   requestsPerPoll: number;
-  /** Whether requestsPerPoll was measured (false: no poll in the last 15 min; the first-pass figure is assumed). */
+  /** Whether requestsPerPoll was measured (false: no poll in the last 5 min; the first-pass figure is assumed). */
   measured: boolean;
   rps: number;
   /** Shortest time in which every credential can be polled once, listing included. */
@@ -74,7 +74,7 @@ export function computeCapacity(input: CapacityInput, utilization: number | null
   };
 }
 
-/** Requests per poll from the per-minute cost fields (`p<minute>`, `r<minute>`) of the last minutes (pure). */
+/** Requests per poll from the per-minute cost fields (`p<minute>`, `r<minute>`) of the last 5 minutes (pure). */
 export function requestsPerPollFrom(
   fields: Record<string, string>,
   nowMs: number,
