@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Daemon } from '../src/main.js';
 import type { StartedSimulator } from '../src/sim/simulator.js';
+import { PollSchedule } from '../src/monitor/poll-schedule.js';
 import { api, simEvent, startTestDaemon, waitFor, waitForSweepDone } from './helpers/daemon.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from './helpers/redis.js';
 import { startTestSimulator } from './helpers/simulator.js';
@@ -111,6 +112,43 @@ describe('requests per poll: the cached credential object (real Redis, simulator
     }
     expect(wrong).toEqual([]);
   }, 60_000);
+});
+
+describe('the schedule across a restart (real Redis, simulator)', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('keeps every due time in Redis: a restarted daemon polls nobody early, and still polls on demand', async () => {
+    const prefix = uniquePrefix('restart');
+    const sim = await startTestSimulator({ users: 20, seed: 5 });
+    cleanups.push(() => sim.close());
+    const redis = new Redis(testRedisUrl());
+    cleanups.push(async () => {
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    });
+    const first = await startTestDaemon(sim, prefix);
+    await waitForSweepDone(first, 20);
+    const schedule = new PollSchedule(redis, prefix, ['panorama']);
+    const before = await Promise.all(sim.sim.userIds().map((id) => schedule.dueOf('panorama', id)));
+    expect(before.every((d) => d !== null && d.dueMs > Date.now())).toBe(true);
+    await first.close();
+
+    sim.sim.resetStats();
+    const second = await startTestDaemon(sim, prefix);
+    cleanups.push(() => second.close());
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Its start-up listing re-lists users but adds none to the schedule, and no due time moved.
+    const stats = sim.sim.stats();
+    expect((stats.requests['get_events'] ?? 0) + (stats.requests['get_credential'] ?? 0)).toBe(0);
+    const after = await Promise.all(sim.sim.userIds().map((id) => schedule.dueOf('panorama', id)));
+    expect(after).toEqual(before);
+    const id = sim.sim.userIds()[0] ?? '';
+    await second.requestPoll('panorama', id);
+    await waitFor('the manual poll', async () => (sim.sim.stats().requests['get_credential'] ?? 0) >= 1, 10_000);
+  }, 30_000);
 });
 
 async function pollCount(daemon: Daemon): Promise<number> {
