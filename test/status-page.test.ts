@@ -8,6 +8,7 @@ import { formatAgo, formatCount, formatDuration, formatPercent, formatTime } fro
 import { endpointState, renderSweepSection, renderWebhooksSection } from '../src/http/status-page/health-sections.js';
 import { escapeHtml, html, SafeHtml } from '../src/http/status-page/safe-html.js';
 import { renderStatusPage, type StatusPageModel } from '../src/http/status-page/status-page.js';
+import { computeCapacity } from '../src/monitor/capacity.js';
 
 const NOW = new Date('2026-11-02T12:00:00.000Z');
 const EVIL = '<script>alert("x")</script>';
@@ -314,5 +315,32 @@ describe('formatting', () => {
     expect(formatPercent(1, 3)).toBe('33.3 %');
     expect(formatPercent(0, 0)).toBe('—');
     expect(formatCount(1234567)).toBe('1,234,567');
+  });
+});
+
+describe('budget capacity line', () => {
+  const sweep: SweepInfo = {
+    lastStartedAt: '2026-12-01T12:00:00.000Z',
+    lastFinishedAt: '2026-12-01T12:01:00.000Z',
+    lastDurationMs: 60_000,
+    lastUsers: 20_000,
+    lastCompleteStartedAt: '2026-12-01T12:00:00.000Z',
+  };
+  const now = Date.parse('2026-12-01T12:05:00Z');
+
+  it('says in amber how much budget keeping the interval needs when the full pass is longer', () => {
+    const capacity = computeCapacity({ credentials: 20_000, requestsPerPoll: 1.02, rps: 10, pollIntervalMs: 900_000, providers: 1 }, 0.99);
+    const text = String(renderSweepSection(sweep, 2000, now, capacity));
+    expect(text).toContain('Budget capacity');
+    expect(text).toContain('state-warn');
+    expect(text).toContain('CREDWATCH_LEAF_RPS=23.2');
+    expect(text).toContain('99% used over the last minute');
+  });
+
+  it('is plain when the interval fits, absent when not wired, and a warning when unreadable', () => {
+    const fits = computeCapacity({ credentials: 1000, requestsPerPoll: 1.02, rps: 10, pollIntervalMs: 900_000, providers: 1 });
+    expect(String(renderSweepSection(sweep, 100, now, fits))).not.toContain('CREDWATCH_LEAF_RPS=');
+    expect(String(renderSweepSection(sweep, 100, now))).not.toContain('Budget capacity');
+    expect(String(renderSweepSection(sweep, 100, now, null))).toContain('could not be read');
   });
 });
