@@ -58,6 +58,20 @@ const EXPECTED: Record<string, Record<string, (v: unknown) => boolean>> = {
     scrape_ms: isNumber,
   },
   scale_out: { workers: (v) => v === 2, polls_per_s: isNumber, speedup_vs_one: isNumber },
+  freshness: {
+    users: isNumber,
+    budget_rps: isNumber,
+    breaks: (v) => Number.isInteger(v) && (v as number) > 0,
+    // Every broken credential's webhook arrived (the quick run waits long enough for all).
+    detected: (v) => Number.isInteger(v) && (v as number) > 0,
+    detection_p50_s: isNumber,
+    detection_p95_s: isNumber,
+    bound_s: isNumber,
+    p95_vs_bound: isNumber,
+    requests_per_poll: isNumber,
+    utilization: isNumber,
+    rate_limited_responses: (v) => Number.isInteger(v) && (v as number) >= 0,
+  },
 };
 
 describe('npm run bench -- --quick (compiled, real child processes, private redis-server)', () => {

@@ -34,7 +34,7 @@ Options:
   --quick            small sizes, all sections in about a minute (a smoke run; figures are not comparable)
   --only LIST        comma-separated sections: ${SECTIONS.join(', ')} (default: all)
   --users N          users of the scale section (default 100000, quick 2000)
-  --freshness-users N   users of the freshness section (default 5000, quick 500)
+  --freshness-users N   users of the freshness section (default 5000, quick 300)
   --freshness-rps N     budget and simulator rate limit of the freshness section (default 50)
   --out DIR          results directory (default bench/results)
   --cpu-prof DIR     run the pipeline's worker children with --cpu-prof, writing profiles into DIR
@@ -172,9 +172,9 @@ export async function runBench(argv: string[], io: BenchIo): Promise<number> {
     scale_out: () => scaleOutSection(ctx, sizes),
     freshness: () =>
       freshnessSection(ctx, {
-        users: args.freshnessUsers ?? (args.quick ? 500 : 5000),
+        users: args.freshnessUsers ?? (args.quick ? 300 : 5000),
         rps: args.freshnessRps ?? 50,
-        breaks: args.quick ? 10 : 50,
+        breaks: args.quick ? 8 : 50,
         workers: args.quick ? 1 : 2,
       }),
   };
