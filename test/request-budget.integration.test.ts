@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisRequestBudget, type BudgetStats } from '../src/leaf/request-budget.js';
@@ -33,7 +33,7 @@ function served(stats: SimStats): number {
 async function runAgainstSimulator(rps: number) {
   const prefix = uniquePrefix(`request-budget-${rps}`);
   const admin = redis();
-  cleanups.push(() => deleteKeys(admin, prefix));
+  cleanups.push(async () => void (await deleteKeys(admin, prefix)));
   const sim = await startTestSimulator({ users: 3, seed: 5 });
   cleanups.push(() => sim.close());
   const token = await simToken(sim.url);
@@ -45,6 +45,8 @@ async function runAgainstSimulator(rps: number) {
     { length: PROCESSES },
     () => new RedisRequestBudget({ redis: redis(), key: `${prefix}:budget`, rps, usageBucketMs: 1000 }),
   );
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
   let stop = false;
   let statuses429 = 0;
   const callers = budgets.flatMap((budget) =>
@@ -82,7 +84,10 @@ async function runAgainstSimulator(rps: number) {
     lateWakes: sum('lateWakes'),
     lateWakeRate: (sum('lateWakes') / Math.max(1, sum('granted') + sum('lateWakes'))).toFixed(4),
     roundTrips: sum('roundTrips'),
+    loopDelayP99Ms: (lag.percentile(99) / 1e6).toFixed(1),
+    loopDelayMaxMs: (lag.max / 1e6).toFixed(1),
   };
+  lag.disable();
   process.stderr.write(`request budget figures: ${JSON.stringify(figures)}\n`);
   return { ...figures, utilization: Number(figures.utilization) };
 }

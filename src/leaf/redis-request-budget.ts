@@ -224,10 +224,15 @@ export class RedisRequestBudget {
     const batch = this.queue.splice(0, this.maxBatch);
     void this.reserveFor(batch).then((retryInMs) => {
       if (retryInMs > 0 && this.queue.length > 0) {
-        setTimeout(() => {
-          this.busy = false;
-          this.pump();
-        }, retryInMs);
+        // Come back when a quarter of the horizon has freed, so that one round trip serves several callers;
+        // the slots reserved meanwhile still reach that far ahead, so the budget does not idle.
+        setTimeout(
+          () => {
+            this.busy = false;
+            this.pump();
+          },
+          retryInMs + this.policy.horizonMs / 4,
+        );
       } else {
         this.busy = false;
         this.pump();
