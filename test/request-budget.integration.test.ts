@@ -49,13 +49,18 @@ async function runAgainstSimulator(rps: number) {
   lag.enable();
   let stop = false;
   let statuses429 = 0;
+  const at429: number[] = [];
+  const started = performance.now();
   const callers = budgets.flatMap((budget) =>
     Array.from({ length: CALLERS }, async () => {
       while (!stop) {
         await budget.acquire();
         const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
         await response.arrayBuffer();
-        if (response.status === 429) statuses429 += 1;
+        if (response.status === 429) {
+          statuses429 += 1;
+          at429.push(Math.round(performance.now() - started));
+        }
       }
     }),
   );
@@ -78,6 +83,7 @@ async function runAgainstSimulator(rps: number) {
     utilization: Number((served(to.stats) - served(from.stats)) / (rps * seconds)).toFixed(4),
     rateLimited: total.rateLimited,
     statuses429,
+    at429,
     simServed: served(total),
     usageGranted: usage.granted,
     granted: sum('granted'),
