@@ -25,6 +25,16 @@ export const RESERVE_HORIZON_MS = 1000;
  */
 export const LATE_WAKE_TOLERANCE_MS = 4;
 
+/**
+ * After a second with no slot taken, slots of the next COLD_START_MS are spaced COLD_START_SPACING times
+ * wider. The first requests after a quiet spell are the slow ones (new connections, TLS, cold code): sent
+ * on their slots they arrive late, and the on-time requests a second later would then make `rps + 1`
+ * arrivals in one window. The widening gives them ~5 % of a second of slack, once per cold start.
+ */
+export const COLD_START_MS = 1000;
+/** See COLD_START_MS. */
+export const COLD_START_SPACING = 1.05;
+
 /** Counters of one budget instance: slots sent, slots dropped because their holder woke late or a pause came. */
 export interface BudgetStats {
   granted: number;
@@ -41,10 +51,11 @@ export interface SlotPolicy {
   horizonMs: number;
 }
 
-/** The stored state of a budget: the theoretical arrival time (next free slot) and the pause end, in ms. */
+/** The stored state of a budget, times in ms: the next free slot, the pause end, the end of the cold-start spacing. */
 export interface SlotState {
   tat: number;
   pausedUntil: number;
+  rampUntil: number;
 }
 
 /** What one reservation answers: the slots granted (times in ms), and when to ask again for the rest. */
@@ -75,6 +86,7 @@ export function slotPolicy(rps: number, burst = 1, horizonMs = RESERVE_HORIZON_M
  */
 export function reserveSlots(state: SlotState, nowMs: number, policy: SlotPolicy, count: number): ReserveResult {
   const { intervalMs, burst, horizonMs } = policy;
+  const rampUntil = state.tat < nowMs - COLD_START_MS ? nowMs + COLD_START_MS : state.rampUntil;
   let tat = Math.max(state.tat, nowMs);
   const slots: number[] = [];
   let retryInMs = 0;
@@ -85,9 +97,10 @@ export function reserveSlots(state: SlotState, nowMs: number, policy: SlotPolicy
       break;
     }
     slots.push(slot);
-    tat += intervalMs;
+    tat += slot < rampUntil ? intervalMs * COLD_START_SPACING : intervalMs;
   }
-  return { slots, retryInMs, state: { tat: slots.length > 0 ? tat : state.tat, pausedUntil: state.pausedUntil } };
+  if (slots.length === 0) return { slots, retryInMs, state };
+  return { slots, retryInMs, state: { ...state, tat, rampUntil } };
 }
 
 /** Pauses a budget until `nowMs + pauseMs`: no slot before then is reserved; holders of earlier slots drop them. */
@@ -96,6 +109,7 @@ export function pauseSlots(state: SlotState, nowMs: number, policy: SlotPolicy, 
   return {
     tat: Math.max(state.tat, until + (policy.burst - 1) * policy.intervalMs),
     pausedUntil: Math.max(state.pausedUntil, until),
+    rampUntil: state.rampUntil,
   };
 }
 

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
-import { onWake, slotPolicy, type BudgetStats, type SlotPolicy } from './budget-slots.js';
+import { COLD_START_MS, COLD_START_SPACING, onWake, slotPolicy, type BudgetStats, type SlotPolicy } from './budget-slots.js';
 import { abortError, sleep } from './sleep.js';
 
 // KEYS[1]: the next free slot (ms, Redis TIME); KEYS[2]: usage hash (bucket index → slots granted);
-// KEYS[3]: the end of the latest pause (ms).
+// KEYS[3]: the end of the latest pause (ms); KEYS[4]: the end of the cold-start spacing (ms).
 // ARGV: interval ms, burst, horizon ms, 'reserve' | 'pause', count | pause ms, usage bucket ms, usage TTL ms,
 // then the bucket of each slot the caller dropped unsent (uncounted in the same round trip).
 // Answers {now, pausedUntil, retryInMs, slot...} as strings (ms with µs precision). Mirrors reserveSlots/pauseSlots.
@@ -33,6 +33,11 @@ if ARGV[4] == 'pause' then
   end
   return {fmt(now), fmt(paused)}
 end
+local ramp = tonumber(redis.call('GET', KEYS[4]) or '0')
+if tat < now - ${COLD_START_MS} then
+  ramp = now + ${COLD_START_MS}
+  redis.call('SET', KEYS[4], fmt(ramp), 'PX', ${COLD_START_MS + 1000})
+end
 if tat < now then tat = now end
 local answer = {fmt(now), fmt(paused), '0'}
 for i = 1, tonumber(ARGV[5]) do
@@ -49,7 +54,7 @@ for i = 1, tonumber(ARGV[5]) do
       if tonumber(field) < bucket - keep then redis.call('HDEL', KEYS[2], field) end
     end
   end
-  tat = tat + interval
+  if slot < ramp then tat = tat + interval * ${COLD_START_SPACING} else tat = tat + interval end
 end
 if #answer > 3 then
   redis.call('SET', KEYS[1], fmt(tat), 'PX', math.ceil(tat - now) + 1000)
@@ -99,7 +104,7 @@ function localNow(): number {
  */
 export class RedisRequestBudget {
   private readonly redis: Redis;
-  private readonly keys: [string, string, string];
+  private readonly keys: [string, string, string, string];
   private readonly policy: SlotPolicy;
   private readonly rps: number;
   private readonly usageBucketMs: number;
@@ -129,7 +134,7 @@ export class RedisRequestBudget {
     this.policy = slotPolicy(options.rps, options.burst ?? 1, options.horizonMs);
     this.rps = options.rps;
     this.redis = options.redis;
-    this.keys = [options.key, `${options.key}:usage`, `${options.key}:paused`];
+    this.keys = [options.key, `${options.key}:usage`, `${options.key}:paused`, `${options.key}:ramp`];
     this.usageBucketMs = options.usageBucketMs ?? 10_000;
     this.usageTtlMs = Math.max(120_000, 12 * this.usageBucketMs);
     this.maxBatch = options.maxBatch ?? 64;

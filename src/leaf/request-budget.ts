@@ -10,6 +10,8 @@ export {
   SLOT_HEADROOM,
   RESERVE_HORIZON_MS,
   LATE_WAKE_TOLERANCE_MS,
+  COLD_START_MS,
+  COLD_START_SPACING,
   type BudgetStats,
 } from './budget-slots.js';
 
@@ -39,7 +41,7 @@ export function gcraStep(tat: number | undefined, nowMs: number, intervalMs: num
 /** A budget for one process: the same slot reservation as the Redis script, in memory. */
 export class MemoryRequestBudget implements RequestBudget {
   private readonly policy: SlotPolicy;
-  private state: SlotState = { tat: 0, pausedUntil: 0 };
+  private state: SlotState = { tat: 0, pausedUntil: 0, rampUntil: 0 };
   private readonly counts: BudgetStats = { granted: 0, lateWakes: 0, pausedDrops: 0, roundTrips: 0 };
 
   constructor(
