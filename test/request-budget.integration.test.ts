@@ -113,9 +113,10 @@ describe('Redis request budget against the simulator (3 processes × 8 callers)'
     it(`reaches at least 0.98 of ${rps} rps without a single 429, and usage() agrees with the simulator`, async () => {
       const f = await runAgainstSimulator(rps);
       // 0 in most runs. The slack is ~10 ms (SLOT_HEADROOM): an event-loop stall longer than that between a
-      // caller's wake check and the simulator stamping its request (one process runs both here) lands that
-      // request within 1 s of the one sent rps slots later. Measured: 1 × 429 in about 1 run of 10 on this
-      // shared 2-core machine; allowing one keeps the test from flaking while a systematic overrun still fails.
+      // caller's wake check and the simulator stamping its request (one process runs both here) can land that
+      // request within 1 s of the one sent rps slots later. Measured on this shared 2-core machine: 1 × 429 in
+      // 2 of 13 runs at 20 rps, none in 13 at 50 rps. Allowing one keeps the test from flaking while a
+      // systematic overrun (as before the cold-start spacing: one in most runs) still fails.
       expect(f.rateLimited).toBeLessThanOrEqual(1);
       expect(f.statuses429).toBe(f.rateLimited);
       // The budget itself reaches 0.98 of the rate (0.99 less warm-up noise). What it drops on purpose are the
@@ -125,8 +126,8 @@ describe('Redis request budget against the simulator (3 processes × 8 callers)'
       // and the drops are bounded on their own; the raw figure is printed (see the report in docs/leaf-client.md).
       expect(f.utilization + f.lostToLateWakes).toBeGreaterThanOrEqual(0.98);
       expect(f.lateWakeRate).toBeLessThanOrEqual(0.03);
-      // Every slot granted was sent, and every request reached the simulator.
-      expect(f.granted).toBe(f.simServed);
+      // Every slot granted was sent, and every request reached the simulator (a 429 is an arrival too).
+      expect(f.granted).toBe(f.simServed + f.rateLimited);
       expect(Math.abs(f.usageGranted - f.simServed)).toBeLessThanOrEqual(Math.ceil(0.03 * f.simServed));
     });
   }
