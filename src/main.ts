@@ -93,7 +93,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // Keys a failed start would otherwise leave behind (queue metadata, the budget, the token).
   const startKeys = await startKeysGuard(redis, [
     ...[QUEUES.poll, QUEUES.sweep, ...endpoints.map((e) => deliveryQueueName(e.name))].map((q) => `${prefix}:${q}:meta`),
-    `${prefix}:leaf:budget`,
+    ...['', ':usage', ':paused', ':ramp'].map((suffix) => `${prefix}:leaf:budget${suffix}`),
     `${prefix}:leaf:token`,
   ]);
   // Run in order by close(): each part is put in front of the parts it depends on.
@@ -121,7 +121,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     rps: config.monitor.leafRps,
     pollIntervalMs: config.monitor.pollIntervalMs,
     providers: config.monitor.providers.length,
-    utilization: async () => null, // MERGE: budget.usage()
+    utilization: async () => (await budget.usage()).utilization,
   });
   const leaf = createLeafClient(config.leaf, {
     budget,

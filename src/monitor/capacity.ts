@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
+import { SLOT_HEADROOM } from '../leaf/budget-slots.js';
 import type { PollSchedule } from './poll-schedule.js';
 
 /**
  * Share of CREDWATCH_LEAF_RPS the budget hands out: slots are spaced a little wider than 1/rps so that
  * a request sent a few milliseconds late never puts rps + 1 requests into one second of Leaf's window.
  */
-export const BUDGET_USABLE_SHARE = 0.99;
+export const BUDGET_USABLE_SHARE = SLOT_HEADROOM;
 
 /** Users per page of Leaf's user listing (the sweep asks for the maximum). */
 const LISTING_PAGE_SIZE = 100;

@@ -1,0 +1,121 @@
+import { CredwatchError } from '../errors.js';
+
+/**
+ * Slots are spaced at `1000 / (rps × SLOT_HEADROOM)` ms. Leaf (and the simulator) count requests in a
+ * strict sliding 1 s window, so `rps + 1` arrivals less than 1 s apart draw a 429. With slots exactly
+ * `1000/rps` apart, any jitter between a slot and the request's arrival (a timer firing 1 ms late, the
+ * socket write, the other side's event loop) could squeeze `rps + 1` arrivals into one window. With 1 %
+ * headroom `rps + 1` consecutive slots span `1000/0.99 ≈ 1010.1` ms, whatever the rate: arrivals may
+ * jitter by up to ~10 ms against each other before the window overflows, for 1 % of the rate.
+ */
+export const SLOT_HEADROOM = 0.99;
+
+/**
+ * How far ahead of Redis's clock a caller may reserve its slot. Beyond it the caller is told to come
+ * back later. It bounds the slots that a `pauseFor` in another process cannot recall (they were reserved
+ * before the pause and are sent unless their holder learns of the pause first), while leaving room for
+ * every waiting caller of a few processes to hold a slot, so the budget never idles while callers wait.
+ */
+export const RESERVE_HORIZON_MS = 1000;
+
+/**
+ * A caller that wakes later than this after its slot does not send but reserves again: a late send
+ * plus an on-time send a second later could put `rps + 1` arrivals in one window. Kept well under the
+ * ~10 ms that SLOT_HEADROOM leaves for jitter, so timer lateness plus the network path fit in it.
+ */
+export const LATE_WAKE_TOLERANCE_MS = 4;
+
+/**
+ * After a second with no slot taken, slots of the next COLD_START_MS are spaced COLD_START_SPACING times
+ * wider. The first requests after a quiet spell are the slow ones (new connections, TLS, cold code): sent
+ * on their slots they arrive late, and the on-time requests a second later would then make `rps + 1`
+ * arrivals in one window. The widening gives them ~5 % of a second of slack, once per cold start.
+ */
+export const COLD_START_MS = 1000;
+/** See COLD_START_MS. */
+export const COLD_START_SPACING = 1.05;
+
+/** Counters of one budget instance: slots sent, slots dropped because their holder woke late or a pause came. */
+export interface BudgetStats {
+  granted: number;
+  lateWakes: number;
+  pausedDrops: number;
+  /** Reservation round trips to Redis (0 for the memory budget). */
+  roundTrips: number;
+}
+
+/** The shape of a budget: rate, burst, slot spacing and horizon, all in ms. */
+export interface SlotPolicy {
+  intervalMs: number;
+  burst: number;
+  horizonMs: number;
+}
+
+/** The stored state of a budget, times in ms: the next free slot, the pause end, the end of the cold-start spacing. */
+export interface SlotState {
+  tat: number;
+  pausedUntil: number;
+  rampUntil: number;
+}
+
+/** What one reservation answers: the slots granted (times in ms), and when to ask again for the rest. */
+export interface ReserveResult {
+  slots: number[];
+  /** 0 when every requested slot was granted; else ms from `nowMs` after which a slot is within the horizon. */
+  retryInMs: number;
+  state: SlotState;
+}
+
+/** Throws INPUT_INVALID for a rate or burst that cannot make a budget. */
+export function checkRps(rps: number, burst: number): void {
+  if (!Number.isFinite(rps) || rps <= 0) throw new CredwatchError('INPUT_INVALID', `request budget: rps must be above 0, got ${rps}`);
+  if (!Number.isInteger(burst) || burst < 1)
+    throw new CredwatchError('INPUT_INVALID', `request budget: burst must be a whole number of at least 1, got ${burst}`);
+}
+
+/** The slot policy for `rps` (spacing with SLOT_HEADROOM). */
+export function slotPolicy(rps: number, burst = 1, horizonMs = RESERVE_HORIZON_MS): SlotPolicy {
+  checkRps(rps, burst);
+  return { intervalMs: 1000 / (rps * SLOT_HEADROOM), burst, horizonMs };
+}
+
+/**
+ * Reserves up to `count` future slots (the same arithmetic as the Redis script): each slot is the next
+ * free one, even if it lies in the future, as long as it is at most `horizonMs` ahead of `nowMs`. A slot
+ * nobody asked for in time is not kept: an idle budget restarts at `nowMs` (plus the burst allowance).
+ */
+export function reserveSlots(state: SlotState, nowMs: number, policy: SlotPolicy, count: number): ReserveResult {
+  const { intervalMs, burst, horizonMs } = policy;
+  const rampUntil = state.tat < nowMs - COLD_START_MS ? nowMs + COLD_START_MS : state.rampUntil;
+  let tat = Math.max(state.tat, nowMs);
+  const slots: number[] = [];
+  let retryInMs = 0;
+  for (let i = 0; i < count; i += 1) {
+    const slot = Math.max(nowMs, tat - (burst - 1) * intervalMs);
+    if (slot - nowMs > horizonMs) {
+      retryInMs = slot - nowMs - horizonMs;
+      break;
+    }
+    slots.push(slot);
+    tat += slot < rampUntil ? intervalMs * COLD_START_SPACING : intervalMs;
+  }
+  if (slots.length === 0) return { slots, retryInMs, state };
+  return { slots, retryInMs, state: { ...state, tat, rampUntil } };
+}
+
+/** Pauses a budget until `nowMs + pauseMs`: no slot before then is reserved; holders of earlier slots drop them. */
+export function pauseSlots(state: SlotState, nowMs: number, policy: SlotPolicy, pauseMs: number): SlotState {
+  const until = nowMs + Math.max(0, pauseMs);
+  return {
+    tat: Math.max(state.tat, until + (policy.burst - 1) * policy.intervalMs),
+    pausedUntil: Math.max(state.pausedUntil, until),
+    rampUntil: state.rampUntil,
+  };
+}
+
+/** What a caller does when it wakes for its slot at `nowMs`: send, or drop the slot and reserve again. */
+export function onWake(slot: number, nowMs: number, pausedUntil: number): 'send' | 'late' | 'paused' {
+  if (slot < pausedUntil) return 'paused';
+  if (nowMs - slot > LATE_WAKE_TOLERANCE_MS) return 'late';
+  return 'send';
+}

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import {
+  COLD_START_MS,
+  COLD_START_SPACING,
+  LATE_WAKE_TOLERANCE_MS,
+  MemoryRequestBudget,
+  RESERVE_HORIZON_MS,
+  SLOT_HEADROOM,
+  onWake,
+  pauseSlots,
+  reserveSlots,
+} from '../src/leaf/request-budget.js';
+import type { SlotPolicy, SlotState } from '../src/leaf/budget-slots.js';
+
+const policy: SlotPolicy = { intervalMs: 100, burst: 1, horizonMs: 300 };
+
+describe('reserveSlots (the Redis script step, in TypeScript)', () => {
+  const cases: Array<{ name: string; state: SlotState; now: number; count: number; slots: number[]; retryInMs: number; tat: number }> = [
+    {
+      name: 'an idle budget grants now',
+      state: { tat: 0, pausedUntil: 0, rampUntil: 0 },
+      now: 1000,
+      count: 1,
+      slots: [1000],
+      retryInMs: 0,
+      tat: 1100,
+    },
+    {
+      name: 'a slot nobody asked for in time is not kept',
+      state: { tat: 900, pausedUntil: 0, rampUntil: 0 },
+      now: 1000,
+      count: 1,
+      slots: [1000],
+      retryInMs: 0,
+      tat: 1100,
+    },
+    {
+      name: 'the next free slot, even in the future',
+      state: { tat: 1250, pausedUntil: 0, rampUntil: 0 },
+      now: 1000,
+      count: 1,
+      slots: [1250],
+      retryInMs: 0,
+      tat: 1350,
+    },
+    {
+      name: 'several callers at once get consecutive slots',
+      state: { tat: 1000, pausedUntil: 0, rampUntil: 0 },
+      now: 1000,
+      count: 3,
+      slots: [1000, 1100, 1200],
+      retryInMs: 0,
+      tat: 1300,
+    },
+    {
+      name: 'slots stop at the horizon; the rest come back when one fits',
+      state: { tat: 1000, pausedUntil: 0, rampUntil: 0 },
+      now: 1000,
+      count: 6,
+      slots: [1000, 1100, 1200, 1300],
+      retryInMs: 100,
+      tat: 1400,
+    },
+    {
+      name: 'beyond the horizon nothing is reserved and the state is unchanged',
+      state: { tat: 1450, pausedUntil: 0, rampUntil: 0 },
+      now: 1000,
+      count: 1,
+      slots: [],
+      retryInMs: 150,
+      tat: 1450,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const result = reserveSlots(c.state, c.now, policy, c.count);
+      expect(result.slots).toEqual(c.slots);
+      expect(result.retryInMs).toBe(c.retryInMs);
+      expect(result.state.tat).toBe(c.tat);
+    });
+  }
+
+  it('after a quiet second, spaces the next second of slots 5 % wider (cold connections arrive late)', () => {
+    const cold = reserveSlots({ tat: 3000, pausedUntil: 0, rampUntil: 0 }, 5000, { ...policy, horizonMs: 2000 }, 12);
+    expect(cold.state.rampUntil).toBe(5000 + COLD_START_MS);
+    expect(cold.slots.slice(0, 3)).toEqual([5000, 5000 + 100 * COLD_START_SPACING, 5000 + 200 * COLD_START_SPACING]);
+    const last = cold.slots.at(-1) ?? 0;
+    expect(last - (cold.slots.at(-2) ?? 0)).toBeCloseTo(100, 6);
+    // Busy again: no new widening.
+    expect(reserveSlots(cold.state, 5100, policy, 1).state.rampUntil).toBe(6000);
+  });
+
+  it('with a burst, lets `burst` slots go at once after idling, then spaces them', () => {
+    const result = reserveSlots({ tat: 0, pausedUntil: 0, rampUntil: 0 }, 1000, { ...policy, burst: 3 }, 4);
+    expect(result.slots).toEqual([1000, 1000, 1000, 1100]);
+  });
+
+  it('never puts more than rps slots in any 1 s window, at any rate, and reaches the rate less the headroom', () => {
+    for (const rps of [1, 7, 20, 50, 333]) {
+      const p: SlotPolicy = { intervalMs: 1000 / (rps * SLOT_HEADROOM), burst: 1, horizonMs: RESERVE_HORIZON_MS };
+      let state: SlotState = { tat: 0, pausedUntil: 0, rampUntil: 0 };
+      const slots: number[] = [];
+      for (let now = 0; now < 20_000; now += 13) {
+        const step = reserveSlots(state, now, p, 5);
+        state = step.state;
+        slots.push(...step.slots);
+      }
+      for (let i = rps; i < slots.length; i += 1) expect((slots[i] ?? 0) - (slots[i - rps] ?? 0)).toBeGreaterThan(1000 + 10);
+      const inFirst20s = slots.filter((s) => s < 20_000).length;
+      expect(inFirst20s / (rps * 20)).toBeGreaterThanOrEqual(SLOT_HEADROOM - 1 / (rps * 20) - 0.001);
+    }
+  });
+});
+
+describe('pauseSlots and onWake', () => {
+  it('a pause pushes the next slot past its end and marks earlier slots to drop', () => {
+    const paused = pauseSlots({ tat: 1100, pausedUntil: 0, rampUntil: 0 }, 1000, policy, 500);
+    expect(paused).toEqual({ tat: 1500, pausedUntil: 1500, rampUntil: 0 });
+    expect(reserveSlots(paused, 1000, { ...policy, horizonMs: 1000 }, 1).slots).toEqual([1500]);
+    expect(onWake(1100, 1100, paused.pausedUntil)).toBe('paused');
+    expect(onWake(1500, 1500, paused.pausedUntil)).toBe('send');
+  });
+
+  it('a shorter pause does not shorten a longer one', () => {
+    expect(pauseSlots({ tat: 3000, pausedUntil: 3000, rampUntil: 0 }, 1000, policy, 100)).toEqual({
+      tat: 3000,
+      pausedUntil: 3000,
+      rampUntil: 0,
+    });
+  });
+
+  it('sends within the late-wake tolerance and drops the slot beyond it', () => {
+    expect(onWake(1000, 1000 + LATE_WAKE_TOLERANCE_MS, 0)).toBe('send');
+    expect(onWake(1000, 1000 + LATE_WAKE_TOLERANCE_MS + 0.5, 0)).toBe('late');
+  });
+});
+
+describe('MemoryRequestBudget', () => {
+  it('follows reserveSlots: spaced slots, a late wake reserves again, a pause holds', async () => {
+    let clock = 10_000;
+    const budget = new MemoryRequestBudget(1000 / (100 * SLOT_HEADROOM), 1, () => clock);
+    await budget.acquire();
+    // The next slot is 100 ms on; the caller wakes 50 ms late: it drops that slot and takes the next free one.
+    const late = budget.acquire();
+    clock += 150;
+    await late;
+    expect(budget.stats()).toMatchObject({ granted: 2, lateWakes: 1 });
+    await budget.pauseFor(1000);
+    const aborted = budget.acquire(AbortSignal.timeout(20));
+    await expect(aborted).rejects.toThrow();
+    clock += 1000;
+    await budget.acquire();
+    expect(budget.stats().granted).toBe(3);
+  });
+});
