@@ -110,7 +110,7 @@ async function runAgainstSimulator(rps: number) {
 
 describe('Redis request budget against the simulator (3 processes × 8 callers)', () => {
   for (const rps of [20, 50]) {
-    it(`reaches at least 0.98 of ${rps} rps without a single 429, and usage() agrees with the simulator`, async () => {
+    it(`reaches 0.98 of ${rps} rps with at most one 429 (the simulator shares this process), and usage() agrees with it`, async () => {
       const f = await runAgainstSimulator(rps);
       // 0 in most runs. The slack is ~10 ms (SLOT_HEADROOM): an event-loop stall longer than that between a
       // caller's wake check and the simulator stamping its request (one process runs both here) can land that
