@@ -106,12 +106,17 @@ describe('npm run bench -- --quick (compiled, real child processes, private redi
   it('rejects a bad command line with one clear line and exit code 2', async () => {
     const unknown = await runBench(['--only', 'pipeline,warp', '--out', out]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('bench: --only: unknown section(s) warp; expected some of pipeline, rate_limit, scale, scale_out\n');
+    expect(unknown.stderr).toBe(
+      'bench: --only: unknown section(s) warp; expected some of pipeline, rate_limit, scale, scale_out, freshness\n',
+    );
     const users = await runBench(['--users', 'lots']);
     expect(users.code).toBe(2);
     expect(users.stderr).toMatch(/^bench: --users expects a whole number/);
+    const freshness = await runBench(['--freshness-rps', '0']);
+    expect(freshness.code).toBe(2);
+    expect(freshness.stderr).toBe('bench: --freshness-rps expects a whole number from 1 to 10000, got "0"\n');
     const help = await runBench(['--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/--quick[\s\S]*--only[\s\S]*--users[\s\S]*--out/);
+    expect(help.stdout).toMatch(/--quick[\s\S]*--only[\s\S]*--users[\s\S]*--freshness-users[\s\S]*--freshness-rps[\s\S]*--out/);
   });
 });
