@@ -261,7 +261,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 const START_HELP = `Usage: credwatch start [--role scheduler|worker|http]...
 
 Runs the monitor daemon. Without --role it runs every role in one process:
-  scheduler  declares the sweep schedule and runs the sweeps (one at a time across processes)
+  scheduler  lists Leaf's users every CREDWATCH_POLL_INTERVAL (one sweep at a time across processes),
+             releases due polls at the pace the Leaf budget allows, logs the capacity report
   worker     polls credentials (scale out by running more worker processes against one Redis)
   http       health, readiness, metrics, the admin API and the status page on CREDWATCH_PORT
 
