@@ -1,17 +1,10 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { loadLuaScript } from '../core/lua-script.js';
 import { CATEGORIES, type Action, type Category, type ClientEnvironment } from '../classify/categories.js';
 import type { Evidence } from '../classify/types.js';
 import type { ProviderId } from '../core/providers.js';
-import {
-  defineGrowerCommands,
-  growerFromHash,
-  recordSeenUsers,
-  userIdsByExternalId,
-  type GrowerIdentity,
-  type ListedUser,
-} from './grower-identity.js';
-import { APPLY_POLL, MARK_REMOVED } from './credential-scripts.js';
-import type { Transition } from './transition.js';
+import { growerFromHash, recordSeenUsers, userIdsByExternalId, type GrowerIdentity, type ListedUser } from './grower-identity.js';
+import { OUTBOX_STREAM, type Transition } from './transition.js';
 import { DEFAULT_INTERVALS, nextDueMs, scheduleClassOf, type ScheduleIntervals } from './poll-schedule.js';
 
 /** One credential's state as kept in Redis and shown by the API. */
@@ -94,17 +87,22 @@ export interface SweepInfo {
 
 const REMOVED_RETENTION_MS = 30 * 86_400_000;
 
+const DUE_KEYS = new URL('./scripts/due-keys.lua', import.meta.url);
+/** Writes one poll's verdict, indexes, history and outbox entry atomically (scripts/apply-poll.lua). */
+const APPLY_POLL = loadLuaScript(new URL('./scripts/apply-poll.lua', import.meta.url), {
+  constants: { OUTBOX_STREAM },
+  include: [DUE_KEYS],
+});
+/** Takes a credential out of every index and lets it expire (scripts/mark-removed.lua). */
+const MARK_REMOVED = loadLuaScript(new URL('./scripts/mark-removed.lua', import.meta.url), { include: [DUE_KEYS] });
+
 /** All Redis keys of credential state live here: state hash, category indexes, history, outbox. */
 export class CredentialStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly options: { historyLimit: number; providers: readonly ProviderId[]; intervals?: ScheduleIntervals },
-  ) {
-    redis.defineCommand('credwatchApplyPoll', { numberOfKeys: 1, lua: APPLY_POLL });
-    redis.defineCommand('credwatchMarkRemoved', { numberOfKeys: 1, lua: MARK_REMOVED });
-    defineGrowerCommands(redis);
-  }
+  ) {}
 
   private credKey(provider: string, userId: string): string {
     return `${this.prefix}:cred:${provider}:${userId}`;
@@ -135,32 +133,35 @@ export class CredentialStore {
     const since = Number.isFinite(parsedSince) ? new Date(parsedSince).toISOString() : now.toISOString();
     // The category index is scored by `since`, so "in this category for longer than X" is one ZCOUNT.
     const sinceMs = Number.isFinite(parsedSince) ? parsedSince : now.getTime();
-    const reply = (await (this.redis as unknown as RedisScripts).credwatchApplyPoll(
-      this.credKey(o.provider, o.leafUserId),
-      this.prefix,
-      o.provider,
-      o.leafUserId,
-      String(o.observedAtMs),
-      o.category,
-      o.action,
-      since,
-      o.credentialId ?? '',
-      o.clientEnvironment ?? '',
-      o.cursorMs === null ? '' : String(o.cursorMs),
-      o.lastEventId ?? '',
-      o.ruleId,
-      o.reason,
-      o.evidence.eventId ?? '',
-      String(this.options.historyLimit),
-      JSON.stringify(template),
-      String(sinceMs),
-      o.evidence.statusCode === null ? '' : String(o.evidence.statusCode),
-      o.evidence.excerpt,
-      scheduleClassOf(o.category),
-      String(nextDueMs(o.category, o.observedAtMs, sinceMs, this.options.intervals ?? DEFAULT_INTERVALS)),
-      String(o.leafRequests ?? 0),
-      o.credentialStatus ?? '',
-      o.credentialFetchedAtMs === null || o.credentialFetchedAtMs === undefined ? '' : String(o.credentialFetchedAtMs),
+    const reply = (await APPLY_POLL.run(
+      this.redis,
+      [this.credKey(o.provider, o.leafUserId)],
+      [
+        this.prefix,
+        o.provider,
+        o.leafUserId,
+        String(o.observedAtMs),
+        o.category,
+        o.action,
+        since,
+        o.credentialId ?? '',
+        o.clientEnvironment ?? '',
+        o.cursorMs === null ? '' : String(o.cursorMs),
+        o.lastEventId ?? '',
+        o.ruleId,
+        o.reason,
+        o.evidence.eventId ?? '',
+        String(this.options.historyLimit),
+        JSON.stringify(template),
+        String(sinceMs),
+        o.evidence.statusCode === null ? '' : String(o.evidence.statusCode),
+        o.evidence.excerpt,
+        scheduleClassOf(o.category),
+        String(nextDueMs(o.category, o.observedAtMs, sinceMs, this.options.intervals ?? DEFAULT_INTERVALS)),
+        String(o.leafRequests ?? 0),
+        o.credentialStatus ?? '',
+        o.credentialFetchedAtMs === null || o.credentialFetchedAtMs === undefined ? '' : String(o.credentialFetchedAtMs),
+      ],
     )) as [string, string, string];
     const [status, json, prevCursor] = reply;
     return {
@@ -341,13 +342,10 @@ export class CredentialStore {
         const gone = users.filter((_, i) => Number(seen[i] ?? 0) < sinceMs);
         const pipeline = this.redis.pipeline();
         for (const user of gone) {
-          (pipeline as unknown as PipelineScripts).credwatchMarkRemoved(
-            this.credKey(provider, user),
-            this.prefix,
-            provider,
-            user,
-            String(nowMs),
-            String(REMOVED_RETENTION_MS),
+          MARK_REMOVED.queue(
+            pipeline,
+            [this.credKey(provider, user)],
+            [this.prefix, provider, user, String(nowMs), String(REMOVED_RETENTION_MS)],
           );
         }
         await pipeline.exec();
@@ -390,16 +388,6 @@ export class CredentialStore {
       lastCompleteStartedAt: h['completeStartedAt'] ?? null,
     };
   }
-}
-
-interface RedisScripts {
-  credwatchApplyPoll(...args: string[]): Promise<unknown>;
-  credwatchMarkRemoved(...args: string[]): Promise<unknown>;
-}
-
-/** The same script queued on a pipeline: the call returns the pipeline; replies come from exec(). */
-interface PipelineScripts {
-  credwatchMarkRemoved(...args: string[]): ChainableCommander;
 }
 
 function splitOnce(value: string, sep: string): [string, string | undefined] {

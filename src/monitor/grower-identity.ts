@@ -7,6 +7,7 @@
  * is removed.
  */
 import type { Redis } from 'ioredis';
+import { loadLuaScript } from '../core/lua-script.js';
 
 /** A grower as the API, status page, audit and webhooks show it; null fields Leaf did not give. */
 export interface GrowerIdentity {
@@ -34,33 +35,13 @@ export function externalIdIndexKey(prefix: string): string {
   return `${prefix}:growers:ext`;
 }
 
-// Marks the user seen by this sweep and writes its identity; moves its index entry when externalId changed.
-const RECORD_SEEN = `
-local cred = KEYS[1]
-local idx, user, sn = ARGV[1], ARGV[2], ARGV[3]
-local gx, gn, gm = ARGV[4], ARGV[5], ARGV[6]
-redis.call('HSET', cred, 'sn', sn)
-local old = redis.call('HGET', cred, 'gx')
-if old and old ~= gx then redis.call('ZREM', idx, old .. '\\0' .. user) end
-if gx ~= '' then redis.call('HSET', cred, 'gx', gx); redis.call('ZADD', idx, 0, gx .. '\\0' .. user) else redis.call('HDEL', cred, 'gx') end
-if gn ~= '' then redis.call('HSET', cred, 'gn', gn) else redis.call('HDEL', cred, 'gn') end
-if gm ~= '' then redis.call('HSET', cred, 'gm', gm) else redis.call('HDEL', cred, 'gm') end
-return 1
-`;
-
-interface GrowerScripts {
-  credwatchRecordSeen(key: string, ...args: string[]): Promise<unknown>;
-}
+/** Marks a user seen and writes its identity, moving its index entry (scripts/record-seen.lua). */
+const RECORD_SEEN = loadLuaScript(new URL('./scripts/record-seen.lua', import.meta.url));
 
 function clean(value: string | undefined): string {
   // NUL would break the index member; control characters have no place in a name.
   const text = [...(value ?? '')].map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch)).join('');
   return text.trim().slice(0, MAX_FIELD_CHARS);
-}
-
-/** Registers the script on a client (idempotent). */
-export function defineGrowerCommands(redis: Redis): void {
-  redis.defineCommand('credwatchRecordSeen', { numberOfKeys: 1, lua: RECORD_SEEN });
 }
 
 /** Marks users seen at `atMs` and records their identity: one pipelined round trip per page. */
@@ -73,18 +54,14 @@ export async function recordSeenUsers(
   atMs: number,
 ): Promise<void> {
   if (users.length === 0) return;
-  const pipeline = redis.pipeline() as unknown as GrowerScripts & { exec(): Promise<unknown> };
+  const pipeline = redis.pipeline();
   const idx = externalIdIndexKey(prefix);
   for (const user of users) {
     for (const provider of providers) {
-      void pipeline.credwatchRecordSeen(
-        credKey(provider, user.id),
-        idx,
-        user.id,
-        String(atMs),
-        clean(user.externalId),
-        clean(user.name),
-        clean(user.email),
+      RECORD_SEEN.queue(
+        pipeline,
+        [credKey(provider, user.id)],
+        [idx, user.id, String(atMs), clean(user.externalId), clean(user.name), clean(user.email)],
       );
     }
   }

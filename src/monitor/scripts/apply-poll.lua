@@ -1,17 +1,13 @@
-import { LUA_SCHEDULE_KEYS } from './poll-schedule.js';
-import { OUTBOX_STREAM } from './transition.js';
-
-// One script writes the state, the indexes, the history and the outbox entry, so a transition can never
-// be lost or doubled between steps, whichever worker dies or races. Keys are built from the prefix; with a
-// hash-tagged prefix they all live in one Redis Cluster slot.
-//
-// ARGV, in order: 1 prefix, 2 provider, 3 Leaf user id, 4 observed at (ms), 5 category, 6 action, 7 since,
-// 8 credential id, 9 client environment, 10 cursor (ms), 11 last event id, 12 rule id, 13 reason,
-// 14 evidence event id, 15 history limit, 16 transition template (JSON), 17 since (ms), 18 evidence
-// status, 19 evidence excerpt, 20 schedule class, 21 next due (ms), 22 Leaf requests the poll made,
-// 23 credential status, 24 when the credential object was fetched (ms; '' when the cached one was used).
-export const APPLY_POLL = `
-${LUA_SCHEDULE_KEYS}
+-- One script writes the state, the indexes, the history and the outbox entry, so a transition can never
+-- be lost or doubled between steps, whichever worker dies or races. Keys are built from the prefix; with a
+-- hash-tagged prefix they all live in one Redis Cluster slot. Loaded by credential-store.ts, after
+-- OUTBOX_STREAM and due-keys.lua.
+--
+-- ARGV, in order: 1 prefix, 2 provider, 3 Leaf user id, 4 observed at (ms), 5 category, 6 action, 7 since,
+-- 8 credential id, 9 client environment, 10 cursor (ms), 11 last event id, 12 rule id, 13 reason,
+-- 14 evidence event id, 15 history limit, 16 transition template (JSON), 17 since (ms), 18 evidence
+-- status, 19 evidence excerpt, 20 schedule class, 21 next due (ms), 22 Leaf requests the poll made,
+-- 23 credential status, 24 when the credential object was fetched (ms; '' when the cached one was used).
 local cred = KEYS[1]
 local P, provider, user = ARGV[1], ARGV[2], ARGV[3]
 local observed = tonumber(ARGV[4])
@@ -55,26 +51,5 @@ local json = cjson.encode(t)
 local hist = P .. ':hist:' .. provider .. ':' .. user
 redis.call('LPUSH', hist, json)
 redis.call('LTRIM', hist, 0, tonumber(ARGV[15]) - 1)
-redis.call('XADD', P .. ':${OUTBOX_STREAM}', '*', 't', json)
+redis.call('XADD', P .. ':' .. OUTBOX_STREAM, '*', 't', json)
 return {'transition', json, prevCursor}
-`;
-
-// Marks a credential removed: out of every index, kept (with a TTL) for the API.
-export const MARK_REMOVED = `
-${LUA_SCHEDULE_KEYS}
-local cred = KEYS[1]
-local P, provider, user = ARGV[1], ARGV[2], ARGV[3]
-local cat = redis.call('HGET', cred, 'cat')
-if not cat then return 0 end
-redis.call('ZREM', P .. ':cat:' .. provider .. ':' .. cat, user)
-redis.call('ZREM', P .. ':polled:' .. provider, user)
-for _, k in ipairs(dueKeys(P, provider)) do redis.call('ZREM', k, user) end
-local cid = redis.call('HGET', cred, 'c')
-if cid and cid ~= '' then redis.call('HDEL', P .. ':credid', cid) end
-local gx = redis.call('HGET', cred, 'gx')
-if gx then redis.call('ZREM', P .. ':growers:ext', gx .. '\\0' .. user) end
-redis.call('HSET', cred, 'rm', ARGV[4])
-redis.call('PEXPIRE', cred, ARGV[5])
-redis.call('PEXPIRE', P .. ':hist:' .. provider .. ':' .. user, ARGV[5])
-return 1
-`;
