@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { CredentialStore, type PollObservation } from '../src/monitor/credential-store.js';
+import type { PollObservation } from '../src/monitor/apply-poll-args.js';
+import { CredentialStore } from '../src/monitor/credential-store.js';
 import type { Transition } from '../src/monitor/transition.js';
 import { testRedis, uniquePrefix } from './helpers/redis.js';
 

@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCredentialsRouter } from '../src/http/routes/credentials.route.js';
 import { buildAdminApp } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
-import { CredentialStore, type PollObservation } from '../src/monitor/credential-store.js';
+import type { PollObservation } from '../src/monitor/apply-poll-args.js';
+import { CredentialStore } from '../src/monitor/credential-store.js';
 import type { Transition } from '../src/monitor/transition.js';
 import { testRedis, uniquePrefix } from './helpers/redis.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadLuaScript, type LuaScript } from '../src/core/lua-script.js';
+import { argvOf, loadLuaScript, type LuaScript } from '../src/core/lua-script.js';
 import { testRedis, uniquePrefix } from './helpers/redis.js';
 
 describe('loadLuaScript (real Redis)', () => {
@@ -63,6 +63,13 @@ describe('loadLuaScript (real Redis)', () => {
     const results = (await pipeline.exec()) ?? [];
     expect(results.map(([error]) => error)).toEqual([null, null, null, null]);
     expect(results.map(([, reply]) => (Array.isArray(reply) ? reply[0] : reply))).toEqual([2, '2', 6, 12]);
+  });
+
+  it('names the arguments: ARG.name is ARGV at its position, and another count of arguments fails', async () => {
+    writeFileSync(join(dir, 'named.lua'), 'return {ARG.first, ARG.second}\n');
+    const named = loadLuaScript(pathToFileURL(join(dir, 'named.lua')), { args: ['first', 'second'] });
+    expect(await named.run(redis, [], argvOf(['first', 'second'] as const, { second: 'b', first: 'a' }))).toEqual(['a', 'b']);
+    await expect(named.run(redis, [], ['a'])).rejects.toThrow('expected 2 arguments, got 1');
   });
 
   it('passes a Lua error through', async () => {

@@ -50,15 +50,31 @@ export class LuaScript {
 /**
  * Reads a script file, e.g. `loadLuaScript(new URL('./scripts/apply-poll.lua', import.meta.url))`.
  * `constants` become `local NAME = value` lines ahead of the script, so a value shared with TypeScript
- * has one definition; `include` files (shared Lua functions) come next, in order.
+ * has one definition. `args`, the names of ARGV in order, become the table `ARG` (`ARG.name` is ARGV[i]),
+ * and a call with another count of arguments fails; build the ARGV with `argvOf` from the same names.
+ * `include` files (shared Lua functions) come next, in order.
  */
 export function loadLuaScript(
   file: URL,
-  options: { constants?: Readonly<Record<string, LuaConstant>>; include?: readonly URL[] } = {},
+  options: { constants?: Readonly<Record<string, LuaConstant>>; args?: readonly string[]; include?: readonly URL[] } = {},
 ): LuaScript {
   const constants = Object.entries(options.constants ?? {}).map(([name, value]) => `local ${name} = ${luaLiteral(value)}\n`);
+  const args = options.args === undefined ? [] : [argTable(options.args)];
   const included = (options.include ?? []).map(readLua);
-  return new LuaScript([...constants, ...included, readLua(file)].join(''));
+  return new LuaScript([...constants, ...args, ...included, readLua(file)].join(''));
+}
+
+/** The ARGV of a script loaded with `args: names`: each named value at its name's position. */
+export function argvOf<const N extends readonly string[]>(names: N, values: Readonly<Record<N[number], string>>): string[] {
+  return names.map((name: N[number]) => values[name]);
+}
+
+function argTable(names: readonly string[]): string {
+  for (const name of names) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`Lua argument name is no identifier: ${name}`);
+  return (
+    `if #ARGV ~= ${names.length} then return redis.error_reply('ERR expected ${names.length} arguments, got ' .. #ARGV) end\n` +
+    `local ARG = {${names.map((name, i) => `${name} = ARGV[${i + 1}]`).join(', ')}}\n`
+  );
 }
 
 function readLua(file: URL): string {

@@ -5,7 +5,8 @@ import type { Evidence } from '../classify/types.js';
 import type { ProviderId } from '../core/providers.js';
 import { growerFromHash, recordSeenUsers, userIdsByExternalId, type GrowerIdentity, type ListedUser } from './grower-identity.js';
 import { OUTBOX_STREAM, type Transition } from './transition.js';
-import { DEFAULT_INTERVALS, nextDueMs, scheduleClassOf, type ScheduleIntervals } from './poll-schedule.js';
+import { APPLY_POLL_ARGS, applyPollArgv, type PollObservation } from './apply-poll-args.js';
+import { DEFAULT_INTERVALS, type ScheduleIntervals } from './poll-schedule.js';
 
 /** One credential's state as kept in Redis and shown by the API. */
 export interface CredentialState {
@@ -28,31 +29,6 @@ export interface CredentialState {
   removedAt: string | null;
   /** Who the credential belongs to, from Leaf's user listing; null until a sweep listed it with any. */
   grower?: GrowerIdentity | null;
-}
-
-/** What one poll observed, handed to applyPoll. */
-export interface PollObservation {
-  provider: ProviderId;
-  leafUserId: string;
-  /** When the poll started: an older observation never overwrites a newer one. */
-  observedAtMs: number;
-  credentialId: string | null;
-  clientEnvironment: ClientEnvironment | null;
-  category: Category;
-  action: Action;
-  /** When the category began according to the events ('' when unknown: now is used). */
-  since: string;
-  ruleId: string;
-  reason: string;
-  evidence: Evidence;
-  cursorMs: number | null;
-  lastEventId: string | null;
-  /** Requests to Leaf this poll made (the capacity report's requests per poll; default 0). */
-  leafRequests?: number;
-  /** Leaf's credential status as fetched, or as cached (default none). */
-  credentialStatus?: string | null;
-  /** When this poll fetched the credential object; null or absent when it used the cached copy. */
-  credentialFetchedAtMs?: number | null;
 }
 
 /** What a poll knows before it asks Leaf: the cached credential object and where the event log stood. */
@@ -91,6 +67,7 @@ const DUE_KEYS = new URL('./scripts/due-keys.lua', import.meta.url);
 /** Writes one poll's verdict, indexes, history and outbox entry atomically (scripts/apply-poll.lua). */
 const APPLY_POLL = loadLuaScript(new URL('./scripts/apply-poll.lua', import.meta.url), {
   constants: { OUTBOX_STREAM },
+  args: APPLY_POLL_ARGS,
   include: [DUE_KEYS],
 });
 /** Takes a credential out of every index and lets it expire (scripts/mark-removed.lua). */
@@ -114,55 +91,12 @@ export class CredentialStore {
 
   /** Writes one poll's verdict; records and outboxes a transition when the category changed. One round trip. */
   async applyPoll(o: PollObservation, now: Date): Promise<ApplyResult> {
-    const template: Omit<Transition, 'id' | 'from'> = {
-      at: now.toISOString(),
-      provider: o.provider,
-      leafUserId: o.leafUserId,
-      credentialId: o.credentialId,
-      clientEnvironment: o.clientEnvironment,
-      to: o.category,
-      action: o.action,
-      since: '',
-      ruleId: o.ruleId,
-      reason: o.reason,
-      evidence: o.evidence,
-    };
-    // One timestamp format wherever credwatch writes one: Leaf's raw createdDate (0, 3 or 6 fractional
-    // digits) becomes ISO 8601 UTC with milliseconds; the raw value stays only in the evidence.
-    const parsedSince = o.since === '' ? Number.NaN : Date.parse(o.since);
-    const since = Number.isFinite(parsedSince) ? new Date(parsedSince).toISOString() : now.toISOString();
-    // The category index is scored by `since`, so "in this category for longer than X" is one ZCOUNT.
-    const sinceMs = Number.isFinite(parsedSince) ? parsedSince : now.getTime();
-    const reply = (await APPLY_POLL.run(
-      this.redis,
-      [this.credKey(o.provider, o.leafUserId)],
-      [
-        this.prefix,
-        o.provider,
-        o.leafUserId,
-        String(o.observedAtMs),
-        o.category,
-        o.action,
-        since,
-        o.credentialId ?? '',
-        o.clientEnvironment ?? '',
-        o.cursorMs === null ? '' : String(o.cursorMs),
-        o.lastEventId ?? '',
-        o.ruleId,
-        o.reason,
-        o.evidence.eventId ?? '',
-        String(this.options.historyLimit),
-        JSON.stringify(template),
-        String(sinceMs),
-        o.evidence.statusCode === null ? '' : String(o.evidence.statusCode),
-        o.evidence.excerpt,
-        scheduleClassOf(o.category),
-        String(nextDueMs(o.category, o.observedAtMs, sinceMs, this.options.intervals ?? DEFAULT_INTERVALS)),
-        String(o.leafRequests ?? 0),
-        o.credentialStatus ?? '',
-        o.credentialFetchedAtMs === null || o.credentialFetchedAtMs === undefined ? '' : String(o.credentialFetchedAtMs),
-      ],
-    )) as [string, string, string];
+    const argv = applyPollArgv(o, now, {
+      prefix: this.prefix,
+      historyLimit: this.options.historyLimit,
+      intervals: this.options.intervals ?? DEFAULT_INTERVALS,
+    });
+    const reply = (await APPLY_POLL.run(this.redis, [this.credKey(o.provider, o.leafUserId)], argv)) as [string, string, string];
     const [status, json, prevCursor] = reply;
     return {
       status: status as ApplyResult['status'],
