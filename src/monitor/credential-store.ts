@@ -7,6 +7,7 @@ import { growerFromHash, recordSeenUsers, userIdsByExternalId, type GrowerIdenti
 import { OUTBOX_STREAM, type Transition } from './transition.js';
 import { APPLY_POLL_ARGS, applyPollArgv, type PollObservation } from './apply-poll-args.js';
 import { DEFAULT_INTERVALS, type ScheduleIntervals } from './poll-schedule.js';
+import { SweepRecord } from './sweep-record.js';
 
 /** One credential's state as kept in Redis and shown by the API. */
 export interface CredentialState {
@@ -51,16 +52,6 @@ export interface ApplyResult {
   previousCursorMs: number | null;
 }
 
-/** Sweep bookkeeping shown by /api/summary and the sweep gauges. */
-export interface SweepInfo {
-  lastStartedAt: string | null;
-  lastFinishedAt: string | null;
-  lastDurationMs: number | null;
-  lastUsers: number | null;
-  /** Start of the last sweep that listed every user (removal compares against it). */
-  lastCompleteStartedAt: string | null;
-}
-
 const REMOVED_RETENTION_MS = 30 * 86_400_000;
 
 const DUE_KEYS = new URL('./scripts/due-keys.lua', import.meta.url);
@@ -75,11 +66,16 @@ const MARK_REMOVED = loadLuaScript(new URL('./scripts/mark-removed.lua', import.
 
 /** All Redis keys of credential state live here: state hash, category indexes, history, outbox. */
 export class CredentialStore {
+  /** Sweep bookkeeping: when sweeps started and finished (`{prefix}:sweep`). */
+  readonly sweeps: SweepRecord;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly options: { historyLimit: number; providers: readonly ProviderId[]; intervals?: ScheduleIntervals },
-  ) {}
+  ) {
+    this.sweeps = new SweepRecord(redis, prefix);
+  }
 
   private credKey(provider: string, userId: string): string {
     return `${this.prefix}:cred:${provider}:${userId}`;
@@ -289,38 +285,6 @@ export class CredentialStore {
       }
     }
     return removed;
-  }
-
-  /** Records the start of a sweep. */
-  async sweepStarted(at: Date): Promise<void> {
-    await this.redis.hset(`${this.prefix}:sweep`, 'startedAt', at.toISOString());
-  }
-
-  /** Records a finished sweep (every user listed and enqueued) that started at `startedAt`. */
-  async sweepFinished(at: Date, durationMs: number, users: number, startedAt: Date): Promise<void> {
-    await this.redis.hset(
-      `${this.prefix}:sweep`,
-      'finishedAt',
-      at.toISOString(),
-      'durationMs',
-      String(durationMs),
-      'users',
-      String(users),
-      'completeStartedAt',
-      startedAt.toISOString(),
-    );
-  }
-
-  /** The last sweep's times and size. */
-  async sweepInfo(): Promise<SweepInfo> {
-    const h = await this.redis.hgetall(`${this.prefix}:sweep`);
-    return {
-      lastStartedAt: h['startedAt'] ?? null,
-      lastFinishedAt: h['finishedAt'] ?? null,
-      lastDurationMs: h['durationMs'] === undefined ? null : Number(h['durationMs']),
-      lastUsers: h['users'] === undefined ? null : Number(h['users']),
-      lastCompleteStartedAt: h['completeStartedAt'] ?? null,
-    };
   }
 }
 
