@@ -2,6 +2,7 @@ import { argvOf } from '../core/lua-script.js';
 import type { Action, Category, ClientEnvironment } from '../classify/categories.js';
 import type { Evidence } from '../classify/types.js';
 import type { ProviderId } from '../core/providers.js';
+import { listpackChunks } from './long-fields.js';
 import { nextDueMs, scheduleClassOf, type ScheduleIntervals } from './poll-schedule.js';
 import type { Transition } from './transition.js';
 
@@ -48,7 +49,8 @@ export const APPLY_POLL_ARGS = [
   'cursorMs',
   'lastEventId',
   'ruleId',
-  'reason',
+  /** The reason in chunks of at most 64 bytes (JSON array; long-fields.ts). */
+  'reasonChunks',
   'evidenceEventId',
   'historyLimit',
   /** The transition without id, from and since (JSON): the script fills them in. */
@@ -56,7 +58,8 @@ export const APPLY_POLL_ARGS = [
   /** `since` in ms: the category index's score. */
   'sinceMs',
   'evidenceStatus',
-  'evidenceExcerpt',
+  /** The evidence excerpt in chunks of at most 64 bytes (JSON array; long-fields.ts). */
+  'excerptChunks',
   'scheduleClass',
   'nextDueMs',
   'leafRequests',
@@ -106,13 +109,13 @@ export function applyPollArgv(
     cursorMs: o.cursorMs === null ? '' : String(o.cursorMs),
     lastEventId: o.lastEventId ?? '',
     ruleId: o.ruleId,
-    reason: o.reason,
+    reasonChunks: JSON.stringify(listpackChunks(o.reason)),
     evidenceEventId: o.evidence.eventId ?? '',
     historyLimit: String(options.historyLimit),
     transitionTemplate: JSON.stringify(template),
     sinceMs: String(sinceMs),
     evidenceStatus: o.evidence.statusCode === null ? '' : String(o.evidence.statusCode),
-    evidenceExcerpt: o.evidence.excerpt,
+    excerptChunks: JSON.stringify(listpackChunks(o.evidence.excerpt)),
     scheduleClass: scheduleClassOf(o.category),
     nextDueMs: String(nextDueMs(o.category, o.observedAtMs, sinceMs, options.intervals)),
     leafRequests: String(o.leafRequests ?? 0),

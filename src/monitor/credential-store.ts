@@ -8,6 +8,7 @@ import { OUTBOX_STREAM, type Transition } from './transition.js';
 import { APPLY_POLL_ARGS, applyPollArgv, type PollObservation } from './apply-poll-args.js';
 import { DEFAULT_INTERVALS, type ScheduleIntervals } from './poll-schedule.js';
 import { SweepRecord } from './sweep-record.js';
+import { joinChunks } from './long-fields.js';
 
 /** One credential's state as kept in Redis and shown by the API. */
 export interface CredentialState {
@@ -295,7 +296,9 @@ function splitOnce(value: string, sep: string): [string, string | undefined] {
 
 function toState(provider: ProviderId, leafUserId: string, h: Record<string, string>): CredentialState | null {
   if (h['cat'] === undefined) return null;
-  const evidence: Evidence = { eventId: h['ei'] || null, statusCode: h['es'] ? Number(h['es']) : null, excerpt: h['ex'] ?? '' };
+  // An absent 'ei' means the evidence's event is the last event seen ('cid').
+  const eventId = h['ei'] === undefined ? h['cid'] : h['ei'];
+  const evidence: Evidence = { eventId: eventId || null, statusCode: h['es'] ? Number(h['es']) : null, excerpt: joinChunks(h, 'ex') ?? '' };
   const lp = Number(h['lp'] ?? 0);
   return {
     provider,
@@ -309,7 +312,7 @@ function toState(provider: ProviderId, leafUserId: string, h: Record<string, str
     cursorMs: h['cur'] ? Number(h['cur']) : null,
     lastEventId: h['cid'] || null,
     ruleId: h['rule'] ?? '',
-    reason: h['reason'] ?? '',
+    reason: joinChunks(h, 'reason') ?? '',
     evidence,
     consecutiveFailures: Number(h['f'] ?? 0),
     removedAt: h['rm'] ? new Date(Number(h['rm'])).toISOString() : null,

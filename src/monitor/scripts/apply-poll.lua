@@ -5,12 +5,23 @@
 --
 -- KEYS[1]: the credential hash. ARG: ARGV by name, in the order of APPLY_POLL_ARGS (apply-poll-args.ts):
 --   prefix, provider, leafUserId, observedAtMs, category, action, since (ISO), credentialId,
---   clientEnvironment, cursorMs, lastEventId, ruleId, reason, evidenceEventId, historyLimit,
---   transitionTemplate (JSON), sinceMs, evidenceStatus, evidenceExcerpt, scheduleClass, nextDueMs,
+--   clientEnvironment, cursorMs, lastEventId, ruleId, reasonChunks (JSON array), evidenceEventId,
+--   historyLimit, transitionTemplate (JSON), sinceMs, evidenceStatus, excerptChunks (JSON array),
+--   scheduleClass, nextDueMs,
 --   leafRequests (the poll's requests to Leaf), credentialStatus, credentialFetchedAtMs ('' when the
 --   cached credential object was used).
 -- Answers {'stale' | 'same' | 'transition', transition JSON or '', the cursor before this poll or ''}.
 local cred = KEYS[1]
+-- A long value comes in chunks of at most 64 bytes, kept in the fields name, name2, name3... (long-fields.ts):
+-- one value over hash-max-listpack-value would turn the hash into a hashtable of three times the size.
+-- Writes the chunks after the first, drops those of the previous value, and answers the first ('' if none).
+local function setChunks(field, json)
+  local chunks = cjson.decode(json)
+  local n = 2
+  while redis.call('HEXISTS', cred, field .. n) == 1 do redis.call('HDEL', cred, field .. n); n = n + 1 end
+  for i = 2, #chunks do redis.call('HSET', cred, field .. i, chunks[i]) end
+  return chunks[1] or ''
+end
 local P, provider, user = ARG.prefix, ARG.provider, ARG.leafUserId
 local observed = tonumber(ARG.observedAtMs)
 local lp = tonumber(redis.call('HGET', cred, 'lp') or '0')
@@ -23,10 +34,14 @@ if prev == newcat then since = redis.call('HGET', cred, 'since') or since end
 local oldCid = redis.call('HGET', cred, 'c')
 local wasRemoved = redis.call('HGET', cred, 'rm')
 local cid = ARG.credentialId
+local reason = setChunks('reason', ARG.reasonChunks)
+local excerpt = setChunks('ex', ARG.excerptChunks)
 redis.call('HSET', cred, 'cat', newcat, 'act', ARG.action, 'since', since, 'lp', ARG.observedAtMs, 'c', cid, 'e', ARG.clientEnvironment,
-  'cur', ARG.cursorMs, 'cid', ARG.lastEventId, 'rule', ARG.ruleId, 'reason', ARG.reason, 'ei', ARG.evidenceEventId, 'es', ARG.evidenceStatus, 'f', '0')
+  'cur', ARG.cursorMs, 'cid', ARG.lastEventId, 'rule', ARG.ruleId, 'reason', reason, 'es', ARG.evidenceStatus, 'f', '0')
+-- The evidence's event is most often the last event seen: then 'ei' is not stored (absent = same as 'cid').
+if ARG.evidenceEventId ~= '' and ARG.evidenceEventId == ARG.lastEventId then redis.call('HDEL', cred, 'ei') else redis.call('HSET', cred, 'ei', ARG.evidenceEventId) end
 -- Small values keep the hash in Redis's compact listpack encoding: an empty excerpt is not stored.
-if ARG.evidenceExcerpt == '' then redis.call('HDEL', cred, 'rm', 'ex') else redis.call('HSET', cred, 'ex', ARG.evidenceExcerpt); redis.call('HDEL', cred, 'rm') end
+if excerpt == '' then redis.call('HDEL', cred, 'rm', 'ex') else redis.call('HSET', cred, 'ex', excerpt); redis.call('HDEL', cred, 'rm') end
 redis.call('PERSIST', cred)
 if prev and prev ~= newcat then redis.call('ZREM', P .. ':cat:' .. provider .. ':' .. prev, user) end
 if prev ~= newcat or wasRemoved then redis.call('ZADD', P .. ':cat:' .. provider .. ':' .. newcat, tonumber(ARG.sinceMs), user) end
