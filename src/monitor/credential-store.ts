@@ -9,6 +9,7 @@ import { APPLY_POLL_ARGS, applyPollArgv, type PollObservation } from './apply-po
 import { DEFAULT_INTERVALS, type ScheduleIntervals } from './poll-schedule.js';
 import { SweepRecord } from './sweep-record.js';
 import { joinChunks } from './long-fields.js';
+import type { TransitionStep } from './transition-rule.js';
 
 /** One credential's state as kept in Redis and shown by the API. */
 export interface CredentialState {
@@ -46,8 +47,8 @@ export interface PollContext {
 
 /** The outcome of applyPoll. */
 export interface ApplyResult {
-  /** 'stale' when a newer poll already wrote this credential. */
-  status: 'transition' | 'same' | 'stale';
+  /** 'stale' when a newer poll already wrote this credential (the rule: transitionStep, transition-rule.ts). */
+  status: TransitionStep['status'];
   transition: Transition | null;
   /** The cursor before this poll (null on the first poll). */
   previousCursorMs: number | null;
@@ -55,6 +56,7 @@ export interface ApplyResult {
 
 const REMOVED_RETENTION_MS = 30 * 86_400_000;
 
+/** Lua: the schedule keys of a provider (`dueKeys`), shared by the two scripts below. */
 const DUE_KEYS = new URL('./scripts/due-keys.lua', import.meta.url);
 /** Writes one poll's verdict, indexes, history and outbox entry atomically (scripts/apply-poll.lua). */
 const APPLY_POLL = loadLuaScript(new URL('./scripts/apply-poll.lua', import.meta.url), {
