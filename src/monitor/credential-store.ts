@@ -9,6 +9,7 @@ import { APPLY_POLL_ARGS, applyPollArgv, type PollObservation } from './apply-po
 import { DEFAULT_INTERVALS, type ScheduleIntervals } from './poll-schedule.js';
 import { SweepRecord } from './sweep-record.js';
 import { joinChunks } from './long-fields.js';
+import { STATE_FIELD as F } from './state-fields.js';
 import type { TransitionStep } from './transition-rule.js';
 
 /** One credential's state as kept in Redis and shown by the API. */
@@ -108,13 +109,13 @@ export class CredentialStore {
   async pollContext(provider: ProviderId, leafUserId: string): Promise<PollContext> {
     const [c, e, cs, cf, cat, cur, cid] = await this.redis.hmget(
       this.credKey(provider, leafUserId),
-      'c',
-      'e',
-      'cs',
-      'cf',
-      'cat',
-      'cur',
-      'cid',
+      F.credentialId,
+      F.clientEnvironment,
+      F.credentialStatus,
+      F.credentialFetchedAtMs,
+      F.category,
+      F.cursorMs,
+      F.lastEventId,
     );
     const fetchedAtMs = cf ? Number(cf) : Number.NaN;
     const cached = Number.isFinite(fetchedAtMs)
@@ -128,14 +129,14 @@ export class CredentialStore {
 
   /** Makes the next poll fetch the credential object again (after a Leaf alert or a manual poll). */
   async forgetCachedCredential(provider: ProviderId, leafUserId: string): Promise<void> {
-    await this.redis.hdel(this.credKey(provider, leafUserId), 'cf');
+    await this.redis.hdel(this.credKey(provider, leafUserId), F.credentialFetchedAtMs);
   }
 
   /** Counts a failed poll (Leaf error) without touching the category. */
   async recordPollFailure(provider: ProviderId, leafUserId: string): Promise<number> {
     const key = this.credKey(provider, leafUserId);
     // Only existing credentials carry a failure count; a never-polled user has no state to keep.
-    return (await this.redis.exists(key)) === 1 ? this.redis.hincrby(key, 'f', 1) : 0;
+    return (await this.redis.exists(key)) === 1 ? this.redis.hincrby(key, F.consecutiveFailures, 1) : 0;
   }
 
   /** One credential's state, or null. */
@@ -217,7 +218,7 @@ export class CredentialStore {
   }
 
   private async lastScore(provider: ProviderId, userId: string): Promise<number> {
-    const since = await this.redis.hget(this.credKey(provider, userId), 'since');
+    const since = await this.redis.hget(this.credKey(provider, userId), F.since);
     const ms = since === null ? Number.NaN : Date.parse(since);
     return Number.isFinite(ms) ? ms : 0;
   }
@@ -255,7 +256,8 @@ export class CredentialStore {
       return recordSeenUsers(this.redis, this.prefix, (p, u) => this.credKey(p, u), this.options.providers, listed, atMs);
     if (userIds.length === 0) return;
     const pipeline = this.redis.pipeline();
-    for (const id of userIds) for (const provider of this.options.providers) pipeline.hset(this.credKey(provider, id), 'sn', String(atMs));
+    for (const id of userIds)
+      for (const provider of this.options.providers) pipeline.hset(this.credKey(provider, id), F.seenAtMs, String(atMs));
     await pipeline.exec();
   }
 
@@ -271,7 +273,7 @@ export class CredentialStore {
       for (;;) {
         const users = await this.redis.zrangebyscore(`${this.prefix}:polled:${provider}`, '-inf', `(${sinceMs}`, 'LIMIT', offset, 500);
         if (users.length === 0) break;
-        const seen = await Promise.all(users.map((u) => this.redis.hget(this.credKey(provider, u), 'sn')));
+        const seen = await Promise.all(users.map((u) => this.redis.hget(this.credKey(provider, u), F.seenAtMs)));
         const gone = users.filter((_, i) => Number(seen[i] ?? 0) < sinceMs);
         const pipeline = this.redis.pipeline();
         for (const user of gone) {
@@ -297,27 +299,31 @@ function splitOnce(value: string, sep: string): [string, string | undefined] {
 }
 
 function toState(provider: ProviderId, leafUserId: string, h: Record<string, string>): CredentialState | null {
-  if (h['cat'] === undefined) return null;
-  // An absent 'ei' means the evidence's event is the last event seen ('cid').
-  const eventId = h['ei'] === undefined ? h['cid'] : h['ei'];
-  const evidence: Evidence = { eventId: eventId || null, statusCode: h['es'] ? Number(h['es']) : null, excerpt: joinChunks(h, 'ex') ?? '' };
-  const lp = Number(h['lp'] ?? 0);
+  if (h[F.category] === undefined) return null;
+  // An absent evidence event id means the evidence's event is the last event seen.
+  const eventId = h[F.evidenceEventId] === undefined ? h[F.lastEventId] : h[F.evidenceEventId];
+  const evidence: Evidence = {
+    eventId: eventId || null,
+    statusCode: h[F.evidenceStatus] ? Number(h[F.evidenceStatus]) : null,
+    excerpt: joinChunks(h, F.evidenceExcerpt) ?? '',
+  };
+  const lp = Number(h[F.lastPolledMs] ?? 0);
   return {
     provider,
     leafUserId,
-    credentialId: h['c'] || null,
-    clientEnvironment: (h['e'] || null) as ClientEnvironment | null,
-    category: h['cat'] as Category,
-    action: (h['act'] ?? 'investigate') as Action,
-    since: h['since'] ?? '',
+    credentialId: h[F.credentialId] || null,
+    clientEnvironment: (h[F.clientEnvironment] || null) as ClientEnvironment | null,
+    category: h[F.category] as Category,
+    action: (h[F.action] ?? 'investigate') as Action,
+    since: h[F.since] ?? '',
     lastPolledAt: new Date(lp).toISOString(),
-    cursorMs: h['cur'] ? Number(h['cur']) : null,
-    lastEventId: h['cid'] || null,
-    ruleId: h['rule'] ?? '',
-    reason: joinChunks(h, 'reason') ?? '',
+    cursorMs: h[F.cursorMs] ? Number(h[F.cursorMs]) : null,
+    lastEventId: h[F.lastEventId] || null,
+    ruleId: h[F.ruleId] ?? '',
+    reason: joinChunks(h, F.reason) ?? '',
     evidence,
-    consecutiveFailures: Number(h['f'] ?? 0),
-    removedAt: h['rm'] ? new Date(Number(h['rm'])).toISOString() : null,
+    consecutiveFailures: Number(h[F.consecutiveFailures] ?? 0),
+    removedAt: h[F.removedAtMs] ? new Date(Number(h[F.removedAtMs])).toISOString() : null,
     grower: growerFromHash(h),
   };
 }

@@ -8,6 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import { loadLuaScript } from '../core/lua-script.js';
+import { STATE_FIELD } from './state-fields.js';
 
 /** A grower as the API, status page, audit and webhooks show it; null fields Leaf did not give. */
 export interface GrowerIdentity {
@@ -76,8 +77,8 @@ export async function userIdsByExternalId(redis: Redis, prefix: string, external
 
 /** The identity held in a credential hash, or null when Leaf gave none. */
 export function growerFromHash(h: Record<string, string>): GrowerIdentity | null {
-  const externalId = h['gx'] || null;
-  const name = h['gn'] || null;
-  const email = h['gm'] || null;
+  const externalId = h[STATE_FIELD.growerExternalId] || null;
+  const name = h[STATE_FIELD.growerName] || null;
+  const email = h[STATE_FIELD.growerEmail] || null;
   return externalId === null && name === null && email === null ? null : { externalId, name, email };
 }
