@@ -3,7 +3,14 @@ import { loadLuaScript } from '../core/lua-script.js';
 import { CATEGORIES, type Action, type Category, type ClientEnvironment } from '../classify/categories.js';
 import type { Evidence } from '../classify/types.js';
 import type { ProviderId } from '../core/providers.js';
-import { growerFromHash, recordSeenUsers, userIdsByExternalId, type GrowerIdentity, type ListedUser } from './grower-identity.js';
+import {
+  GROWER_INDEX,
+  growerFromHash,
+  recordSeenUsers,
+  userIdsByExternalId,
+  type GrowerIdentity,
+  type ListedUser,
+} from './grower-identity.js';
 import { OUTBOX_STREAM, type Transition } from './transition.js';
 import { APPLY_POLL_ARGS, applyPollArgv, type PollObservation } from './apply-poll-args.js';
 import { DEFAULT_INTERVALS, type ScheduleIntervals } from './poll-schedule.js';
@@ -66,7 +73,7 @@ const APPLY_POLL = loadLuaScript(new URL('./scripts/apply-poll.lua', import.meta
   include: [DUE_KEYS],
 });
 /** Takes a credential out of every index and lets it expire (scripts/mark-removed.lua). */
-const MARK_REMOVED = loadLuaScript(new URL('./scripts/mark-removed.lua', import.meta.url), { include: [DUE_KEYS] });
+const MARK_REMOVED = loadLuaScript(new URL('./scripts/mark-removed.lua', import.meta.url), { include: [DUE_KEYS, GROWER_INDEX] });
 
 /** All Redis keys of credential state live here: state hash, category indexes, history, outbox. */
 export class CredentialStore {

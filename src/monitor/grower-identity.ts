@@ -1,10 +1,11 @@
 /**
  * Who a credential belongs to, as Leaf lists the user: the app's own id for the grower (`externalId`),
  * `name` and `email`. Kept as three short fields of the credential's state hash (`gx`, `gn`, `gm`; empty
- * ones not stored, so the hash stays small and listpack-encoded at 100 000 credentials), plus one sorted
- * set `{prefix}:growers:ext` whose members are `externalId NUL leafUserId` (score 0): a lex range finds
- * every user with an externalId, and the entry follows the user when the externalId changes or the user
- * is removed.
+ * ones not stored, so the hash stays small and listpack-encoded at 100 000 credentials), plus one hash
+ * `{prefix}:growers:byext`, externalId → the Leaf user ids with it (NUL-separated, almost always one):
+ * one HGET finds them, and the entry follows the user when the externalId changes or the user is
+ * removed. It replaced the sorted set `{prefix}:growers:ext` (members `externalId NUL leafUserId`, about
+ * 50 bytes more per user), still read and emptied by the scripts as users are seen again.
  */
 import type { Redis } from 'ioredis';
 import { loadLuaScript } from '../core/lua-script.js';
@@ -31,13 +32,21 @@ const MAX_FIELD_CHARS = 200;
 /** The index member separator: NUL never occurs in an externalId Leaf returns as JSON text we keep. */
 const SEP = '\u0000';
 
-/** Key of the externalId index. */
+/** Key of the externalId index (a hash). */
 export function externalIdIndexKey(prefix: string): string {
+  return `${prefix}:growers:byext`;
+}
+
+/** Key of the former externalId index (a sorted set), read until the sweeps have emptied it. */
+function formerIndexKey(prefix: string): string {
   return `${prefix}:growers:ext`;
 }
 
+/** Lua: the index's functions (indexAdd, indexRemove), shared with the removal script. */
+export const GROWER_INDEX = new URL('./scripts/grower-index.lua', import.meta.url);
+
 /** Marks a user seen and writes its identity, moving its index entry (scripts/record-seen.lua). */
-const RECORD_SEEN = loadLuaScript(new URL('./scripts/record-seen.lua', import.meta.url));
+const RECORD_SEEN = loadLuaScript(new URL('./scripts/record-seen.lua', import.meta.url), { include: [GROWER_INDEX] });
 
 function clean(value: string | undefined): string {
   // NUL would break the index member; control characters have no place in a name.
@@ -62,7 +71,7 @@ export async function recordSeenUsers(
       RECORD_SEEN.queue(
         pipeline,
         [credKey(provider, user.id)],
-        [idx, user.id, String(atMs), clean(user.externalId), clean(user.name), clean(user.email)],
+        [idx, user.id, String(atMs), clean(user.externalId), clean(user.name), clean(user.email), formerIndexKey(prefix)],
       );
     }
   }
@@ -71,8 +80,13 @@ export async function recordSeenUsers(
 
 /** Leaf user ids whose externalId is exactly `externalId` (at most `limit`). */
 export async function userIdsByExternalId(redis: Redis, prefix: string, externalId: string, limit = 100): Promise<string[]> {
-  const members = await redis.zrangebylex(externalIdIndexKey(prefix), `[${externalId}${SEP}`, `(${externalId}\u0001`, 'LIMIT', 0, limit);
-  return members.map((m) => m.slice(externalId.length + 1));
+  const [joined, former] = await Promise.all([
+    redis.hget(externalIdIndexKey(prefix), externalId),
+    redis.zrangebylex(formerIndexKey(prefix), `[${externalId}${SEP}`, `(${externalId}\u0001`, 'LIMIT', 0, limit),
+  ]);
+  const users = new Set(joined === null ? [] : joined.split(SEP));
+  for (const member of former) users.add(member.slice(externalId.length + 1));
+  return [...users].slice(0, limit);
 }
 
 /** The identity held in a credential hash, or null when Leaf gave none. */
