@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { CredentialStore, type PollObservation } from '../src/monitor/credential-store.js';
+import type { PollObservation } from '../src/monitor/apply-poll-args.js';
+import { CredentialStore } from '../src/monitor/credential-store.js';
 import type { Transition } from '../src/monitor/transition.js';
 import { testRedis, uniquePrefix } from './helpers/redis.js';
 
@@ -179,5 +180,39 @@ describe('CredentialStore (real Redis)', () => {
     expect(await store.recordPollFailure('panorama', 'user-1')).toBe(2);
     await store.applyPoll(observation({ observedAtMs: 2_000 }), new Date());
     expect((await store.get('panorama', 'user-1'))?.consecutiveFailures).toBe(0);
+  });
+
+  it('keeps long values in 64-byte chunks, so the hash stays a listpack, and reads them back whole', async () => {
+    const excerpt = `NotAuthorizedException: ${'Jeton expiré — réessayez '.repeat(6)}`;
+    const reason = `Leaf reports the credential as UNAUTHENTICATED and no event says more ${'é'.repeat(40)}`;
+    await store.applyPoll(
+      observation({
+        category: 'cognito_token_expired',
+        action: 'reauthenticate',
+        reason,
+        evidence: { eventId: 'e9', statusCode: 401, excerpt },
+      }),
+      new Date(2_000),
+    );
+    const key = `${prefix}:cred:panorama:user-1`;
+    expect(await redis.object('ENCODING', key)).toBe('listpack');
+    expect(await redis.hexists(key, 'ex3')).toBe(1);
+    const state = await store.get('panorama', 'user-1');
+    expect(state?.reason).toBe(reason);
+    expect(state?.evidence).toEqual({ eventId: 'e9', statusCode: 401, excerpt });
+    // A shorter value drops the chunks of the longer one.
+    await store.applyPoll(
+      observation({
+        observedAtMs: 2_000,
+        category: 'cognito_token_expired',
+        action: 'reauthenticate',
+        reason: 'short',
+        evidence: { eventId: 'e1', statusCode: 401, excerpt: 'x' },
+      }),
+      new Date(3_000),
+    );
+    expect(Object.keys(await redis.hgetall(key)).filter((f) => /^(ex|reason)\d/.test(f))).toEqual([]);
+    expect((await store.get('panorama', 'user-1'))?.evidence).toEqual({ eventId: 'e1', statusCode: 401, excerpt: 'x' });
+    expect(await redis.hexists(key, 'ei')).toBe(0);
   });
 });

@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCredentialsRouter } from '../src/http/routes/credentials.route.js';
 import { buildAdminApp } from '../src/http/app.js';
 import { createLogger } from '../src/logger.js';
-import { CredentialStore, type PollObservation } from '../src/monitor/credential-store.js';
+import type { PollObservation } from '../src/monitor/apply-poll-args.js';
+import { CredentialStore } from '../src/monitor/credential-store.js';
 import type { Transition } from '../src/monitor/transition.js';
 import { testRedis, uniquePrefix } from './helpers/redis.js';
 
@@ -63,6 +64,28 @@ describe('grower identity in the credential state (real Redis, real HTTP)', () =
     expect((await store.get('panorama', 'u1'))?.since).toBe('2026-11-01T00:00:00.000Z');
   });
 
+  it('indexes every user of a shared externalId, and reads and empties the former sorted-set index', async () => {
+    await store.markSeen(['u1', 'u2'], 100, [
+      { id: 'u1', externalId: 'crm-9' },
+      { id: 'u2', externalId: 'crm-9' },
+    ]);
+    await store.applyPoll(observation('u1'), new Date(2_000));
+    await store.applyPoll(observation('u2'), new Date(2_000));
+    expect(await redis.hgetall(`${prefix}:growers:byext`)).toEqual({ 'crm-9': 'u1\u0000u2' });
+    expect((await store.findByExternalId('panorama', 'crm-9')).map((s) => s.leafUserId)).toEqual(['u1', 'u2']);
+    await store.markSeen(['u1'], 200, [{ id: 'u1', externalId: 'crm-8' }]);
+    expect(await redis.hgetall(`${prefix}:growers:byext`)).toEqual({ 'crm-9': 'u2', 'crm-8': 'u1' });
+
+    // A user indexed by an earlier version (sorted set) is found, and moves to the hash when seen again.
+    await redis.hset(`${prefix}:cred:panorama:u3`, 'gx', 'crm-3');
+    await redis.zadd(`${prefix}:growers:ext`, 0, 'crm-3\u0000u3');
+    await store.applyPoll(observation('u3'), new Date(2_000));
+    expect((await store.findByExternalId('panorama', 'crm-3')).map((s) => s.leafUserId)).toEqual(['u3']);
+    await store.markSeen(['u3'], 300, [{ id: 'u3', externalId: 'crm-3' }]);
+    expect(await redis.exists(`${prefix}:growers:ext`)).toBe(0);
+    expect((await store.findByExternalId('panorama', 'crm-3')).map((s) => s.leafUserId)).toEqual(['u3']);
+  });
+
   it('finds users by externalId, and the index follows a changed externalId and a removed user', async () => {
     await store.markSeen(['u1', 'u2'], 100, [
       { id: 'u1', externalId: 'crm-17', name: 'Ada' },
@@ -82,7 +105,7 @@ describe('grower identity in the credential state (real Redis, real HTTP)', () =
     await store.markSeen(['u1'], 3_000, [{ id: 'u1', externalId: 'crm-1', name: 'Ada' }]);
     expect(await store.removeUnseen(2_500, 4_000)).toBe(1);
     expect(await store.findByExternalId('panorama', 'crm-2')).toEqual([]);
-    expect(await redis.zrange(`${prefix}:growers:ext`, '0', '-1')).toEqual(['crm-1\u0000u1']);
+    expect(await redis.hgetall(`${prefix}:growers:byext`)).toEqual({ 'crm-1': 'u1' });
 
     const app = buildAdminApp({
       adminToken: 'grower-test-token',

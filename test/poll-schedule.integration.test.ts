@@ -1,7 +1,8 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CredentialStore, type PollObservation } from '../src/monitor/credential-store.js';
+import type { PollObservation } from '../src/monitor/apply-poll-args.js';
+import { CredentialStore } from '../src/monitor/credential-store.js';
 import { PollReleaser } from '../src/monitor/poll-releaser.js';
 import { PollSchedule, scheduleKey } from '../src/monitor/poll-schedule.js';
 import { testLogger } from './helpers/daemon.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CATEGORIES, type Category } from '../src/classify/categories.js';
-import type { CredentialState, SweepInfo } from '../src/monitor/credential-store.js';
+import type { CredentialState } from '../src/monitor/credential-store.js';
+import type { SweepInfo } from '../src/monitor/sweep-record.js';
 import { parseStatusQuery } from '../src/http/routes/status.route.js';
 import { barWidths, renderCategoryBarChart } from '../src/http/status-page/category-bar-chart.js';
 import { pageHref, renderCredentialsTable, renderPager } from '../src/http/status-page/credentials-table.js';

@@ -59,6 +59,6 @@ describe('sweep processor (real Redis, real BullMQ queue)', () => {
     const counts = await schedule.counts(Date.now());
     expect(counts.find((c) => c.cls === 'new')).toMatchObject({ total: 5, due: 5 });
     expect((await schedule.claim(10, Date.now())).map((c) => c.leafUserId).sort()).toEqual(['u1', 'u2', 'u3', 'u4', 'u5']);
-    expect((await store.sweepInfo()).lastUsers).toBe(5);
+    expect((await store.sweeps.info()).lastUsers).toBe(5);
   });
 });

@@ -82,7 +82,7 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepRun> {
       daemon = children[0] as BenchChild;
     }
     const scheduler = children[children.length - 1] as BenchChild;
-    const startedAt = await waitUntil('the sweep to start', async () => (await store.sweepInfo()).lastStartedAt ?? undefined, {
+    const startedAt = await waitUntil('the sweep to start', async () => (await store.sweeps.info()).lastStartedAt ?? undefined, {
       timeoutMs: 30_000,
       child: scheduler,
     });

@@ -26,7 +26,7 @@ export function createScrapeSources(deps: {
     credentialCounts: () => store.counts(),
     oldestPollAges: () => store.oldestPollAges(Date.now()),
     lastSweepSuccess: async () => {
-      const info = await store.sweepInfo();
+      const info = await store.sweeps.info();
       return info.lastFinishedAt ? Date.parse(info.lastFinishedAt) / 1000 : undefined;
     },
     queueCounts: async () => {

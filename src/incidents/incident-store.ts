@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
+import { loadLuaScript } from '../core/lua-script.js';
 import type { Category } from '../classify/categories.js';
 import type { FailureSignature } from './failure-signature.js';
-import { FINISH, RESOLVE, ROUTE, TAKE_DUE } from './incident-scripts.js';
 
 /** How the dispatcher handles one transition, as recorded once per transition. */
 export type Route = 'send' | 'none' | 'deferred' | 'dropped' | `held:${string}`;
@@ -60,12 +60,17 @@ export interface IncidentRules {
 const ROUTE_TTL_MS = 7 * 24 * 3_600_000;
 const RESOLVED_TTL_MS = 30 * 24 * 3_600_000;
 
-interface IncidentScripts {
-  credwatchIncidentRoute(...args: string[]): Promise<string>;
-  credwatchIncidentTakeDue(...args: string[]): Promise<string[]>;
-  credwatchIncidentFinish(...args: string[]): Promise<number>;
-  credwatchIncidentResolve(...args: string[]): Promise<number>;
-}
+// The incident scripts build every key from the prefix (ARGV[1]); the one declared key routes them to the
+// prefix's slot on Redis Cluster.
+const HELPERS = new URL('./scripts/incident-helpers.lua', import.meta.url);
+/** Routes one transition once: send, defer, hold or drop (scripts/route.lua). */
+const ROUTE = loadLuaScript(new URL('./scripts/route.lua', import.meta.url), { include: [HELPERS] });
+/** Hands out due notifications under a lease (scripts/take-due.lua). */
+const TAKE_DUE = loadLuaScript(new URL('./scripts/take-due.lua', import.meta.url), { include: [HELPERS] });
+/** Forgets a notification once its deliveries are enqueued (scripts/finish.lua). */
+const FINISH = loadLuaScript(new URL('./scripts/finish.lua', import.meta.url), { include: [HELPERS] });
+/** Resolves an open incident once (scripts/resolve.lua). */
+const RESOLVE = loadLuaScript(new URL('./scripts/resolve.lua', import.meta.url));
 
 function iso(ms: string | undefined): string {
   return ms === undefined || ms === '' ? '' : new Date(Number(ms)).toISOString();
@@ -78,11 +83,6 @@ function iso(ms: string | undefined): string {
  */
 export function createIncidentStore(redis: Redis, prefix: string) {
   const K = `${prefix}:incidents:`;
-  redis.defineCommand('credwatchIncidentRoute', { numberOfKeys: 1, lua: ROUTE });
-  redis.defineCommand('credwatchIncidentTakeDue', { numberOfKeys: 1, lua: TAKE_DUE });
-  redis.defineCommand('credwatchIncidentFinish', { numberOfKeys: 1, lua: FINISH });
-  redis.defineCommand('credwatchIncidentResolve', { numberOfKeys: 1, lua: RESOLVE });
-  const scripts = redis as unknown as IncidentScripts;
   // Scripts build their keys from the prefix; this one declared key routes them to the prefix's slot on
   // Redis Cluster (where a hash-tagged prefix keeps every key in that slot).
   const slotKey = `${K}open`;
@@ -139,30 +139,33 @@ export function createIncidentStore(redis: Redis, prefix: string) {
         template: s.template,
         cause: input.cause,
       });
-      return (await scripts.credwatchIncidentRoute(
-        slotKey,
-        prefix,
-        input.credentialKey,
-        input.transitionId,
-        input.kind,
-        s.id,
-        input.notify ? '1' : '0',
-        input.payload,
-        String(input.atMs),
-        String(input.rules.settleMs),
-        String(input.rules.windowMs),
-        String(input.rules.minCredentials),
-        String(input.rules.minShare),
-        input.polledKey,
-        meta,
-        String(ROUTE_TTL_MS),
-        String(input.nowMs),
+      return (await ROUTE.run(
+        redis,
+        [slotKey],
+        [
+          prefix,
+          input.credentialKey,
+          input.transitionId,
+          input.kind,
+          s.id,
+          input.notify ? '1' : '0',
+          input.payload,
+          String(input.atMs),
+          String(input.rules.settleMs),
+          String(input.rules.windowMs),
+          String(input.rules.minCredentials),
+          String(input.rules.minShare),
+          input.polledKey,
+          meta,
+          String(ROUTE_TTL_MS),
+          String(input.nowMs),
+        ],
       )) as Route;
     },
 
     /** Notifications due for sending, leased for `leaseMs`. */
     async takeDue(nowMs: number, leaseMs: number, limit = 200): Promise<DueNotification[]> {
-      const flat = await scripts.credwatchIncidentTakeDue(slotKey, prefix, String(nowMs), String(leaseMs), String(limit));
+      const flat = (await TAKE_DUE.run(redis, [slotKey], [prefix, String(nowMs), String(leaseMs), String(limit)])) as string[];
       const out: DueNotification[] = [];
       for (let i = 0; i + 2 < flat.length; i += 3)
         out.push({ credentialKey: flat[i] ?? '', transitionId: flat[i + 1] ?? '', payload: flat[i + 2] ?? '' });
@@ -171,7 +174,7 @@ export function createIncidentStore(redis: Redis, prefix: string) {
 
     /** Forgets a notification whose deliveries are enqueued. */
     async finish(credentialKey: string, transitionId: string): Promise<void> {
-      await scripts.credwatchIncidentFinish(slotKey, prefix, credentialKey, transitionId);
+      await FINISH.run(redis, [slotKey], [prefix, credentialKey, transitionId]);
     },
 
     /**
@@ -179,15 +182,12 @@ export function createIncidentStore(redis: Redis, prefix: string) {
      * with `discard`. Returns how many were held, or -1 when the incident was not open.
      */
     async resolve(id: string, reason: string, nowMs: number, releaseAtMs: number, discard = false): Promise<number> {
-      return scripts.credwatchIncidentResolve(
-        slotKey,
-        prefix,
-        id,
-        reason,
-        String(nowMs),
-        String(releaseAtMs),
-        discard ? '1' : '0',
-        String(RESOLVED_TTL_MS),
+      return Number(
+        await RESOLVE.run(
+          redis,
+          [slotKey],
+          [prefix, id, reason, String(nowMs), String(releaseAtMs), discard ? '1' : '0', String(RESOLVED_TTL_MS)],
+        ),
       );
     },
 

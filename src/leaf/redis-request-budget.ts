@@ -1,75 +1,16 @@
-import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
+import { loadLuaScript, type LuaScript } from '../core/lua-script.js';
 import { COLD_START_MS, COLD_START_SPACING, onWake, slotPolicy, type BudgetStats, type SlotPolicy } from './budget-slots.js';
 import { abortError, sleep } from './sleep.js';
 
-// KEYS[1]: the next free slot (ms, Redis TIME); KEYS[2]: usage hash (bucket index → slots granted);
-// KEYS[3]: the end of the latest pause (ms); KEYS[4]: the end of the cold-start spacing (ms).
-// ARGV: interval ms, burst, horizon ms, 'reserve' | 'pause', count | pause ms, usage bucket ms, usage TTL ms,
-// then the bucket of each slot the caller dropped unsent (uncounted in the same round trip).
-// Answers {now, pausedUntil, retryInMs, slot...} as strings (ms with µs precision). Mirrors reserveSlots/pauseSlots.
-const RESERVE_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local horizon = tonumber(ARGV[3])
-local bucketMs = tonumber(ARGV[6])
-local usageTtl = tonumber(ARGV[7])
-local function fmt(x) return string.format('%.3f', x) end
-for i = 8, #ARGV do redis.call('HINCRBY', KEYS[2], ARGV[i], -1) end
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local paused = tonumber(redis.call('GET', KEYS[3]) or '0')
-if ARGV[4] == 'pause' then
-  local untilMs = now + tonumber(ARGV[5])
-  if untilMs > paused then
-    paused = untilMs
-    redis.call('SET', KEYS[3], fmt(paused), 'PX', math.ceil(paused - now) + horizon + 1000)
-  end
-  local base = untilMs + (burst - 1) * interval
-  if base > tat then
-    redis.call('SET', KEYS[1], fmt(base), 'PX', math.ceil(base - now) + 1000)
-  end
-  return {fmt(now), fmt(paused)}
-end
-local ramp = tonumber(redis.call('GET', KEYS[4]) or '0')
-if tat < now - ${COLD_START_MS} then
-  ramp = now + ${COLD_START_MS}
-  redis.call('SET', KEYS[4], fmt(ramp), 'PX', ${COLD_START_MS + 1000})
-end
-if tat < now then tat = now end
-local answer = {fmt(now), fmt(paused), '0'}
-for i = 1, tonumber(ARGV[5]) do
-  local slot = math.max(now, tat - (burst - 1) * interval)
-  if slot - now > horizon then
-    answer[3] = fmt(slot - now - horizon)
-    break
-  end
-  answer[#answer + 1] = fmt(slot)
-  local bucket = math.floor(slot / bucketMs)
-  if redis.call('HINCRBY', KEYS[2], bucket, 1) == 1 then
-    local keep = math.ceil(usageTtl / bucketMs) + 1
-    for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do
-      if tonumber(field) < bucket - keep then redis.call('HDEL', KEYS[2], field) end
-    end
-  end
-  if slot < ramp then tat = tat + interval * ${COLD_START_SPACING} else tat = tat + interval end
-end
-if #answer > 3 then
-  redis.call('SET', KEYS[1], fmt(tat), 'PX', math.ceil(tat - now) + 1000)
-  redis.call('PEXPIRE', KEYS[2], usageTtl)
-end
-return answer
-`;
+/** Reserves slots or pauses the budget (scripts/reserve-slots.lua); mirrors reserveSlots/pauseSlots. */
+const RESERVE_SCRIPT = loadLuaScript(new URL('./scripts/reserve-slots.lua', import.meta.url), {
+  constants: { COLD_START_MS, COLD_START_SPACING },
+});
 
-// KEYS[1]: usage hash. Answers {now, field, count, field, count, ...}.
-const USAGE_SCRIPT = `
-local t = redis.call('TIME')
-local answer = {string.format('%.3f', tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000)}
-for _, v in ipairs(redis.call('HGETALL', KEYS[1])) do answer[#answer + 1] = v end
-return answer
-`;
+/** Reads the usage buckets with Redis's clock (scripts/budget-usage.lua). */
+const USAGE_SCRIPT = loadLuaScript(new URL('./scripts/budget-usage.lua', import.meta.url));
 
 /** A usage bucket counts once it ended this long ago: a late holder's "not sent" may still be on its way. */
 const USAGE_GRACE_MS = 1000;
@@ -295,19 +236,8 @@ export class RedisRequestBudget {
     ];
   }
 
-  private async run(script: string, keys: string[], args: string[]): Promise<string[]> {
-    const sha = shaOf(script);
-    // EVALSHA with a fallback to EVAL when the script cache was flushed.
-    const answer: unknown = await this.redis.evalsha(sha, keys.length, ...keys, ...args).catch((error: unknown) => {
-      if (error instanceof Error && error.message.includes('NOSCRIPT')) return this.redis.eval(script, keys.length, ...keys, ...args);
-      throw error;
-    });
+  private async run(script: LuaScript, keys: string[], args: string[]): Promise<string[]> {
+    const answer = await script.run(this.redis, keys, args);
     return Array.isArray(answer) ? answer.map(String) : [];
   }
-}
-
-const SHAS = new Map([RESERVE_SCRIPT, USAGE_SCRIPT].map((script) => [script, createHash('sha1').update(script).digest('hex')]));
-
-function shaOf(script: string): string {
-  return SHAS.get(script) ?? createHash('sha1').update(script).digest('hex');
 }

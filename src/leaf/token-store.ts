@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { loadLuaScript } from '../core/lua-script.js';
 import { sleep } from './request-budget.js';
 
 /** Logs in to Leaf and answers the new id_token. */
@@ -83,8 +84,8 @@ export class MemoryTokenStore implements TokenStore {
   }
 }
 
-// Deletes the lock only when this process still holds it.
-const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+/** Deletes the lock only when this process still holds it (scripts/release-lock.lua). */
+const RELEASE_SCRIPT = loadLuaScript(new URL('./scripts/release-lock.lua', import.meta.url));
 
 /**
  * The token shared by every worker through one Redis key (`key`, TTL = the token's remaining useful
@@ -136,7 +137,7 @@ export class RedisTokenStore implements TokenStore {
           if (ttl > 0) await this.redis.set(this.key, token, 'PX', ttl);
           return token;
         } finally {
-          await this.redis.eval(RELEASE_SCRIPT, 1, this.lockKey, nonce);
+          await RELEASE_SCRIPT.run(this.redis, [this.lockKey], [nonce]);
         }
       }
       if (this.now() > deadline) {

@@ -1,18 +1,23 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { loadLuaScript } from '../core/lua-script.js';
 import { CATEGORIES, type Action, type Category, type ClientEnvironment } from '../classify/categories.js';
 import type { Evidence } from '../classify/types.js';
 import type { ProviderId } from '../core/providers.js';
 import {
-  defineGrowerCommands,
+  GROWER_INDEX,
   growerFromHash,
   recordSeenUsers,
   userIdsByExternalId,
   type GrowerIdentity,
   type ListedUser,
 } from './grower-identity.js';
-import { APPLY_POLL, MARK_REMOVED } from './credential-scripts.js';
-import type { Transition } from './transition.js';
-import { DEFAULT_INTERVALS, nextDueMs, scheduleClassOf, type ScheduleIntervals } from './poll-schedule.js';
+import { OUTBOX_STREAM, type Transition } from './transition.js';
+import { APPLY_POLL_ARGS, applyPollArgv, type PollObservation } from './apply-poll-args.js';
+import { DEFAULT_INTERVALS, type ScheduleIntervals } from './poll-schedule.js';
+import { SweepRecord } from './sweep-record.js';
+import { joinChunks } from './long-fields.js';
+import { STATE_FIELD as F } from './state-fields.js';
+import type { TransitionStep } from './transition-rule.js';
 
 /** One credential's state as kept in Redis and shown by the API. */
 export interface CredentialState {
@@ -37,31 +42,6 @@ export interface CredentialState {
   grower?: GrowerIdentity | null;
 }
 
-/** What one poll observed, handed to applyPoll. */
-export interface PollObservation {
-  provider: ProviderId;
-  leafUserId: string;
-  /** When the poll started: an older observation never overwrites a newer one. */
-  observedAtMs: number;
-  credentialId: string | null;
-  clientEnvironment: ClientEnvironment | null;
-  category: Category;
-  action: Action;
-  /** When the category began according to the events ('' when unknown: now is used). */
-  since: string;
-  ruleId: string;
-  reason: string;
-  evidence: Evidence;
-  cursorMs: number | null;
-  lastEventId: string | null;
-  /** Requests to Leaf this poll made (the capacity report's requests per poll; default 0). */
-  leafRequests?: number;
-  /** Leaf's credential status as fetched, or as cached (default none). */
-  credentialStatus?: string | null;
-  /** When this poll fetched the credential object; null or absent when it used the cached copy. */
-  credentialFetchedAtMs?: number | null;
-}
-
 /** What a poll knows before it asks Leaf: the cached credential object and where the event log stood. */
 export interface PollContext {
   /** The cached credential object: null when it was absent (not connected), undefined when not cached. */
@@ -75,35 +55,37 @@ export interface PollContext {
 
 /** The outcome of applyPoll. */
 export interface ApplyResult {
-  /** 'stale' when a newer poll already wrote this credential. */
-  status: 'transition' | 'same' | 'stale';
+  /** 'stale' when a newer poll already wrote this credential (the rule: transitionStep, transition-rule.ts). */
+  status: TransitionStep['status'];
   transition: Transition | null;
   /** The cursor before this poll (null on the first poll). */
   previousCursorMs: number | null;
 }
 
-/** Sweep bookkeeping shown by /api/summary and the sweep gauges. */
-export interface SweepInfo {
-  lastStartedAt: string | null;
-  lastFinishedAt: string | null;
-  lastDurationMs: number | null;
-  lastUsers: number | null;
-  /** Start of the last sweep that listed every user (removal compares against it). */
-  lastCompleteStartedAt: string | null;
-}
-
 const REMOVED_RETENTION_MS = 30 * 86_400_000;
+
+/** Lua: the schedule keys of a provider (`dueKeys`), shared by the two scripts below. */
+const DUE_KEYS = new URL('./scripts/due-keys.lua', import.meta.url);
+/** Writes one poll's verdict, indexes, history and outbox entry atomically (scripts/apply-poll.lua). */
+const APPLY_POLL = loadLuaScript(new URL('./scripts/apply-poll.lua', import.meta.url), {
+  constants: { OUTBOX_STREAM },
+  args: APPLY_POLL_ARGS,
+  include: [DUE_KEYS],
+});
+/** Takes a credential out of every index and lets it expire (scripts/mark-removed.lua). */
+const MARK_REMOVED = loadLuaScript(new URL('./scripts/mark-removed.lua', import.meta.url), { include: [DUE_KEYS, GROWER_INDEX] });
 
 /** All Redis keys of credential state live here: state hash, category indexes, history, outbox. */
 export class CredentialStore {
+  /** Sweep bookkeeping: when sweeps started and finished (`{prefix}:sweep`). */
+  readonly sweeps: SweepRecord;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly options: { historyLimit: number; providers: readonly ProviderId[]; intervals?: ScheduleIntervals },
   ) {
-    redis.defineCommand('credwatchApplyPoll', { numberOfKeys: 1, lua: APPLY_POLL });
-    redis.defineCommand('credwatchMarkRemoved', { numberOfKeys: 1, lua: MARK_REMOVED });
-    defineGrowerCommands(redis);
+    this.sweeps = new SweepRecord(redis, prefix);
   }
 
   private credKey(provider: string, userId: string): string {
@@ -116,52 +98,12 @@ export class CredentialStore {
 
   /** Writes one poll's verdict; records and outboxes a transition when the category changed. One round trip. */
   async applyPoll(o: PollObservation, now: Date): Promise<ApplyResult> {
-    const template: Omit<Transition, 'id' | 'from'> = {
-      at: now.toISOString(),
-      provider: o.provider,
-      leafUserId: o.leafUserId,
-      credentialId: o.credentialId,
-      clientEnvironment: o.clientEnvironment,
-      to: o.category,
-      action: o.action,
-      since: '',
-      ruleId: o.ruleId,
-      reason: o.reason,
-      evidence: o.evidence,
-    };
-    // One timestamp format wherever credwatch writes one: Leaf's raw createdDate (0, 3 or 6 fractional
-    // digits) becomes ISO 8601 UTC with milliseconds; the raw value stays only in the evidence.
-    const parsedSince = o.since === '' ? Number.NaN : Date.parse(o.since);
-    const since = Number.isFinite(parsedSince) ? new Date(parsedSince).toISOString() : now.toISOString();
-    // The category index is scored by `since`, so "in this category for longer than X" is one ZCOUNT.
-    const sinceMs = Number.isFinite(parsedSince) ? parsedSince : now.getTime();
-    const reply = (await (this.redis as unknown as RedisScripts).credwatchApplyPoll(
-      this.credKey(o.provider, o.leafUserId),
-      this.prefix,
-      o.provider,
-      o.leafUserId,
-      String(o.observedAtMs),
-      o.category,
-      o.action,
-      since,
-      o.credentialId ?? '',
-      o.clientEnvironment ?? '',
-      o.cursorMs === null ? '' : String(o.cursorMs),
-      o.lastEventId ?? '',
-      o.ruleId,
-      o.reason,
-      o.evidence.eventId ?? '',
-      String(this.options.historyLimit),
-      JSON.stringify(template),
-      String(sinceMs),
-      o.evidence.statusCode === null ? '' : String(o.evidence.statusCode),
-      o.evidence.excerpt,
-      scheduleClassOf(o.category),
-      String(nextDueMs(o.category, o.observedAtMs, sinceMs, this.options.intervals ?? DEFAULT_INTERVALS)),
-      String(o.leafRequests ?? 0),
-      o.credentialStatus ?? '',
-      o.credentialFetchedAtMs === null || o.credentialFetchedAtMs === undefined ? '' : String(o.credentialFetchedAtMs),
-    )) as [string, string, string];
+    const argv = applyPollArgv(o, now, {
+      prefix: this.prefix,
+      historyLimit: this.options.historyLimit,
+      intervals: this.options.intervals ?? DEFAULT_INTERVALS,
+    });
+    const reply = (await APPLY_POLL.run(this.redis, [this.credKey(o.provider, o.leafUserId)], argv)) as [string, string, string];
     const [status, json, prevCursor] = reply;
     return {
       status: status as ApplyResult['status'],
@@ -174,13 +116,13 @@ export class CredentialStore {
   async pollContext(provider: ProviderId, leafUserId: string): Promise<PollContext> {
     const [c, e, cs, cf, cat, cur, cid] = await this.redis.hmget(
       this.credKey(provider, leafUserId),
-      'c',
-      'e',
-      'cs',
-      'cf',
-      'cat',
-      'cur',
-      'cid',
+      F.credentialId,
+      F.clientEnvironment,
+      F.credentialStatus,
+      F.credentialFetchedAtMs,
+      F.category,
+      F.cursorMs,
+      F.lastEventId,
     );
     const fetchedAtMs = cf ? Number(cf) : Number.NaN;
     const cached = Number.isFinite(fetchedAtMs)
@@ -194,14 +136,14 @@ export class CredentialStore {
 
   /** Makes the next poll fetch the credential object again (after a Leaf alert or a manual poll). */
   async forgetCachedCredential(provider: ProviderId, leafUserId: string): Promise<void> {
-    await this.redis.hdel(this.credKey(provider, leafUserId), 'cf');
+    await this.redis.hdel(this.credKey(provider, leafUserId), F.credentialFetchedAtMs);
   }
 
   /** Counts a failed poll (Leaf error) without touching the category. */
   async recordPollFailure(provider: ProviderId, leafUserId: string): Promise<number> {
     const key = this.credKey(provider, leafUserId);
     // Only existing credentials carry a failure count; a never-polled user has no state to keep.
-    return (await this.redis.exists(key)) === 1 ? this.redis.hincrby(key, 'f', 1) : 0;
+    return (await this.redis.exists(key)) === 1 ? this.redis.hincrby(key, F.consecutiveFailures, 1) : 0;
   }
 
   /** One credential's state, or null. */
@@ -283,7 +225,7 @@ export class CredentialStore {
   }
 
   private async lastScore(provider: ProviderId, userId: string): Promise<number> {
-    const since = await this.redis.hget(this.credKey(provider, userId), 'since');
+    const since = await this.redis.hget(this.credKey(provider, userId), F.since);
     const ms = since === null ? Number.NaN : Date.parse(since);
     return Number.isFinite(ms) ? ms : 0;
   }
@@ -321,7 +263,8 @@ export class CredentialStore {
       return recordSeenUsers(this.redis, this.prefix, (p, u) => this.credKey(p, u), this.options.providers, listed, atMs);
     if (userIds.length === 0) return;
     const pipeline = this.redis.pipeline();
-    for (const id of userIds) for (const provider of this.options.providers) pipeline.hset(this.credKey(provider, id), 'sn', String(atMs));
+    for (const id of userIds)
+      for (const provider of this.options.providers) pipeline.hset(this.credKey(provider, id), F.seenAtMs, String(atMs));
     await pipeline.exec();
   }
 
@@ -337,17 +280,14 @@ export class CredentialStore {
       for (;;) {
         const users = await this.redis.zrangebyscore(`${this.prefix}:polled:${provider}`, '-inf', `(${sinceMs}`, 'LIMIT', offset, 500);
         if (users.length === 0) break;
-        const seen = await Promise.all(users.map((u) => this.redis.hget(this.credKey(provider, u), 'sn')));
+        const seen = await Promise.all(users.map((u) => this.redis.hget(this.credKey(provider, u), F.seenAtMs)));
         const gone = users.filter((_, i) => Number(seen[i] ?? 0) < sinceMs);
         const pipeline = this.redis.pipeline();
         for (const user of gone) {
-          (pipeline as unknown as PipelineScripts).credwatchMarkRemoved(
-            this.credKey(provider, user),
-            this.prefix,
-            provider,
-            user,
-            String(nowMs),
-            String(REMOVED_RETENTION_MS),
+          MARK_REMOVED.queue(
+            pipeline,
+            [this.credKey(provider, user)],
+            [this.prefix, provider, user, String(nowMs), String(REMOVED_RETENTION_MS)],
           );
         }
         await pipeline.exec();
@@ -358,48 +298,6 @@ export class CredentialStore {
     }
     return removed;
   }
-
-  /** Records the start of a sweep. */
-  async sweepStarted(at: Date): Promise<void> {
-    await this.redis.hset(`${this.prefix}:sweep`, 'startedAt', at.toISOString());
-  }
-
-  /** Records a finished sweep (every user listed and enqueued) that started at `startedAt`. */
-  async sweepFinished(at: Date, durationMs: number, users: number, startedAt: Date): Promise<void> {
-    await this.redis.hset(
-      `${this.prefix}:sweep`,
-      'finishedAt',
-      at.toISOString(),
-      'durationMs',
-      String(durationMs),
-      'users',
-      String(users),
-      'completeStartedAt',
-      startedAt.toISOString(),
-    );
-  }
-
-  /** The last sweep's times and size. */
-  async sweepInfo(): Promise<SweepInfo> {
-    const h = await this.redis.hgetall(`${this.prefix}:sweep`);
-    return {
-      lastStartedAt: h['startedAt'] ?? null,
-      lastFinishedAt: h['finishedAt'] ?? null,
-      lastDurationMs: h['durationMs'] === undefined ? null : Number(h['durationMs']),
-      lastUsers: h['users'] === undefined ? null : Number(h['users']),
-      lastCompleteStartedAt: h['completeStartedAt'] ?? null,
-    };
-  }
-}
-
-interface RedisScripts {
-  credwatchApplyPoll(...args: string[]): Promise<unknown>;
-  credwatchMarkRemoved(...args: string[]): Promise<unknown>;
-}
-
-/** The same script queued on a pipeline: the call returns the pipeline; replies come from exec(). */
-interface PipelineScripts {
-  credwatchMarkRemoved(...args: string[]): ChainableCommander;
 }
 
 function splitOnce(value: string, sep: string): [string, string | undefined] {
@@ -408,25 +306,31 @@ function splitOnce(value: string, sep: string): [string, string | undefined] {
 }
 
 function toState(provider: ProviderId, leafUserId: string, h: Record<string, string>): CredentialState | null {
-  if (h['cat'] === undefined) return null;
-  const evidence: Evidence = { eventId: h['ei'] || null, statusCode: h['es'] ? Number(h['es']) : null, excerpt: h['ex'] ?? '' };
-  const lp = Number(h['lp'] ?? 0);
+  if (h[F.category] === undefined) return null;
+  // An absent evidence event id means the evidence's event is the last event seen.
+  const eventId = h[F.evidenceEventId] === undefined ? h[F.lastEventId] : h[F.evidenceEventId];
+  const evidence: Evidence = {
+    eventId: eventId || null,
+    statusCode: h[F.evidenceStatus] ? Number(h[F.evidenceStatus]) : null,
+    excerpt: joinChunks(h, F.evidenceExcerpt) ?? '',
+  };
+  const lp = Number(h[F.lastPolledMs] ?? 0);
   return {
     provider,
     leafUserId,
-    credentialId: h['c'] || null,
-    clientEnvironment: (h['e'] || null) as ClientEnvironment | null,
-    category: h['cat'] as Category,
-    action: (h['act'] ?? 'investigate') as Action,
-    since: h['since'] ?? '',
+    credentialId: h[F.credentialId] || null,
+    clientEnvironment: (h[F.clientEnvironment] || null) as ClientEnvironment | null,
+    category: h[F.category] as Category,
+    action: (h[F.action] ?? 'investigate') as Action,
+    since: h[F.since] ?? '',
     lastPolledAt: new Date(lp).toISOString(),
-    cursorMs: h['cur'] ? Number(h['cur']) : null,
-    lastEventId: h['cid'] || null,
-    ruleId: h['rule'] ?? '',
-    reason: h['reason'] ?? '',
+    cursorMs: h[F.cursorMs] ? Number(h[F.cursorMs]) : null,
+    lastEventId: h[F.lastEventId] || null,
+    ruleId: h[F.ruleId] ?? '',
+    reason: joinChunks(h, F.reason) ?? '',
     evidence,
-    consecutiveFailures: Number(h['f'] ?? 0),
-    removedAt: h['rm'] ? new Date(Number(h['rm'])).toISOString() : null,
+    consecutiveFailures: Number(h[F.consecutiveFailures] ?? 0),
+    removedAt: h[F.removedAtMs] ? new Date(Number(h[F.removedAtMs])).toISOString() : null,
     grower: growerFromHash(h),
   };
 }

@@ -1,12 +1,15 @@
 /**
  * Who a credential belongs to, as Leaf lists the user: the app's own id for the grower (`externalId`),
  * `name` and `email`. Kept as three short fields of the credential's state hash (`gx`, `gn`, `gm`; empty
- * ones not stored, so the hash stays small and listpack-encoded at 100 000 credentials), plus one sorted
- * set `{prefix}:growers:ext` whose members are `externalId NUL leafUserId` (score 0): a lex range finds
- * every user with an externalId, and the entry follows the user when the externalId changes or the user
- * is removed.
+ * ones not stored, so the hash stays small and listpack-encoded at 100 000 credentials), plus one hash
+ * `{prefix}:growers:byext`, externalId → the Leaf user ids with it (NUL-separated, almost always one):
+ * one HGET finds them, and the entry follows the user when the externalId changes or the user is
+ * removed. It replaced the sorted set `{prefix}:growers:ext` (members `externalId NUL leafUserId`, about
+ * 50 bytes more per user), still read and emptied by the scripts as users are seen again.
  */
 import type { Redis } from 'ioredis';
+import { loadLuaScript } from '../core/lua-script.js';
+import { STATE_FIELD } from './state-fields.js';
 
 /** A grower as the API, status page, audit and webhooks show it; null fields Leaf did not give. */
 export interface GrowerIdentity {
@@ -29,38 +32,26 @@ const MAX_FIELD_CHARS = 200;
 /** The index member separator: NUL never occurs in an externalId Leaf returns as JSON text we keep. */
 const SEP = '\u0000';
 
-/** Key of the externalId index. */
+/** Key of the externalId index (a hash). */
 export function externalIdIndexKey(prefix: string): string {
+  return `${prefix}:growers:byext`;
+}
+
+/** Key of the former externalId index (a sorted set), read until the sweeps have emptied it. */
+function formerIndexKey(prefix: string): string {
   return `${prefix}:growers:ext`;
 }
 
-// Marks the user seen by this sweep and writes its identity; moves its index entry when externalId changed.
-const RECORD_SEEN = `
-local cred = KEYS[1]
-local idx, user, sn = ARGV[1], ARGV[2], ARGV[3]
-local gx, gn, gm = ARGV[4], ARGV[5], ARGV[6]
-redis.call('HSET', cred, 'sn', sn)
-local old = redis.call('HGET', cred, 'gx')
-if old and old ~= gx then redis.call('ZREM', idx, old .. '\\0' .. user) end
-if gx ~= '' then redis.call('HSET', cred, 'gx', gx); redis.call('ZADD', idx, 0, gx .. '\\0' .. user) else redis.call('HDEL', cred, 'gx') end
-if gn ~= '' then redis.call('HSET', cred, 'gn', gn) else redis.call('HDEL', cred, 'gn') end
-if gm ~= '' then redis.call('HSET', cred, 'gm', gm) else redis.call('HDEL', cred, 'gm') end
-return 1
-`;
+/** Lua: the index's functions (indexAdd, indexRemove), shared with the removal script. */
+export const GROWER_INDEX = new URL('./scripts/grower-index.lua', import.meta.url);
 
-interface GrowerScripts {
-  credwatchRecordSeen(key: string, ...args: string[]): Promise<unknown>;
-}
+/** Marks a user seen and writes its identity, moving its index entry (scripts/record-seen.lua). */
+const RECORD_SEEN = loadLuaScript(new URL('./scripts/record-seen.lua', import.meta.url), { include: [GROWER_INDEX] });
 
 function clean(value: string | undefined): string {
   // NUL would break the index member; control characters have no place in a name.
   const text = [...(value ?? '')].map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch)).join('');
   return text.trim().slice(0, MAX_FIELD_CHARS);
-}
-
-/** Registers the script on a client (idempotent). */
-export function defineGrowerCommands(redis: Redis): void {
-  redis.defineCommand('credwatchRecordSeen', { numberOfKeys: 1, lua: RECORD_SEEN });
 }
 
 /** Marks users seen at `atMs` and records their identity: one pipelined round trip per page. */
@@ -73,18 +64,14 @@ export async function recordSeenUsers(
   atMs: number,
 ): Promise<void> {
   if (users.length === 0) return;
-  const pipeline = redis.pipeline() as unknown as GrowerScripts & { exec(): Promise<unknown> };
+  const pipeline = redis.pipeline();
   const idx = externalIdIndexKey(prefix);
   for (const user of users) {
     for (const provider of providers) {
-      void pipeline.credwatchRecordSeen(
-        credKey(provider, user.id),
-        idx,
-        user.id,
-        String(atMs),
-        clean(user.externalId),
-        clean(user.name),
-        clean(user.email),
+      RECORD_SEEN.queue(
+        pipeline,
+        [credKey(provider, user.id)],
+        [idx, user.id, String(atMs), clean(user.externalId), clean(user.name), clean(user.email), formerIndexKey(prefix)],
       );
     }
   }
@@ -93,14 +80,19 @@ export async function recordSeenUsers(
 
 /** Leaf user ids whose externalId is exactly `externalId` (at most `limit`). */
 export async function userIdsByExternalId(redis: Redis, prefix: string, externalId: string, limit = 100): Promise<string[]> {
-  const members = await redis.zrangebylex(externalIdIndexKey(prefix), `[${externalId}${SEP}`, `(${externalId}\u0001`, 'LIMIT', 0, limit);
-  return members.map((m) => m.slice(externalId.length + 1));
+  const [joined, former] = await Promise.all([
+    redis.hget(externalIdIndexKey(prefix), externalId),
+    redis.zrangebylex(formerIndexKey(prefix), `[${externalId}${SEP}`, `(${externalId}\u0001`, 'LIMIT', 0, limit),
+  ]);
+  const users = new Set(joined === null ? [] : joined.split(SEP));
+  for (const member of former) users.add(member.slice(externalId.length + 1));
+  return [...users].slice(0, limit);
 }
 
 /** The identity held in a credential hash, or null when Leaf gave none. */
 export function growerFromHash(h: Record<string, string>): GrowerIdentity | null {
-  const externalId = h['gx'] || null;
-  const name = h['gn'] || null;
-  const email = h['gm'] || null;
+  const externalId = h[STATE_FIELD.growerExternalId] || null;
+  const name = h[STATE_FIELD.growerName] || null;
+  const email = h[STATE_FIELD.growerEmail] || null;
   return externalId === null && name === null && email === null ? null : { externalId, name, email };
 }

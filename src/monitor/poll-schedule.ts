@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Category } from '../classify/categories.js';
+import { loadLuaScript } from '../core/lua-script.js';
 import type { ProviderId } from '../core/providers.js';
 
 /**
@@ -49,52 +50,10 @@ export function scheduleKey(prefix: string, provider: string, cls: ScheduleClass
   return `${prefix}:due:${provider}:${cls}`;
 }
 
-/** Lua: the keys of every class of a provider, as the credential scripts build them. */
-export const LUA_SCHEDULE_KEYS = `local function dueKeys(P, provider)
-  return {P .. ':due:' .. provider .. ':new', P .. ':due:' .. provider .. ':failing', P .. ':due:' .. provider .. ':healthy'}
-end`;
-
-// KEYS: every (class, provider) set in release order. ARGV[1]: now ms; ARGV[2]: most to claim;
-// ARGV[3]: lease end (ms). A claimed member stays in its set, scored by the lease end: if its poll never
-// completes (its worker died with Redis, its job was removed), it is due again when the lease ends.
-const CLAIM = `
-local now, limit, lease = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local out = {}
-for i, key in ipairs(KEYS) do
-  if limit <= 0 then break end
-  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, limit)
-  for _, member in ipairs(due) do
-    redis.call('ZADD', key, 'XX', lease, member)
-    out[#out + 1] = i
-    out[#out + 1] = member
-  end
-  limit = limit - #due
-end
-return out
-`;
-
-// KEYS[1..3]: the provider's new, failing, healthy sets. ARGV[1]: due ms; ARGV[2]: 'listed' (only users
-// in no set are added, to `new`) or 'now' (every user becomes due at ARGV[1], in whichever set it is).
-// ARGV[3..]: Leaf user ids. Returns how many were added to `new`.
-const ADD_USERS = `
-local added = 0
-for i = 3, #ARGV do
-  local user = ARGV[i]
-  local found = false
-  for _, key in ipairs(KEYS) do
-    if redis.call('ZSCORE', key, user) then
-      found = true
-      if ARGV[2] == 'now' then redis.call('ZADD', key, 'XX', 'LT', ARGV[1], user) end
-      break
-    end
-  end
-  if not found then
-    redis.call('ZADD', KEYS[1], ARGV[1], user)
-    added = added + 1
-  end
-end
-return added
-`;
+/** Claims due polls, most urgent class first (scripts/claim-polls.lua). */
+const CLAIM = loadLuaScript(new URL('./scripts/claim-polls.lua', import.meta.url));
+/** Adds listed users to the schedule or makes them due (scripts/schedule-users.lua). */
+const ADD_USERS = loadLuaScript(new URL('./scripts/schedule-users.lua', import.meta.url));
 
 /** One claimed poll: whose, and from which class. */
 export interface ClaimedPoll {
@@ -122,10 +81,7 @@ export class PollSchedule {
     private readonly providers: readonly ProviderId[],
     /** How long a claimed poll may take before it is due again (default 10 min). */
     private readonly leaseMs = 10 * 60_000,
-  ) {
-    redis.defineCommand('credwatchClaimPolls', { lua: CLAIM });
-    redis.defineCommand('credwatchScheduleUsers', { numberOfKeys: 3, lua: ADD_USERS });
-  }
+  ) {}
 
   private classKeys(provider: string): [string, string, string] {
     return [
@@ -150,10 +106,9 @@ export class PollSchedule {
 
   private async addUsers(userIds: readonly string[], nowMs: number, mode: 'listed' | 'now', only?: ProviderId): Promise<number> {
     if (userIds.length === 0) return 0;
-    const scripts = this.redis as unknown as ScheduleScripts;
     let added = 0;
     for (const provider of only === undefined ? this.providers : [only]) {
-      added += Number(await scripts.credwatchScheduleUsers(...this.classKeys(provider), String(nowMs), mode, ...userIds));
+      added += Number(await ADD_USERS.run(this.redis, this.classKeys(provider), [String(nowMs), mode, ...userIds]));
     }
     return added;
   }
@@ -169,13 +124,9 @@ export class PollSchedule {
         owners.push({ provider, cls });
       }
     }
-    const reply = (await (this.redis as unknown as ScheduleScripts).credwatchClaimPolls(
-      keys.length,
-      ...keys,
-      String(nowMs),
-      String(Math.floor(limit)),
-      String(nowMs + this.leaseMs),
-    )) as Array<number | string>;
+    const reply = (await CLAIM.run(this.redis, keys, [String(nowMs), String(Math.floor(limit)), String(nowMs + this.leaseMs)])) as Array<
+      number | string
+    >;
     const claimed: ClaimedPoll[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) {
       const owner = owners[Number(reply[i]) - 1];
@@ -210,9 +161,4 @@ export class PollSchedule {
     }
     return null;
   }
-}
-
-interface ScheduleScripts {
-  credwatchClaimPolls(numKeys: number, ...args: string[]): Promise<unknown>;
-  credwatchScheduleUsers(...args: string[]): Promise<unknown>;
 }

@@ -68,8 +68,8 @@ export function createSweepProcessor(deps: SweepProcessorDeps) {
   return async function processSweep(job: Job<SweepJobData>): Promise<{ users: number }> {
     const started = now();
     const log = deps.logger.child({ jobId: job.id, sweep: job.data.trigger });
-    const previous = await deps.store.sweepInfo();
-    await deps.store.sweepStarted(started);
+    const previous = await deps.store.sweeps.info();
+    await deps.store.sweeps.started(started);
     let users = 0;
     let newUsers = 0;
     let lastProgress = 0;
@@ -108,7 +108,7 @@ export function createSweepProcessor(deps: SweepProcessorDeps) {
     const removed = Number.isFinite(since) ? await deps.store.removeUnseen(since, now().getTime()) : 0;
     const finished = now();
     const durationMs = finished.getTime() - started.getTime();
-    await deps.store.sweepFinished(finished, durationMs, users, started);
+    await deps.store.sweeps.finished(finished, durationMs, users, started);
     deps.metrics.sweepDuration.set(durationMs / 1000);
     log.info({ users, newUsers, removed, durationMs }, 'sweep listed every user');
     await deps.afterListing?.(users);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { loadLuaScript } from '../core/lua-script.js';
 
 import type { EndpointCircuitState } from '../core/webhook-event-types.js';
 
@@ -8,66 +9,20 @@ export { ENDPOINT_STATES, type EndpointCircuitState } from '../core/webhook-even
 /** What a delivery may do now: send normally, send as the endpoint's one probe, or wait. */
 export type Admission = 'send' | 'probe' | 'wait';
 
-// Decides, atomically across every worker process, whether a delivery may be sent.
-// KEYS: endpoint hash, probe key, waiting set, retrying set. ARGV: job id, waiting score (ms), probe ttl ms.
-const ADMIT = `
-redis.call('ZREM', KEYS[4], ARGV[1])
-if not redis.call('HGET', KEYS[1], 'failingSince') then
-  redis.call('ZREM', KEYS[3], ARGV[1])
-  return 'send'
-end
-local holder = redis.call('GET', KEYS[2])
-if (not holder) or holder == ARGV[1] then
-  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
-  redis.call('ZREM', KEYS[3], ARGV[1])
-  return 'probe'
-end
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-return 'wait'
-`;
+/** Decides whether a delivery may be sent, atomically across every worker (scripts/circuit-admit.lua). */
+const ADMIT = loadLuaScript(new URL('./scripts/circuit-admit.lua', import.meta.url));
 
-// Counts a failed attempt and opens the circuit at the threshold. KEYS: endpoint hash.
-// ARGV: at ms, error, threshold. Returns {failuresInRow, 1 when failing}.
-const FAILURE = `
-local n = redis.call('HINCRBY', KEYS[1], 'failuresInRow', 1)
-redis.call('HSET', KEYS[1], 'lastFailureAt', ARGV[1], 'lastError', ARGV[2])
-local failing = redis.call('HGET', KEYS[1], 'failingSince')
-if (not failing) and n >= tonumber(ARGV[3]) then
-  redis.call('HSET', KEYS[1], 'failingSince', ARGV[1])
-  failing = ARGV[1]
-end
-return {n, failing and 1 or 0}
-`;
+/** Counts a failed attempt and opens the circuit at the threshold (scripts/circuit-failure.lua). */
+const FAILURE = loadLuaScript(new URL('./scripts/circuit-failure.lua', import.meta.url));
 
-// Records a 2xx and closes the circuit. KEYS: endpoint hash, probe key, waiting set, retrying set.
-// ARGV: at ms, job id. When the endpoint was failing, the probe held by another delivery and the
-// deliveries on their own retry timer join the waiting set, so the release sends them too without
-// waiting for their timers. Returns 1 when the endpoint was failing (the waiting set must be released).
-const SUCCESS = `
-local was = redis.call('HGET', KEYS[1], 'failingSince')
-redis.call('HSET', KEYS[1], 'lastSuccessAt', ARGV[1], 'failuresInRow', '0')
-redis.call('HDEL', KEYS[1], 'failingSince')
-local holder = redis.call('GET', KEYS[2])
-redis.call('DEL', KEYS[2])
-if not was then return 0 end
-if holder and holder ~= ARGV[2] then redis.call('ZADD', KEYS[3], 0, holder) end
-redis.call('ZUNIONSTORE', KEYS[3], 2, KEYS[3], KEYS[4], 'AGGREGATE', 'MIN')
-redis.call('DEL', KEYS[4])
-redis.call('ZREM', KEYS[3], ARGV[2])
-return 1
-`;
+/** Records a 2xx and closes the circuit (scripts/circuit-success.lua). */
+const SUCCESS = loadLuaScript(new URL('./scripts/circuit-success.lua', import.meta.url));
 
-// Keeps the probe role with the job holding it. KEYS: probe key. ARGV: job id, ttl ms.
-const KEEP_PROBE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-`;
+/** Keeps the probe role with the job holding it (scripts/circuit-keep-probe.lua). */
+const KEEP_PROBE = loadLuaScript(new URL('./scripts/circuit-keep-probe.lua', import.meta.url));
 
-// Gives the probe role up when this job holds it. KEYS: probe key. ARGV: job id.
-const DROP_PROBE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
+/** Gives the probe role up when this job holds it (scripts/circuit-drop-probe.lua). */
+const DROP_PROBE = loadLuaScript(new URL('./scripts/circuit-drop-probe.lua', import.meta.url));
 
 /**
  * The circuit of each endpoint in Redis, shared by every worker process: consecutive failures, the
@@ -87,16 +42,10 @@ export function createEndpointCircuit(redis: Redis, prefix: string) {
 
     /** Whether the delivery `jobId` may be sent now; 'wait' also puts it on the waiting set. */
     async admit(endpoint: string, jobId: string, createdAtMs: number, probeTtlMs: number): Promise<Admission> {
-      return (await redis.eval(
-        ADMIT,
-        4,
-        endpointKey(endpoint),
-        probeKey(endpoint),
-        waitingKey(endpoint),
-        retryingKey(endpoint),
-        jobId,
-        String(createdAtMs),
-        String(Math.ceil(probeTtlMs)),
+      return (await ADMIT.run(
+        redis,
+        [endpointKey(endpoint), probeKey(endpoint), waitingKey(endpoint), retryingKey(endpoint)],
+        [jobId, String(createdAtMs), String(Math.ceil(probeTtlMs))],
       )) as Admission;
     },
 
@@ -120,7 +69,7 @@ export function createEndpointCircuit(redis: Redis, prefix: string) {
       error: string,
       threshold: number,
     ): Promise<{ failuresInRow: number; failing: boolean }> {
-      const [n, failing] = (await redis.eval(FAILURE, 1, endpointKey(endpoint), String(atMs), error, String(threshold))) as [
+      const [n, failing] = (await FAILURE.run(redis, [endpointKey(endpoint)], [String(atMs), error, String(threshold)])) as [
         number,
         number,
       ];
@@ -131,15 +80,10 @@ export function createEndpointCircuit(redis: Redis, prefix: string) {
     async recordSuccess(endpoint: string, atMs: number, jobId: string): Promise<boolean> {
       return (
         Number(
-          await redis.eval(
-            SUCCESS,
-            4,
-            endpointKey(endpoint),
-            probeKey(endpoint),
-            waitingKey(endpoint),
-            retryingKey(endpoint),
-            String(atMs),
-            jobId,
+          await SUCCESS.run(
+            redis,
+            [endpointKey(endpoint), probeKey(endpoint), waitingKey(endpoint), retryingKey(endpoint)],
+            [String(atMs), jobId],
           ),
         ) === 1
       );
@@ -147,12 +91,12 @@ export function createEndpointCircuit(redis: Redis, prefix: string) {
 
     /** Extends the probe role of `jobId` over its next delay. */
     async keepProbe(endpoint: string, jobId: string, ttlMs: number): Promise<void> {
-      await redis.eval(KEEP_PROBE, 1, probeKey(endpoint), jobId, String(Math.ceil(ttlMs)));
+      await KEEP_PROBE.run(redis, [probeKey(endpoint)], [jobId, String(Math.ceil(ttlMs))]);
     },
 
     /** Releases the probe role of `jobId` (it was given up), so another waiting delivery can take it. */
     async dropProbe(endpoint: string, jobId: string): Promise<void> {
-      await redis.eval(DROP_PROBE, 1, probeKey(endpoint), jobId);
+      await DROP_PROBE.run(redis, [probeKey(endpoint)], [jobId]);
     },
 
     /** Closes the circuit without a delivery (an operator's enable); the probe joins the waiting set. */

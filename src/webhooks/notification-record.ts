@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { loadLuaScript } from '../core/lua-script.js';
 import type { WebhookEventType } from '../core/webhook-event-types.js';
 
 /** One notification sent (or being sent) to an endpoint, kept for replay. */
@@ -18,24 +19,8 @@ export interface NotificationRecordLimits {
   retentionMs: number;
 }
 
-// Records one notification and trims the record by age and count. KEYS: time index, bodies hash.
-// ARGV: webhook id, at ms, JSON, oldest ms kept, max count.
-const RECORD = `
-redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4], 'LIMIT', 0, 500)
-if #old > 0 then
-  redis.call('ZREM', KEYS[1], unpack(old))
-  redis.call('HDEL', KEYS[2], unpack(old))
-end
-local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[5])
-if excess > 0 then
-  local ids = redis.call('ZRANGE', KEYS[1], 0, math.min(excess, 500) - 1)
-  redis.call('ZREM', KEYS[1], unpack(ids))
-  redis.call('HDEL', KEYS[2], unpack(ids))
-end
-return 1
-`;
+/** Records one notification and trims the record by age and count (scripts/record-notification.lua). */
+const RECORD = loadLuaScript(new URL('./scripts/record-notification.lua', import.meta.url));
 
 /**
  * A bounded, time-indexed record of the notifications of each endpoint (delivered or not), so an
@@ -53,16 +38,10 @@ export function createNotificationRecord(redis: Redis, prefix: string, limits: N
     /** Records a notification (idempotent: a repeat keeps the first time). */
     async record(endpoint: string, n: RecordedNotification): Promise<void> {
       const json = JSON.stringify({ type: n.type, transitionId: n.transitionId, body: n.body, atMs: n.atMs });
-      await redis.eval(
-        RECORD,
-        2,
-        indexKey(endpoint),
-        bodiesKey(endpoint),
-        n.webhookId,
-        String(n.atMs),
-        json,
-        String(n.atMs - limits.retentionMs),
-        String(limits.maxPerEndpoint),
+      await RECORD.run(
+        redis,
+        [indexKey(endpoint), bodiesKey(endpoint)],
+        [n.webhookId, String(n.atMs), json, String(n.atMs - limits.retentionMs), String(limits.maxPerEndpoint)],
       );
     },
 

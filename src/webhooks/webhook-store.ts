@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { loadLuaScript } from '../core/lua-script.js';
 import type { LastNotified, NotificationDecision } from './notification-policy.js';
 
 /** How long per-transition decisions and enqueue markers are kept: far longer than any crash window. */
@@ -14,19 +15,8 @@ export interface EndpointRuntimeState {
   disabledAt: string | null;
 }
 
-// Records the decision for one transition exactly once. KEYS: decision key, last-notified hash.
-// ARGV: decision ('none' or JSON), the last-notified value the decision was based on ('' = none),
-// the new last-notified value ('' = unchanged), the credential field, ttl ms.
-// Returns the stored decision, or false when another dispatcher changed last-notified meanwhile.
-const RECORD_DECISION = `
-local existing = redis.call('GET', KEYS[1])
-if existing then return existing end
-local current = redis.call('HGET', KEYS[2], ARGV[4]) or ''
-if current ~= ARGV[2] then return false end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[5])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[3]) end
-return ARGV[1]
-`;
+/** Records the decision for one transition exactly once (scripts/record-decision.lua). */
+const RECORD_DECISION = loadLuaScript(new URL('./scripts/record-decision.lua', import.meta.url));
 
 function iso(ms: string | undefined): string | null {
   return ms === undefined || ms === '' ? null : new Date(Number(ms)).toISOString();
@@ -72,16 +62,10 @@ export function createWebhookStore(redis: Redis, prefix: string) {
       const value = input.decision === null ? 'none' : JSON.stringify(input.decision);
       const next: LastNotified | null =
         input.decision === null ? null : { type: input.decision.type, category: input.decision.category, atMs: input.atMs };
-      const result = (await redis.eval(
-        RECORD_DECISION,
-        2,
-        key('decision', input.transitionId),
-        lastNotifiedKey,
-        value,
-        input.basedOn,
-        next === null ? '' : JSON.stringify(next),
-        input.credentialKey,
-        String(MARKER_TTL_MS),
+      const result = (await RECORD_DECISION.run(
+        redis,
+        [key('decision', input.transitionId), lastNotifiedKey],
+        [value, input.basedOn, next === null ? '' : JSON.stringify(next), input.credentialKey, String(MARKER_TTL_MS)],
       )) as string | null;
       if (result === null) return 'conflict';
       return result === 'none' ? 'none' : (JSON.parse(result) as NotificationDecision);

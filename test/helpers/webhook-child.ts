@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
@@ -8,7 +8,10 @@ const OUT = join(ROOT, 'test-artifacts', 'webhook-child');
 const ENTRY = join(ROOT, 'test/helpers/webhook-service-child.ts');
 let built: string | undefined;
 
-/** Transpiles the child script and every relative import it reaches into test-artifacts/ (once per run). */
+/**
+ * Transpiles the child script and every relative import it reaches into test-artifacts/ (once per run),
+ * with the Lua scripts the modules load next to them.
+ */
 function build(): string {
   if (built !== undefined) return built;
   const seen = new Set<string>();
@@ -26,6 +29,13 @@ function build(): string {
     const target = join(OUT, relative(ROOT, file)).replace(/\.ts$/, '.js');
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, output);
+    for (const m of source.matchAll(/new URL\('(\.{1,2}\/[^']+\.lua)', import\.meta\.url\)/g)) {
+      const lua = resolve(dirname(file), m[1] ?? '');
+      // A doc comment's example names no real file.
+      if (!existsSync(lua)) continue;
+      mkdirSync(dirname(join(OUT, relative(ROOT, lua))), { recursive: true });
+      copyFileSync(lua, join(OUT, relative(ROOT, lua)));
+    }
   }
   built = join(OUT, relative(ROOT, ENTRY)).replace(/\.ts$/, '.js');
   return built;

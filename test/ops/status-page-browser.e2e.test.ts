@@ -87,8 +87,8 @@ describe('status page in a real browser (headless Chromium)', () => {
         );
       }
     }
-    await store.sweepStarted(new Date('2026-11-02T11:45:00.000Z'));
-    await store.sweepFinished(new Date('2026-11-02T11:45:30.000Z'), 30_000, 16, new Date('2026-11-02T11:45:00.000Z'));
+    await store.sweeps.started(new Date('2026-11-02T11:45:00.000Z'));
+    await store.sweeps.finished(new Date('2026-11-02T11:45:30.000Z'), 30_000, 16, new Date('2026-11-02T11:45:00.000Z'));
     const app = buildAdminApp({
       adminToken: TOKEN,
       logger: createLogger({ level: 'silent', format: 'json' }),

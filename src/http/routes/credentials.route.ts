@@ -61,7 +61,7 @@ export function createCredentialsRouter(deps: CredentialsRouteDeps): Router {
   router.get('/api/summary', async (_req, res) => {
     const [counts, sweep, capacity] = await Promise.all([
       deps.store.counts(),
-      deps.store.sweepInfo(),
+      deps.store.sweeps.info(),
       deps.capacity ? deps.capacity().catch(() => null) : Promise.resolve(undefined),
     ]);
     const byProvider: Record<string, Record<string, number>> = {};

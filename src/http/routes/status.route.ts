@@ -171,7 +171,7 @@ export function createStatusRouter(deps: StatusRouteDeps): Router {
               items: found.filter((s) => q.category === undefined || s.category === q.category).slice(0, pageSize),
               nextCursor: null,
             })),
-        deps.store.sweepInfo(),
+        deps.store.sweeps.info(),
         deps.store.oldestPollAges(at.getTime()),
         endpoints,
       ]);

@@ -1,4 +1,4 @@
-import type { SweepInfo } from '../../monitor/credential-store.js';
+import type { SweepInfo } from '../../monitor/sweep-record.js';
 import type { CapacityReport } from '../../monitor/capacity.js';
 import { formatAgo, formatCount, formatDuration, formatTime } from './format.js';
 import { html, type SafeHtml } from './safe-html.js';

@@ -1,7 +1,8 @@
 import type { CapacityReport } from '../../monitor/capacity.js';
 import { CATEGORIES, ACTION_BY_CATEGORY, needsAction, type Category } from '../../classify/categories.js';
 import { PROVIDERS, type ProviderId } from '../../core/providers.js';
-import type { CredentialState, SweepInfo } from '../../monitor/credential-store.js';
+import type { CredentialState } from '../../monitor/credential-store.js';
+import type { SweepInfo } from '../../monitor/sweep-record.js';
 import { renderCategoryBarChart } from './category-bar-chart.js';
 import { categoryBadge, pageHref, renderCredentialsTable, renderPager, type StatusQuery } from './credentials-table.js';
 import { formatCount, formatPercent, formatTime } from './format.js';
