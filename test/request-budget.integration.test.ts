@@ -112,8 +112,8 @@ describe('Redis request budget against the simulator (3 processes × 8 callers)'
   for (const rps of [20, 50]) {
     it(`never overruns ${rps} rps in the simulator's 1 s window, keeps it busy, and usage() agrees with it`, async () => {
       const f = await runAgainstSimulator(rps);
-      // The bound: slots never exceed the rate. A systematic overrun (a spacing or horizon bug, or the cold
-      // start before its widening) draws a 429 in most runs, dozens per run. What remains is jitter beyond the
+      // The bound: slots never exceed the rate. A systematic overrun (the cold start before its widening, a
+      // spacing or horizon bug) draws a 429 in most runs, at the same moment. What remains is jitter beyond the
       // ~10 ms slack on a shared machine (an event-loop stall between a caller's wake check and the simulator
       // stamping its request; both run in this process): 1 × 429 in 2 of 16 runs at 20 rps, none in 16 at 50
       // rps when measured alone. At most 2 keeps the test from flaking while the suite loads the machine.
