@@ -64,6 +64,19 @@ describe('requests per poll: the cached credential object (real Redis, simulator
     const perPoll = ((stats.requests['get_events'] ?? 0) + (stats.requests['get_credential'] ?? 0)) / polls;
     expect(perPoll).toBeLessThanOrEqual(1.1);
 
+    // The capacity report's gauges, read from shared state at scrape time.
+    const gauges = await (await fetch(daemon.metricsUrl ?? '')).text();
+    const gauge = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(gauges)?.[1]);
+    expect(gauge('credwatch_poll_interval_seconds')).toBe(1);
+    // The last 5 minutes hold the first pass (2 requests each) and the steady polls (1 each).
+    expect(gauge('credwatch_poll_requests_per_poll')).toBeGreaterThan(1);
+    expect(gauge('credwatch_poll_requests_per_poll')).toBeLessThan(1.5);
+    // 25 credentials at 500 rps: a pass well under a second, so the 1 s interval is what credwatch keeps.
+    expect(gauge('credwatch_poll_capacity_seconds')).toBeGreaterThan(0);
+    expect(gauge('credwatch_poll_capacity_seconds')).toBeLessThan(1);
+    expect(gauge('credwatch_poll_achievable_interval_seconds')).toBe(1);
+    expect(gauge('credwatch_budget_utilization')).toBeGreaterThanOrEqual(0);
+
     // A new failure event: the credential object is fetched with it, the verdict as without a cache.
     await simEvent(sim, 'grower-1', 'expired');
     // Detached credential: the events answer 404 while a credential is cached.

@@ -28,6 +28,15 @@ export type LabelledHistogram<L extends Record<string, string>> = Omit<Histogram
   startTimer(labels: L): () => number;
 };
 
+/** The capacity report's figures the gauges export (src/monitor/capacity.ts computes them). */
+export interface CapacityFigures {
+  fullPassSeconds: number;
+  achievableIntervalSeconds: number;
+  configuredIntervalSeconds: number;
+  requestsPerPoll: number;
+  utilization: number | null;
+}
+
 /** Values read from shared state at scrape time (the same on every replica). */
 export interface ScrapeSources {
   /** Credentials per provider and category. */
@@ -45,16 +54,7 @@ export interface ScrapeSources {
   /** State (healthy / failing / disabled) and undelivered backlog of each webhook endpoint. */
   webhookEndpoints?(): Promise<Array<{ endpoint: string; state: string; backlog: number }>>;
   /** The capacity report: what the Leaf budget allows (one read shared by the capacity gauges of a scrape). */
-  capacity?(): Promise<
-    | {
-        fullPassSeconds: number;
-        achievableIntervalSeconds: number;
-        configuredIntervalSeconds: number;
-        requestsPerPoll: number;
-        utilization: number | null;
-      }
-    | undefined
-  >;
+  capacity?(): Promise<CapacityFigures | undefined>;
   /** Open fleet incidents and notifications waiting (held by an incident, or settling). */
   incidentGauges?(): Promise<{
     open: number;
@@ -165,51 +165,46 @@ export function createMetrics(
     labelNames: ['reason'] as const,
     registers,
   });
-  new Gauge({
-    name: 'credwatch_poll_capacity_seconds',
-    help: 'Shortest full pass over every credential that the Leaf request budget allows, at the measured requests per poll.',
-    registers,
-    async collect() {
-      const report = await sources?.capacity?.();
-      if (report) this.set(report.fullPassSeconds);
+  // The capacity report's figures: one gauge each, read from the one report a scrape fetches.
+  const capacityGauges: Array<{ name: string; help: string; value: (r: CapacityFigures) => number | null }> = [
+    {
+      name: 'credwatch_poll_capacity_seconds',
+      help: 'Shortest full pass over every credential that the Leaf request budget allows, at the measured requests per poll.',
+      value: (r) => r.fullPassSeconds,
     },
-  });
-  new Gauge({
-    name: 'credwatch_poll_achievable_interval_seconds',
-    help: 'The poll interval credwatch can keep: CREDWATCH_POLL_INTERVAL, or the capacity when the budget allows no less.',
-    registers,
-    async collect() {
-      const report = await sources?.capacity?.();
-      if (report) this.set(report.achievableIntervalSeconds);
+    {
+      name: 'credwatch_poll_achievable_interval_seconds',
+      help: 'The poll interval credwatch can keep: CREDWATCH_POLL_INTERVAL, or the capacity when the budget allows no less.',
+      value: (r) => r.achievableIntervalSeconds,
     },
-  });
-  new Gauge({
-    name: 'credwatch_poll_interval_seconds',
-    help: 'CREDWATCH_POLL_INTERVAL: how often each healthy credential should be polled.',
-    registers,
-    async collect() {
-      const report = await sources?.capacity?.();
-      if (report) this.set(report.configuredIntervalSeconds);
+    {
+      name: 'credwatch_poll_interval_seconds',
+      help: 'CREDWATCH_POLL_INTERVAL: how often each healthy credential should be polled.',
+      value: (r) => r.configuredIntervalSeconds,
     },
-  });
-  new Gauge({
-    name: 'credwatch_poll_requests_per_poll',
-    help: 'Leaf requests per poll over the last 5 minutes (1 in steady state, 2 when the credential object is fetched).',
-    registers,
-    async collect() {
-      const report = await sources?.capacity?.();
-      if (report) this.set(report.requestsPerPoll);
+    {
+      name: 'credwatch_poll_requests_per_poll',
+      help: 'Leaf requests per poll over the last 5 minutes (1 in steady state, 2 when the credential object is fetched).',
+      value: (r) => r.requestsPerPoll,
     },
-  });
-  new Gauge({
-    name: 'credwatch_budget_utilization',
-    help: 'Share of the Leaf request budget (CREDWATCH_LEAF_RPS) used over the last minute, by every process.',
-    registers,
-    async collect() {
-      const report = await sources?.capacity?.();
-      if (report && report.utilization !== null) this.set(report.utilization);
+    {
+      name: 'credwatch_budget_utilization',
+      help: 'Share of the Leaf request budget (CREDWATCH_LEAF_RPS) used over the last minute, by every process.',
+      value: (r) => r.utilization,
     },
-  });
+  ];
+  for (const { name, help, value } of capacityGauges) {
+    new Gauge({
+      name,
+      help,
+      registers,
+      async collect() {
+        const report = await sources?.capacity?.();
+        const v = report === undefined ? null : value(report);
+        if (v !== null) this.set(v);
+      },
+    });
+  }
   const sweepDuration = new Gauge({
     name: 'credwatch_sweep_duration_seconds',
     help: 'How long the last finished sweep took to list users and enqueue their polls.',
