@@ -23,7 +23,7 @@ import { QUEUES } from './monitor/schedules.js';
 import { deliveryQueueName } from './webhooks/delivery.processor.js';
 import { CredentialStore } from './monitor/credential-store.js';
 import type { PollReason } from './monitor/schedules.js';
-import { enqueuePolls } from './monitor/sweep.processor.js';
+import { enqueuePolls } from './monitor/poll-jobs.js';
 import { PollSchedule } from './monitor/poll-schedule.js';
 import { CapacityReader } from './monitor/capacity.js';
 import { VERSION } from './version.js';

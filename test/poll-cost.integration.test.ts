@@ -76,6 +76,12 @@ describe('requests per poll: the cached credential object (real Redis, simulator
     expect(gauge('credwatch_poll_capacity_seconds')).toBeLessThan(1);
     expect(gauge('credwatch_poll_achievable_interval_seconds')).toBe(1);
     expect(gauge('credwatch_budget_utilization')).toBeGreaterThanOrEqual(0);
+    // The same report in /api/summary.
+    const summary = await api<{ capacity?: { credentials: number; configuredIntervalSeconds: number; achievableIntervalSeconds: number } }>(
+      daemon,
+      '/api/summary',
+    );
+    expect(summary.body.capacity).toMatchObject({ credentials: users, configuredIntervalSeconds: 1, achievableIntervalSeconds: 1 });
 
     // A new failure event: the credential object is fetched with it, the verdict as without a cache.
     await simEvent(sim, 'grower-1', 'expired');

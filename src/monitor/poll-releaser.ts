@@ -3,7 +3,7 @@ import type { ProviderId } from '../core/providers.js';
 import { safeError, type Logger } from '../logger.js';
 import { CLASS_PRIORITY, type ClaimedPoll, type PollSchedule } from './poll-schedule.js';
 import type { PollJobData } from './schedules.js';
-import { pollDedupId } from './sweep.processor.js';
+import { pollDedupId } from './poll-jobs.js';
 
 /** Options of the releaser. */
 export interface PollReleaserOptions {

@@ -1,12 +1,11 @@
-import type { Job, Queue } from 'bullmq';
+import type { Job } from 'bullmq';
 import { isLeafError } from '../leaf/errors.js';
-import type { ProviderId } from '../core/providers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CredentialStore } from './credential-store.js';
 import type { ListedUser } from './grower-identity.js';
 import type { PollSchedule } from './poll-schedule.js';
-import { POLL_PRIORITY, type PollJobData, type PollReason, type SweepJobData } from './schedules.js';
+import type { SweepJobData } from './schedules.js';
 
 /** What the sweep needs from the Leaf client: pages of users, never all users at once. */
 export interface LeafUserLister {
@@ -18,31 +17,6 @@ export interface LeafUserLister {
 
 /** How many 429s in a row a sweep waits out before it gives up (and BullMQ retries the sweep). */
 const MAX_RATE_LIMITED_PAGES = 20;
-
-/** The deduplication id of a user's poll: one poll per user and provider queued or running at a time. */
-export function pollDedupId(provider: string, leafUserId: string): string {
-  return `${provider}:${leafUserId}`;
-}
-
-/** Enqueues manual or alert-triggered polls, ahead of scheduled ones, deduplicated per user. */
-export async function enqueuePolls(
-  queue: Queue,
-  providers: readonly ProviderId[],
-  userIds: readonly string[],
-  reason: Exclude<PollReason, 'schedule'>,
-): Promise<void> {
-  const jobs = [];
-  for (const leafUserId of userIds) {
-    for (const provider of providers) {
-      jobs.push({
-        name: 'poll',
-        data: { provider, leafUserId, reason } satisfies PollJobData,
-        opts: { deduplication: { id: pollDedupId(provider, leafUserId) }, priority: POLL_PRIORITY[reason] },
-      });
-    }
-  }
-  if (jobs.length > 0) await queue.addBulk(jobs);
-}
 
 /** Dependencies of the sweep processor. */
 export interface SweepProcessorDeps {

@@ -183,20 +183,16 @@ export function createStatusRouter(deps: StatusRouteDeps): Router {
       return;
     }
     const [counts, page, sweep, ages, endpointRows] = state;
-    const unclassified =
-      deps.unclassified === undefined
+    // Optional sections: a failure to read one is logged and shown in its section, not as a failed page.
+    const optional = async <T>(read: (() => Promise<T>) | undefined, what: string): Promise<T | null | undefined> =>
+      read === undefined
         ? undefined
-        : await deps.unclassified().catch((error: unknown) => {
-            deps.logger?.warn({ err: safeError(error) }, 'status page could not read the unclassified inbox');
+        : read().catch((error: unknown) => {
+            deps.logger?.warn({ err: safeError(error) }, `status page could not read the ${what}`);
             return null;
           });
-    const capacity =
-      deps.capacity === undefined
-        ? undefined
-        : await deps.capacity().catch((error: unknown) => {
-            deps.logger?.warn({ err: safeError(error) }, 'status page could not read the polling capacity');
-            return null;
-          });
+    const unclassified = await optional(deps.unclassified, 'unclassified inbox');
+    const capacity = await optional(deps.capacity, 'polling capacity');
     const html = renderStatusPage({
       version: deps.version,
       now: at,
