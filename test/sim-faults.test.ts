@@ -50,6 +50,14 @@ describe('faults on Leaf routes', { timeout: 60_000 }, () => {
     expect((await fetch(`${s.url}${USERS_PATH}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     const st = await stats(s);
     expect(st['rateLimited']).toBe(4);
+    // Each 429 is kept with its time, route and the age of the window's oldest accepted request.
+    const t0 = Date.parse('2026-11-29T10:00:00Z') + 1001;
+    expect(st['rateLimitedRecent']).toEqual([
+      { atMs: t0, route: 'list_users', oldestAgeMs: 0 },
+      { atMs: t0, route: 'list_users', oldestAgeMs: 0 },
+      { atMs: t0, route: 'list_users', oldestAgeMs: 0 },
+      { atMs: t0 + 600, route: 'list_users', oldestAgeMs: 600 },
+    ]);
     expect(st['currentRps']).toBe(2); // received during the last second: the 429 at +600 ms and the 200 at +1001 ms
     // The control API is never limited.
     for (let i = 0; i < 10; i += 1) expect((await fetch(`${s.url}/_sim/faults`)).status).toBe(200);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BUDGET_USABLE_SHARE } from '../monitor/capacity.js';
 import { CredentialStore } from '../monitor/credential-store.js';
 import { daemonEnv, deletePrefix, startDaemonChild, startSimChild, waitUntil, type BenchChild, type SimChild } from './processes.js';
 import type { BenchContext } from './sections.js';
@@ -156,10 +157,11 @@ export async function freshnessSection(ctx: BenchContext, s: FreshnessSizes) {
     ctx.progress(`freshness: first pass in ${firstPassSeconds.toFixed(0)} s; measuring`);
 
     // Steady state from here: one pass at about N / budget seconds.
+    const firstPassStats = await sim.stats();
     await sim.resetStats();
     const costBefore = await ctx.redis.client.hgetall(`${prefix}:pollcost`);
     const started = Date.now();
-    const expectedPass = s.users / (s.rps * 0.99);
+    const expectedPass = s.users / (s.rps * BUDGET_USABLE_SHARE);
     const breakWindowMs = 1.5 * expectedPass * 1000;
     const victims = [...ids].sort(() => Math.random() - 0.5).slice(0, s.breaks);
     const breakAt = victims.map(() => Math.random() * breakWindowMs).sort((a, b) => a - b);
@@ -218,6 +220,14 @@ export async function freshnessSection(ctx: BenchContext, s: FreshnessSizes) {
       credwatch_requests_per_poll: round(cost.requests / cost.polls, 4),
       utilization: round(accepted / (s.rps * seconds), 4),
       rate_limited_responses: stats.rateLimited,
+      // When each 429 of the measurement came (s after its start), on which route, and how old the simulator's
+      // oldest request in the window was (under 1000 ms: the window held `rps` requests less than 1 s apart).
+      rate_limited_detail: stats.rateLimitedRecent.map((x) => ({
+        at_s: round((x.atMs - started) / 1000, 3),
+        route: x.route,
+        oldest_age_ms: x.oldestAgeMs,
+      })),
+      first_pass_rate_limited: firstPassStats.rateLimited,
       reported_capacity_s: gauge(metrics, 'credwatch_poll_capacity_seconds'),
       reported_utilization: gauge(metrics, 'credwatch_budget_utilization'),
       get_credential: r['get_credential'] ?? 0,

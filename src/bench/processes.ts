@@ -68,11 +68,18 @@ export async function waitUntil<T>(
   }
 }
 
+/** What the bench reads of `GET /_sim/stats`. */
+export interface SimChildStats {
+  requests: Record<string, number>;
+  rateLimited: number;
+  rateLimitedRecent: Array<{ atMs: number; route: string; oldestAgeMs: number }>;
+}
+
 /** A simulator child (`credwatch sim`) and its control API. */
 export interface SimChild extends BenchChild {
   url: string;
   setFaults(faults: { latencyMs?: number; rateLimitRps?: number }): Promise<void>;
-  stats(): Promise<{ requests: Record<string, number>; rateLimited: number }>;
+  stats(): Promise<SimChildStats>;
   resetStats(): Promise<void>;
 }
 
@@ -109,7 +116,7 @@ export async function startSimChild(options: {
     ...base,
     url,
     setFaults: async (faults) => void (await control('/faults', { method: 'PUT', body: JSON.stringify(faults) })),
-    stats: async () => (await control('/stats')) as { requests: Record<string, number>; rateLimited: number },
+    stats: async () => (await control('/stats')) as SimChildStats,
     resetStats: async () => void (await control('/stats/reset', { method: 'POST' })),
   };
 }

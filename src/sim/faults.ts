@@ -4,6 +4,8 @@ import { MALFORMED_COUNTER_LOCAL, MALFORMED_LOCAL, STARTED_LOCAL, sendLeafError 
 import type { SimFaults, SimStats } from './types.js';
 
 const WINDOW_MS = 1000;
+/** The 429s kept in `rateLimitedRecent` (the newest; enough to tell a pattern, bounded in memory). */
+export const RECENT_429_LIMIT = 100;
 const MALFORMED_VARIANTS = ['truncated', 'truncated', 'html', 'empty'] as const;
 
 /** Timestamps inside a sliding window, oldest first. */
@@ -87,6 +89,8 @@ export class FaultInjector {
       if (rateLimitRps > 0 && this.accepted.count(now) >= rateLimitRps) {
         const oldest = this.accepted.oldest() ?? now;
         this.stats.rateLimited += 1;
+        this.stats.rateLimitedRecent.push({ atMs: now, route, oldestAgeMs: now - oldest });
+        if (this.stats.rateLimitedRecent.length > RECENT_429_LIMIT) this.stats.rateLimitedRecent.shift();
         res.set('Retry-After', String(Math.max(1, Math.ceil((oldest + WINDOW_MS - now) / 1000))));
         sendLeafError(res, 429, 'Too many requests', 'ratelimited');
         return;

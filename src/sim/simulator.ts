@@ -61,6 +61,7 @@ function emptyStats(): SimStats {
   return {
     requests: {},
     rateLimited: 0,
+    rateLimitedRecent: [],
     injectedErrors: 0,
     malformedBodies: 0,
     currentRps: 0,

@@ -52,12 +52,22 @@ export interface SimFaults {
   rateLimitRps: number;
 }
 
+/** One request the rate limit refused: the window held `rateLimitRps` requests, the oldest `oldestAgeMs` old. */
+export interface RateLimitedRequest {
+  /** Epoch ms of the refusal. */
+  atMs: number;
+  route: string;
+  oldestAgeMs: number;
+}
+
 /** Counters the simulator keeps, served by `GET /_sim/stats`. */
 export interface SimStats {
   /** Leaf requests served, per route name. */
   requests: Record<string, number>;
   /** 429 answers sent by the rate limit. */
   rateLimited: number;
+  /** The last RECENT_429_LIMIT of those 429s: when, on which route, and how old the window's oldest request was. */
+  rateLimitedRecent: RateLimitedRequest[];
   /** 5xx answers injected by `errorRate`. */
   injectedErrors: number;
   /** Malformed bodies injected by `malformedRate`. */
