@@ -1,6 +1,6 @@
 import { CredwatchError } from '../errors.js';
 import { cpuSeconds, RAW_LOOP_JS, SIM_ACCOUNT, spawnNode, startSimChild, waitUntil, type PrivateRedis } from './processes.js';
-import type { RawLoopResult } from './raw-loop.js';
+import { RAW_CLIENTS, type RawClient, type RawLoopResult } from './raw-loop.js';
 import { runSweep } from './sweep-run.js';
 
 /** What every section is handed. */
@@ -67,8 +67,8 @@ function sweepRequests(stats: { requests: Record<string, number>; rateLimited: n
   return (r['list_users'] ?? 0) + (r['get_credential'] ?? 0) + (r['get_events'] ?? 0) - stats.rateLimited;
 }
 
-async function runRawLoop(ctx: BenchContext, url: string, concurrency: number): Promise<RawLoopResult> {
-  const child = spawnNode([RAW_LOOP_JS, url, SIM_ACCOUNT.username, SIM_ACCOUNT.password, String(concurrency)], ctx.baseEnv);
+async function runRawLoop(ctx: BenchContext, url: string, concurrency: number, client: RawClient): Promise<RawLoopResult> {
+  const child = spawnNode([RAW_LOOP_JS, url, SIM_ACCOUNT.username, SIM_ACCOUNT.password, String(concurrency), client], ctx.baseEnv);
   await waitUntil('the raw loop to finish', async () => (child.child.exitCode !== null ? true : undefined), {
     timeoutMs: 600_000,
     everyMs: 50,
@@ -85,13 +85,20 @@ async function runRawLoop(ctx: BenchContext, url: string, concurrency: number): 
   return JSON.parse(line) as RawLoopResult;
 }
 
-/** pipeline: credwatch polls/s (1 worker process + 1 scheduler) against the raw got loop, alternating rounds, medians. */
+/**
+ * pipeline: credwatch polls/s (1 worker process + 1 scheduler) against the raw loop, alternating rounds,
+ * medians. The ratio uses the raw loop with undici, the fastest client measured; got and fetch run too,
+ * each round, so the choice stays measured (`raw_clients`).
+ */
 export async function pipelineSection(ctx: BenchContext, s: BenchSizes) {
   const sim = await startSimChild({ users: s.pipelineUsers, seed: 1, latencyMs: 0, baseEnv: ctx.baseEnv });
   try {
     const credwatch: number[] = [];
     const raw: number[] = [];
     const cpu = { credwatch: [] as number[], redis: [] as number[], raw: [] as number[], sim: [] as number[] };
+    const byClient = new Map<RawClient, { pollsPerS: number[]; cpuMs: number[] }>(
+      RAW_CLIENTS.map((c) => [c, { pollsPerS: [], cpuMs: [] }]),
+    );
     const simCpu = () => cpuSeconds(sim.child.pid) ?? NaN;
     for (let r = 1; r <= s.pipelineRounds; r += 1) {
       const simBefore = simCpu();
@@ -110,9 +117,14 @@ export async function pipelineSection(ctx: BenchContext, s: BenchSizes) {
       if (run.daemonCpuSeconds !== null) cpu.credwatch.push((run.daemonCpuSeconds * 1000) / s.pipelineUsers);
       cpu.redis.push((run.redisCpuSeconds * 1000) / s.pipelineUsers);
       cpu.sim.push(((simCpu() - simBefore) * 1000) / s.pipelineUsers);
-      const rawRun = await runRawLoop(ctx, sim.url, s.pipelineConcurrency);
+      for (const client of RAW_CLIENTS) {
+        const run = await runRawLoop(ctx, sim.url, s.pipelineConcurrency, client);
+        byClient.get(client)?.pollsPerS.push(run.polls_per_s);
+        byClient.get(client)?.cpuMs.push((run.cpu_seconds * 1000) / run.polls);
+      }
+      const rawRun = { polls_per_s: byClient.get('undici')?.pollsPerS.at(-1) ?? NaN };
       raw.push(rawRun.polls_per_s);
-      cpu.raw.push((rawRun.cpu_seconds * 1000) / rawRun.polls);
+      cpu.raw.push(byClient.get('undici')?.cpuMs.at(-1) ?? NaN);
       ctx.progress(
         `pipeline round ${r}/${s.pipelineRounds}: credwatch ${run.pollsPerS.toFixed(1)} polls/s, raw ${rawRun.polls_per_s.toFixed(1)} polls/s`,
       );
@@ -132,6 +144,14 @@ export async function pipelineSection(ctx: BenchContext, s: BenchSizes) {
       raw_cpu_ms_per_poll: round(median(cpu.raw), 3),
       // The simulator's CPU per credwatch poll (its two answers, the sweep's pages): the same work the raw loop causes.
       simulator_cpu_ms_per_poll: round(median(cpu.sim), 3),
+      raw_client: 'undici',
+      // Every client on the same loop (medians): polls/s and CPU ms per poll of the raw loop's process.
+      raw_clients: Object.fromEntries(
+        [...byClient].map(([client, r]) => [
+          client,
+          { polls_per_s: round(median(r.pollsPerS), 1), cpu_ms_per_poll: round(median(r.cpuMs), 3) },
+        ]),
+      ),
       credwatch_rounds: credwatch.map((v) => round(v, 1)),
       raw_rounds: raw.map((v) => round(v, 1)),
     };

@@ -1,8 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { performance } from 'node:perf_hooks';
-import got, { type Got, type Response } from 'got';
 import type { CredentialEvent } from '../classify/types.js';
 import type { Logger } from '../logger.js';
 import { excerpt } from '../redact.js';
@@ -10,6 +7,7 @@ import { LEAF_OPERATIONS, statusClass, type LeafOperation } from '../core/leaf-o
 import type { Metrics } from '../metrics/metrics.js';
 import { VERSION } from '../version.js';
 import { LeafError, SafeCause, type LeafCall } from './errors.js';
+import { HttpTransport, type HttpAnswer } from './http-transport.js';
 import { normalizeEventsInChunks } from './events.js';
 import { parseJsonArrayInChunks } from './json-array.js';
 import { PROVIDERS, type ProviderId } from '../core/providers.js';
@@ -85,13 +83,12 @@ function bodyExcerpt(body: string): string {
 const isMetricOperation = (call: LeafCall): call is LeafOperation => (LEAF_OPERATIONS as readonly string[]).includes(call);
 
 /**
- * The one HTTP client for Leaf. Every request takes a budget token first (retries and logins too); got's
- * own retry is off and the client retries 5xx, network errors and timeouts itself with full-jitter
+ * The one HTTP client for Leaf. Every request takes a budget token first (retries and logins too); the
+ * transport never retries: the client retries 5xx, network errors and timeouts itself with full-jitter
  * backoff; a 401 renews the token once; a 429 pauses the budget and fails with LEAF_RATE_LIMITED.
  */
 export class LeafClient {
-  private readonly http: Got;
-  private readonly agents: { http: HttpAgent; https: HttpsAgent };
+  private readonly http: HttpTransport;
   private readonly closing = new AbortController();
   private readonly apiUrl: string;
   private readonly userManagement: string;
@@ -103,15 +100,7 @@ export class LeafClient {
     this.apiUrl = options.apiUrl.replace(/\/+$/, '');
     this.userManagement = `${this.apiUrl}/services/usermanagement/api`;
     this.alertWebhooks = `${this.apiUrl}/services/alerts/api/alerts/webhooks`;
-    this.agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
-    this.http = got.extend({
-      agent: this.agents,
-      retry: { limit: 0 },
-      throwHttpErrors: false,
-      followRedirect: false,
-      timeout: { request: options.requestTimeoutMs },
-      headers: { 'user-agent': `credwatch/${VERSION}`, accept: 'application/json' },
-    });
+    this.http = new HttpTransport({ timeoutMs: options.requestTimeoutMs, userAgent: `credwatch/${VERSION}` });
   }
 
   /** Makes sure a token is available: logs in (once, shared through the token store) unless a static token is set. */
@@ -159,7 +148,7 @@ export class LeafClient {
    * connected": that would ask a grower to connect on a glitch.
    */
   async getCredential(provider: ProviderId, userId: string): Promise<CredentialLookup> {
-    let response: Response<string>;
+    let response: HttpAnswer;
     try {
       response = await this.request({ call: 'get_credential', method: 'GET', url: this.credentialUrl(provider, userId), auth: true });
     } catch (error) {
@@ -222,8 +211,7 @@ export class LeafClient {
   /** Aborts waits and in-flight requests and closes the keep-alive sockets. */
   close(): void {
     this.closing.abort(new Error('Leaf client closed'));
-    this.agents.http.destroy();
-    this.agents.https.destroy();
+    this.http.close();
   }
 
   private credentialUrl(provider: ProviderId, userId: string): string {
@@ -279,7 +267,7 @@ export class LeafClient {
   };
 
   /** Sends one logical request: budget, token, retries of transient failures, one renewal on 401. Resolves with a 2xx only. */
-  private async request(spec: RequestSpec): Promise<Response<string>> {
+  private async request(spec: RequestSpec): Promise<HttpAnswer> {
     const signal = this.closing.signal;
     let token = spec.auth ? await this.currentToken() : undefined;
     let attempt = 0;
@@ -287,17 +275,17 @@ export class LeafClient {
     for (;;) {
       await this.whileOpen(spec.call, this.options.budget.acquire(signal));
       const started = performance.now();
-      let response: Response<string>;
+      let response: HttpAnswer;
       try {
-        response = await this.http(spec.url, {
+        response = await this.http.send({
           method: spec.method,
-          ...(spec.searchParams === undefined ? {} : { searchParams: spec.searchParams }),
-          ...(spec.json === undefined ? {} : { json: spec.json }),
+          url: spec.url,
+          searchParams: spec.searchParams,
+          json: spec.json,
           headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
-          signal,
         });
       } catch (error) {
-        // Never keep the got error: its options hold the Authorization header and the login body.
+        // Never keep the transport's error as it is: only its message (redacted) and system code.
         this.record(spec.call, undefined, started);
         const cause = SafeCause.from(error);
         if (signal.aborted) throw this.closedError(spec.call);
@@ -416,7 +404,7 @@ export class LeafClient {
     }
   }
 
-  private parseJson(response: Response<string>, call: LeafCall): unknown {
+  private parseJson(response: HttpAnswer, call: LeafCall): unknown {
     try {
       return JSON.parse(response.body);
     } catch {
@@ -424,7 +412,7 @@ export class LeafClient {
     }
   }
 
-  private badResponse(call: LeafCall, response: Response<string>, problem: string): LeafError {
+  private badResponse(call: LeafCall, response: HttpAnswer, problem: string): LeafError {
     return new LeafError('LEAF_BAD_RESPONSE', `Leaf ${call} answered HTTP ${response.statusCode} with an unexpected body: ${problem}`, {
       operation: call,
       status: response.statusCode,
