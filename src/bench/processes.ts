@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -78,6 +78,8 @@ export interface SimChildStats {
 /** A simulator child (`credwatch sim`) and its control API. */
 export interface SimChild extends BenchChild {
   url: string;
+  /** The scheduling priority applied (null: the default, because none was asked or it was refused). */
+  priority: number | null;
   setFaults(faults: { latencyMs?: number; rateLimitRps?: number }): Promise<void>;
   stats(): Promise<SimChildStats>;
   resetStats(): Promise<void>;
@@ -89,6 +91,12 @@ export async function startSimChild(options: {
   seed: number;
   latencyMs: number;
   baseEnv: Record<string, string>;
+  /**
+   * A scheduling priority for the simulator (os.setPriority; negative needs root or CAP_SYS_NICE). Leaf
+   * runs on its own machines: on the bench's shared cores the daemons' CPU could delay the simulator's
+   * clock stamps, which its strict rate window would count as their requests bunching up.
+   */
+  priority?: number;
 }): Promise<SimChild> {
   const args = [
     CREDWATCH_BIN,
@@ -103,6 +111,15 @@ export async function startSimChild(options: {
     String(options.latencyMs),
   ];
   const base = spawnNode([...args, '--username', SIM_ACCOUNT.username, '--password', SIM_ACCOUNT.password], options.baseEnv);
+  let priority: number | null = null;
+  if (options.priority !== undefined && base.child.pid !== undefined) {
+    try {
+      setPriority(base.child.pid, options.priority);
+      priority = options.priority;
+    } catch {
+      // Not permitted here: the simulator runs at the default priority, and `priority` says so.
+    }
+  }
   const url = await waitUntil('the simulator to listen', async () => /listening on (http:\/\/\S+)/.exec(base.output())?.[1], {
     timeoutMs: 120_000,
     child: base,
@@ -115,6 +132,7 @@ export async function startSimChild(options: {
   return {
     ...base,
     url,
+    priority,
     setFaults: async (faults) => void (await control('/faults', { method: 'PUT', body: JSON.stringify(faults) })),
     stats: async () => (await control('/stats')) as SimChildStats,
     resetStats: async () => void (await control('/stats/reset', { method: 'POST' })),
@@ -183,6 +201,8 @@ export interface PrivateRedis {
   usedMemory(): Promise<number>;
   /** CPU seconds the server has used (INFO cpu, user + system). */
   cpuSeconds(): Promise<number>;
+  /** Calls per command since the server started (INFO commandstats; commands run inside scripts included). */
+  commandCalls(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -226,6 +246,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     cpuSeconds: async () => {
       const info = await client.info('cpu');
       return Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? NaN) + Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? NaN);
+    },
+    commandCalls: async () => {
+      const calls: Record<string, number> = {};
+      for (const m of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1] ?? ''] = Number(m[2]);
+      return calls;
     },
     stop: async () => {
       client.disconnect();

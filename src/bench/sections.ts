@@ -96,6 +96,7 @@ export async function pipelineSection(ctx: BenchContext, s: BenchSizes) {
     const credwatch: number[] = [];
     const raw: number[] = [];
     const cpu = { credwatch: [] as number[], redis: [] as number[], raw: [] as number[], sim: [] as number[] };
+    const calls: Array<Record<string, number>> = [];
     const byClient = new Map<RawClient, { pollsPerS: number[]; cpuMs: number[] }>(
       RAW_CLIENTS.map((c) => [c, { pollsPerS: [], cpuMs: [] }]),
     );
@@ -114,6 +115,7 @@ export async function pipelineSection(ctx: BenchContext, s: BenchSizes) {
         timeoutMs: 600_000,
       });
       credwatch.push(run.pollsPerS);
+      calls.push(run.redisCalls);
       if (run.daemonCpuSeconds !== null) cpu.credwatch.push((run.daemonCpuSeconds * 1000) / s.pipelineUsers);
       cpu.redis.push((run.redisCpuSeconds * 1000) / s.pipelineUsers);
       cpu.sim.push(((simCpu() - simBefore) * 1000) / s.pipelineUsers);
@@ -151,6 +153,12 @@ export async function pipelineSection(ctx: BenchContext, s: BenchSizes) {
           client,
           { polls_per_s: round(median(r.pollsPerS), 1), cpu_ms_per_poll: round(median(r.cpuMs), 3) },
         ]),
+      ),
+      // Redis commands per poll in the last round, by name (INFO commandstats, so commands run inside scripts count too).
+      redis_commands_per_poll: Object.fromEntries(
+        Object.entries(calls.at(-1) ?? {})
+          .sort((a, b) => b[1] - a[1])
+          .map(([name, n]) => [name, round(n / s.pipelineUsers, 2)]),
       ),
       credwatch_rounds: credwatch.map((v) => round(v, 1)),
       raw_rounds: raw.map((v) => round(v, 1)),

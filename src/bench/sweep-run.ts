@@ -44,6 +44,8 @@ export interface SweepRun {
   /** CPU seconds used during the sweep by the daemon processes together, and by redis-server. */
   daemonCpuSeconds: number | null;
   redisCpuSeconds: number;
+  /** Redis commands run during the sweep, by name (INFO commandstats: those inside scripts included; the bench's own checks too). */
+  redisCalls: Record<string, number>;
 }
 
 /**
@@ -97,6 +99,7 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepRun> {
     };
     const cpuAtStart = daemonCpu();
     const redisCpuAtStart = await o.redis.cpuSeconds();
+    const callsAtStart = await o.redis.commandCalls();
     const credentials = await waitUntil(
       `${o.users} credentials assessed and an idle poll queue`,
       async () => {
@@ -114,9 +117,22 @@ export async function runSweep(o: SweepRunOptions): Promise<SweepRun> {
     const seconds = (Date.now() - Date.parse(startedAt)) / 1000;
     const cpuAtEnd = daemonCpu();
     const redisCpuSeconds = (await o.redis.cpuSeconds()) - redisCpuAtStart;
+    const redisCalls: Record<string, number> = {};
+    for (const [name, calls] of Object.entries(await o.redis.commandCalls())) {
+      const delta = calls - (callsAtStart[name] ?? 0);
+      if (delta > 0) redisCalls[name] = delta;
+    }
     const daemonCpuSeconds = cpuAtStart === null || cpuAtEnd === null ? null : cpuAtEnd - cpuAtStart;
     if (o.inspect) await o.inspect({ daemon, metricsUrl, prefix });
-    return { seconds, pollsPerS: o.users / seconds, credentials, rssMb: peakRssMb(daemon.child.pid), daemonCpuSeconds, redisCpuSeconds };
+    return {
+      seconds,
+      pollsPerS: o.users / seconds,
+      credentials,
+      rssMb: peakRssMb(daemon.child.pid),
+      daemonCpuSeconds,
+      redisCpuSeconds,
+      redisCalls,
+    };
   } finally {
     await Promise.all(children.map((c) => c.stop()));
     await pollQueue.close();
