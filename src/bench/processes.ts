@@ -260,6 +260,35 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   };
 }
 
+/** A key's family: its prefix dropped and every segment that names one user, credential or job replaced by `*`. */
+export function keyFamily(key: string, prefix: string): string {
+  return key
+    .slice(prefix.length + 1)
+    .split(':')
+    .map((segment) => (/^[0-9a-f-]{16,}$|^\d+$|^fresh-\d+$|^sim-|^u-/i.test(segment) ? '*' : segment))
+    .join(':');
+}
+
+/** `MEMORY USAGE` summed per key family under a prefix (SCAN, pipelined): what each kind of key costs. */
+export async function bytesByKeyFamily(redis: Redis, prefix: string): Promise<Record<string, { keys: number; bytes: number }>> {
+  const families: Record<string, { keys: number; bytes: number }> = {};
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    const pipeline = redis.pipeline();
+    for (const key of keys) pipeline.memory('USAGE', key, 'SAMPLES', 0);
+    const sizes = (await pipeline.exec()) ?? [];
+    keys.forEach((key, i) => {
+      const family = keyFamily(key, prefix);
+      const entry = (families[family] ??= { keys: 0, bytes: 0 });
+      entry.keys += 1;
+      entry.bytes += Number(sizes[i]?.[1] ?? 0);
+    });
+  } while (cursor !== '0');
+  return families;
+}
+
 /** Deletes every key under a prefix (SCAN, never KEYS). */
 export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
   await deleteKeysWithPrefix(redis, prefix);

@@ -1,5 +1,14 @@
 import { CredwatchError } from '../errors.js';
-import { cpuSeconds, RAW_LOOP_JS, SIM_ACCOUNT, spawnNode, startSimChild, waitUntil, type PrivateRedis } from './processes.js';
+import {
+  bytesByKeyFamily,
+  cpuSeconds,
+  RAW_LOOP_JS,
+  SIM_ACCOUNT,
+  spawnNode,
+  startSimChild,
+  waitUntil,
+  type PrivateRedis,
+} from './processes.js';
 import { RAW_CLIENTS, type RawClient, type RawLoopResult } from './raw-loop.js';
 import { runSweep } from './sweep-run.js';
 
@@ -211,6 +220,7 @@ export async function scaleSection(ctx: BenchContext, s: BenchSizes) {
     const rps = 10_000;
     const before = await ctx.redis.usedMemory();
     let after = NaN;
+    let families: Record<string, { keys: number; bytes: number }> = {};
     const scrapes: number[] = [];
     const run = await runSweep({
       redis: ctx.redis,
@@ -221,8 +231,9 @@ export async function scaleSection(ctx: BenchContext, s: BenchSizes) {
       rps,
       workers: 0,
       timeoutMs: 3_600_000,
-      inspect: async ({ metricsUrl }) => {
+      inspect: async ({ metricsUrl, prefix }) => {
         after = await ctx.redis.usedMemory();
+        families = await bytesByKeyFamily(ctx.redis.client, prefix);
         for (let i = 0; i < 10 && metricsUrl !== undefined; i += 1) {
           const t0 = performance.now();
           const res = await fetch(metricsUrl);
@@ -245,6 +256,12 @@ export async function scaleSection(ctx: BenchContext, s: BenchSizes) {
       polls_per_s: round(run.pollsPerS, 1),
       leaf_requests: requests,
       redis_bytes_per_credential: Math.round((after - before) / run.credentials),
+      // MEMORY USAGE per key family ÷ credentials (used_memory also counts allocator overhead and Redis's own structures).
+      redis_bytes_per_credential_by_key: Object.fromEntries(
+        Object.entries(families)
+          .sort((a, b) => b[1].bytes - a[1].bytes)
+          .map(([family, f]) => [family, { keys: f.keys, bytes_per_credential: round(f.bytes / run.credentials, 1) }]),
+      ),
       daemon_rss_mb: run.rssMb,
       scrape_ms: round(median(scrapes), 1),
     };
