@@ -35,6 +35,11 @@ function skipString(text: string, start: number): number {
  * on malformed JSON, like JSON.parse.
  */
 export async function parseJsonArrayInChunks(text: string, chunkChars = JSON_CHUNK_CHARS): Promise<unknown[] | undefined> {
+  if (text.length <= chunkChars) {
+    // One slice anyway: JSON.parse alone, without scanning the text first (the common case by far).
+    const whole: unknown = JSON.parse(text);
+    return Array.isArray(whole) ? whole : undefined;
+  }
   let i = 0;
   while (i < text.length && isSpace(text.charCodeAt(i))) i += 1;
   if (text.charCodeAt(i) !== OPEN_BRACKET) {
