@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeafClient } from '../src/leaf/leaf-client.js';
 import { MemoryRequestBudget, RedisRequestBudget } from '../src/leaf/request-budget.js';
+import { lateSendShiftMs, slotPolicy } from '../src/leaf/budget-slots.js';
 import { RedisTokenStore } from '../src/leaf/token-store.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from './helpers/redis.js';
 import { TEST_SIM_ACCOUNT, startTestSimulator } from './helpers/simulator.js';
@@ -36,6 +37,26 @@ describe('Redis request budget', () => {
     const started = Date.now();
     await b.acquire();
     expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+  });
+
+  it('a late send in one process moves the slots not yet reserved for every process, by the shortfall', async () => {
+    const key = `${prefixed('budget-late')}:budget`;
+    const admin = redis();
+    const a = new RedisRequestBudget({ redis: redis(), key, rps: 50 });
+    const b = new RedisRequestBudget({ redis: redis(), key, rps: 50 });
+    const slot = await a.acquire();
+    const before = Number(await admin.get(key));
+    expect(await a.sentLate(4)).toBe(false);
+    expect(Number(await admin.get(key))).toBe(before);
+    expect(await a.sentLate(30)).toBe(true);
+    const shift = lateSendShiftMs(slotPolicy(50), 50, 30);
+    // The script moves the next free slot by the shift, from itself or from Redis's clock if that passed it.
+    const moved = Number(await admin.get(key));
+    expect(moved).toBeGreaterThanOrEqual(before + shift - 0.001);
+    expect(moved).toBeLessThan(Math.max(before, Date.now()) + shift + 5);
+    // The other process's next slot comes after the moved one; the late process's own slot was not taken back.
+    expect(await b.acquire()).toBeGreaterThanOrEqual(slot + shift);
+    expect(a.stats()).toMatchObject({ granted: 1, lateSends: 1 });
   });
 
   it('grants at most rps per second to many concurrent acquirers', async () => {

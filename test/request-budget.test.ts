@@ -10,7 +10,7 @@ import {
   pauseSlots,
   reserveSlots,
 } from '../src/leaf/request-budget.js';
-import type { SlotPolicy, SlotState } from '../src/leaf/budget-slots.js';
+import { LATE_SEND_MARGIN_MS, lateSendShiftMs, shiftSlots, slotPolicy, type SlotPolicy, type SlotState } from '../src/leaf/budget-slots.js';
 
 const policy: SlotPolicy = { intervalMs: 100, burst: 1, horizonMs: 300 };
 
@@ -135,7 +135,45 @@ describe('pauseSlots and onWake', () => {
   });
 });
 
+describe('lateSendShiftMs and shiftSlots (a request that reached its socket late)', () => {
+  const at50 = slotPolicy(50);
+  // 50 slots span 50 × 20.2 = 1010.1 ms: 10.1 ms of slack before the 51st falls in the late one's second.
+  const slack = 50 * at50.intervalMs - 1000;
+
+  it('moves nothing while the lateness and the margin fit in the slack', () => {
+    expect(lateSendShiftMs(at50, 50, 0)).toBe(0);
+    expect(lateSendShiftMs(at50, 50, slack - LATE_SEND_MARGIN_MS - 0.01)).toBe(0);
+  });
+
+  it('moves the later slots by the shortfall beyond it', () => {
+    expect(lateSendShiftMs(at50, 50, 25)).toBeCloseTo(25 + LATE_SEND_MARGIN_MS - slack, 6);
+    expect(shiftSlots({ tat: 2000, pausedUntil: 0, rampUntil: 0 }, 1500, 12)).toEqual({ tat: 2012, pausedUntil: 0, rampUntil: 0 });
+    // An idle budget (tat in the past) moves from now.
+    expect(shiftSlots({ tat: 900, pausedUntil: 0, rampUntil: 0 }, 1500, 12).tat).toBe(1512);
+  });
+
+  it('keeps the request rps slots later unreserved when the shift is made (horizon under 1 s)', () => {
+    // At the late send (slot + lateness) the reservations reach slot + lateness + horizon; the request
+    // rps slots later sits at slot + rps × interval. Up to this lateness it is still free to move.
+    expect(50 * at50.intervalMs - RESERVE_HORIZON_MS).toBeGreaterThan(100);
+  });
+});
+
 describe('MemoryRequestBudget', () => {
+  it('moves its next slot after a late send, and not after a send within the slack', async () => {
+    const clock = 50_000; // held still: each acquire sleeps for real until its slot, then sends (never late)
+    const policy50 = slotPolicy(50);
+    const spacing = policy50.intervalMs * COLD_START_SPACING; // the first second after idling is spaced wider
+    const budget = new MemoryRequestBudget(50, 1, () => clock);
+    const first = await budget.acquire();
+    expect(first).toBe(clock);
+    expect(await budget.sentLate(3)).toBe(false);
+    expect(await budget.acquire()).toBeCloseTo(first + spacing, 6);
+    expect(await budget.sentLate(30)).toBe(true);
+    expect(await budget.acquire()).toBeCloseTo(first + 2 * spacing + lateSendShiftMs(policy50, 50, 30), 6);
+    expect(budget.stats()).toMatchObject({ granted: 3, lateSends: 1 });
+  });
+
   it('follows reserveSlots: spaced slots, a late wake reserves again, a pause holds', async () => {
     let clock = 10_000;
     const budget = new MemoryRequestBudget(1000 / (100 * SLOT_HEADROOM), 1, () => clock);

@@ -234,6 +234,8 @@ export async function freshnessSection(ctx: BenchContext, s: FreshnessSizes) {
       first_pass_rate_limited: firstPassStats.rateLimited,
       reported_capacity_s: gauge(metrics, 'credwatch_poll_capacity_seconds'),
       reported_utilization: gauge(metrics, 'credwatch_budget_utilization'),
+      // Requests that reached the socket late enough to move the later slots, in the scheduler+worker process (1 of 3).
+      late_sends_one_process: gauge(metrics, 'credwatch_leaf_late_sends_total'),
       get_credential: r['get_credential'] ?? 0,
       get_events: r['get_events'] ?? 0,
       list_users: r['list_users'] ?? 0,

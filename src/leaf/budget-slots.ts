@@ -17,8 +17,9 @@ export const SLOT_HEADROOM = 0.99;
  * back later. It bounds the slots that a `pauseFor` in another process cannot recall (they were reserved
  * before the pause and are sent unless their holder learns of the pause first), while leaving room for
  * every waiting caller of a few processes to hold a slot, so the budget never idles while callers wait.
+ * Under 1 s, so that a late send can still move the slot `rps` places after it (lateSendShiftMs).
  */
-export const RESERVE_HORIZON_MS = 1000;
+export const RESERVE_HORIZON_MS = 900;
 
 /**
  * A caller that wakes later than this after its slot does not send but reserves again: a late send
@@ -37,6 +38,27 @@ export const COLD_START_MS = 1000;
 /** See COLD_START_MS. */
 export const COLD_START_SPACING = 1.05;
 
+/**
+ * How much later the slots not yet reserved must go after a request reached its socket `latenessMs` after
+ * its slot (0: none). The request `rps` slots later then lies `rps × interval − 1000 − lateness` ms past
+ * the one-second window of the late one; below LATE_SEND_MARGIN_MS it could make `rps + 1` arrivals in
+ * one window, so every later slot moves by the shortfall. The horizon (under 1 s) keeps that request
+ * unreserved when the shift is made, for lateness up to `rps × interval − RESERVE_HORIZON_MS` ms.
+ */
+export function lateSendShiftMs(policy: SlotPolicy, rps: number, latenessMs: number): number {
+  const slack = rps * policy.intervalMs - 1000;
+  return Math.max(0, latenessMs + LATE_SEND_MARGIN_MS - slack);
+}
+
+/** The least gap kept between a late request's window and the request `rps` slots after it (see lateSendShiftMs). */
+export const LATE_SEND_MARGIN_MS = 2;
+
+/** Moves the slots not yet reserved `shiftMs` later (lateSendShiftMs); the reserved ones and the pause stay. */
+export function shiftSlots(state: SlotState, nowMs: number, shiftMs: number): SlotState {
+  if (shiftMs <= 0) return state;
+  return { ...state, tat: Math.max(state.tat, nowMs) + shiftMs };
+}
+
 /** Counters of one budget instance: slots sent, slots dropped because their holder woke late or a pause came. */
 export interface BudgetStats {
   granted: number;
@@ -44,6 +66,8 @@ export interface BudgetStats {
   pausedDrops: number;
   /** Reservation round trips to Redis (0 for the memory budget). */
   roundTrips: number;
+  /** Requests that reached their socket late enough to move the later slots (lateSendShiftMs > 0). */
+  lateSends: number;
 }
 
 /** The shape of a budget: rate, burst, slot spacing and horizon, all in ms. */

@@ -1,4 +1,30 @@
+import { channel } from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
+
+/** Told, once a request's headers are written to its socket, how long after `slotMs` (epoch ms) that was. */
+export interface SendWatch {
+  slotMs: number;
+  onSent(latenessMs: number): void;
+}
+
+/** undici's request objects being watched; set in the same tick as `request()` creates them. */
+const watched = new WeakMap<object, SendWatch>();
+let watchNext: SendWatch | undefined;
+// Both channels publish synchronously: `undici:request:create` inside `request()`, `undici:client:sendHeaders`
+// right where the headers go to the socket, which is the moment a rate window counts (nearly).
+channel('undici:request:create').subscribe((message) => {
+  const req = (message as { request?: object }).request;
+  if (watchNext !== undefined && req !== undefined) watched.set(req, watchNext);
+  watchNext = undefined;
+});
+channel('undici:client:sendHeaders').subscribe((message) => {
+  const req = (message as { request?: object }).request;
+  const watch = req === undefined ? undefined : watched.get(req);
+  if (req === undefined || watch === undefined) return;
+  watched.delete(req);
+  watch.onSent(performance.timeOrigin + performance.now() - watch.slotMs);
+});
 
 /** One HTTP exchange as the Leaf client sees it: the status, the headers (lower-case names) and the whole body as text. */
 export interface HttpAnswer {
@@ -34,7 +60,8 @@ export class HttpTransport {
     this.dispatcher = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: options.timeoutMs } });
   }
 
-  async send(req: HttpRequest): Promise<HttpAnswer> {
+  /** One exchange; `watch` learns when its headers reached the socket. */
+  async send(req: HttpRequest, watch?: SendWatch): Promise<HttpAnswer> {
     let url = req.url;
     if (req.searchParams !== undefined) {
       const query = new URLSearchParams();
@@ -50,7 +77,10 @@ export class HttpTransport {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.options.timeoutMs);
     try {
-      const res = await request(url, { method: req.method, headers, body, signal: deadline.signal, dispatcher: this.dispatcher });
+      watchNext = watch;
+      const pending = request(url, { method: req.method, headers, body, signal: deadline.signal, dispatcher: this.dispatcher });
+      watchNext = undefined;
+      const res = await pending;
       return { statusCode: res.statusCode, headers: res.headers, body: await res.body.text() };
     } catch (error) {
       if (deadline.signal.aborted)

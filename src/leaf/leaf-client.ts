@@ -73,6 +73,8 @@ interface RequestSpec {
 }
 
 const DEFAULT_PAGE_SIZE = 100;
+/** Lateness at the socket below which the budget is not told (it cannot need a shift: see lateSendShiftMs). */
+const LATE_SEND_REPORT_MS = 5;
 // A truncated body can end inside a secret's value, where no closing quote lets redactText find it.
 const UNTERMINATED_SECRET = /("(?:access_?token|refresh_?token|id_?token|token|password|secret)"\s*:\s*")[^"]*$/i;
 
@@ -273,17 +275,20 @@ export class LeafClient {
     let attempt = 0;
     let renewed = false;
     for (;;) {
-      await this.whileOpen(spec.call, this.options.budget.acquire(signal));
+      const slotMs = await this.whileOpen(spec.call, this.options.budget.acquire(signal));
       const started = performance.now();
       let response: HttpAnswer;
       try {
-        response = await this.http.send({
-          method: spec.method,
-          url: spec.url,
-          searchParams: spec.searchParams,
-          json: spec.json,
-          headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
-        });
+        response = await this.http.send(
+          {
+            method: spec.method,
+            url: spec.url,
+            searchParams: spec.searchParams,
+            json: spec.json,
+            headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+          },
+          { slotMs, onSent: this.onSent },
+        );
       } catch (error) {
         // Never keep the transport's error as it is: only its message (redacted) and system code.
         this.record(spec.call, undefined, started);
@@ -375,10 +380,18 @@ export class LeafClient {
     await this.whileOpen(call, sleep(delayMs, this.closing.signal));
   }
 
+  /** A request reached its socket this long after its slot: the budget moves later slots if that could overrun a window. */
+  private readonly onSent = (latenessMs: number): void => {
+    if (latenessMs <= LATE_SEND_REPORT_MS) return;
+    void this.options.budget.sentLate(latenessMs).then((moved) => {
+      if (moved) this.options.metrics?.leafLateSends.inc();
+    });
+  };
+
   /** Awaits a wait (budget, backoff); once the client is closed, fails with LEAF_UNAVAILABLE instead. */
-  private async whileOpen(call: LeafCall, wait: Promise<void>): Promise<void> {
+  private async whileOpen<T>(call: LeafCall, wait: Promise<T>): Promise<T> {
     try {
-      await wait;
+      return await wait;
     } catch (error) {
       if (this.closing.signal.aborted) throw this.closedError(call);
       throw error;

@@ -1,7 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { loadLuaScript, type LuaScript } from '../core/lua-script.js';
-import { COLD_START_MS, COLD_START_SPACING, onWake, slotPolicy, type BudgetStats, type SlotPolicy } from './budget-slots.js';
+import {
+  COLD_START_MS,
+  COLD_START_SPACING,
+  lateSendShiftMs,
+  onWake,
+  slotPolicy,
+  type BudgetStats,
+  type SlotPolicy,
+} from './budget-slots.js';
 import { abortError, sleep } from './sleep.js';
 
 /** Reserves slots or pauses the budget (scripts/reserve-slots.lua); mirrors reserveSlots/pauseSlots. */
@@ -58,7 +66,7 @@ export class RedisRequestBudget {
   private pausedUntil = 0;
   private readonly clock: Array<{ rttMs: number; offsetMs: number }> = [];
   private offsetMs = 0;
-  private readonly counts: BudgetStats = { granted: 0, lateWakes: 0, pausedDrops: 0, roundTrips: 0 };
+  private readonly counts: BudgetStats = { granted: 0, lateWakes: 0, pausedDrops: 0, roundTrips: 0, lateSends: 0 };
 
   constructor(options: {
     redis: Redis;
@@ -81,7 +89,7 @@ export class RedisRequestBudget {
     this.maxBatch = options.maxBatch ?? 64;
   }
 
-  async acquire(signal?: AbortSignal): Promise<void> {
+  async acquire(signal?: AbortSignal): Promise<number> {
     for (;;) {
       if (signal?.aborted) throw abortError(signal);
       const slot = await this.reserve(signal);
@@ -94,7 +102,7 @@ export class RedisRequestBudget {
       const verdict = onWake(slot, this.redisNow(), this.pausedUntil);
       if (verdict === 'send') {
         this.counts.granted += 1;
-        return;
+        return slot - this.offsetMs;
       }
       if (verdict === 'late') this.counts.lateWakes += 1;
       else this.counts.pausedDrops += 1;
@@ -108,6 +116,15 @@ export class RedisRequestBudget {
     this.pausedUntil = Math.max(this.pausedUntil, this.redisNow() + pauseMs);
     const answer = await this.run(RESERVE_SCRIPT, this.keys, this.args('pause', pauseMs, []));
     this.pausedUntil = Math.max(this.pausedUntil, Number(answer[1] ?? 0));
+  }
+
+  async sentLate(latenessMs: number): Promise<boolean> {
+    const shift = lateSendShiftMs(this.policy, this.rps, latenessMs);
+    if (shift <= 0) return false;
+    this.counts.lateSends += 1;
+    // Best effort: a lost shift leaves the budget as it was, which the 429 handling covers.
+    await this.run(RESERVE_SCRIPT, this.keys, this.args('shift', shift, [])).catch(() => undefined);
+    return true;
   }
 
   /** Slots granted for sending by every process in the last `windowMs` (whole usage buckets), and the share of the rate. */
@@ -222,7 +239,7 @@ export class RedisRequestBudget {
     if (best) this.offsetMs = best.offsetMs;
   }
 
-  private args(mode: 'reserve' | 'pause', countOrMs: number, dropped: number[]): string[] {
+  private args(mode: 'reserve' | 'pause' | 'shift', countOrMs: number, dropped: number[]): string[] {
     const { intervalMs, burst, horizonMs } = this.policy;
     return [
       String(intervalMs),

@@ -1,4 +1,14 @@
-import { onWake, reserveSlots, pauseSlots, slotPolicy, type BudgetStats, type SlotPolicy, type SlotState } from './budget-slots.js';
+import {
+  lateSendShiftMs,
+  onWake,
+  reserveSlots,
+  pauseSlots,
+  shiftSlots,
+  slotPolicy,
+  type BudgetStats,
+  type SlotPolicy,
+  type SlotState,
+} from './budget-slots.js';
 import { abortError, sleep } from './sleep.js';
 
 export { sleep } from './sleep.js';
@@ -20,10 +30,15 @@ export {
  * first; a 429's Retry-After pauses every holder of the budget.
  */
 export interface RequestBudget {
-  /** Resolves when one request may be sent now. Rejects when `signal` aborts. */
-  acquire(signal?: AbortSignal): Promise<void>;
+  /** Resolves when one request may be sent now, with its slot (epoch ms, this process's clock). Rejects when `signal` aborts. */
+  acquire(signal?: AbortSignal): Promise<number>;
   /** Makes every later `acquire` (in every process sharing the budget) wait at least `ms` from now. */
   pauseFor(ms: number): Promise<void>;
+  /**
+   * Says a request reached its socket `latenessMs` after its slot; when that could put `rps + 1` arrivals
+   * in one second (lateSendShiftMs), the slots not yet reserved move later (true). Never throws.
+   */
+  sentLate(latenessMs: number): Promise<boolean>;
 }
 
 /**
@@ -42,7 +57,7 @@ export function gcraStep(tat: number | undefined, nowMs: number, intervalMs: num
 export class MemoryRequestBudget implements RequestBudget {
   private readonly policy: SlotPolicy;
   private state: SlotState = { tat: 0, pausedUntil: 0, rampUntil: 0 };
-  private readonly counts: BudgetStats = { granted: 0, lateWakes: 0, pausedDrops: 0, roundTrips: 0 };
+  private readonly counts: BudgetStats = { granted: 0, lateWakes: 0, pausedDrops: 0, roundTrips: 0, lateSends: 0 };
 
   constructor(
     readonly rps: number,
@@ -52,7 +67,7 @@ export class MemoryRequestBudget implements RequestBudget {
     this.policy = slotPolicy(rps, burst);
   }
 
-  async acquire(signal?: AbortSignal): Promise<void> {
+  async acquire(signal?: AbortSignal): Promise<number> {
     for (;;) {
       if (signal?.aborted) throw abortError(signal);
       const nowMs = this.now();
@@ -76,7 +91,7 @@ export class MemoryRequestBudget implements RequestBudget {
       const verdict = onWake(slot, this.now(), this.state.pausedUntil);
       if (verdict === 'send') {
         this.counts.granted += 1;
-        return;
+        return slot;
       }
       if (verdict === 'late') this.counts.lateWakes += 1;
       else this.counts.pausedDrops += 1;
@@ -85,6 +100,14 @@ export class MemoryRequestBudget implements RequestBudget {
 
   async pauseFor(ms: number): Promise<void> {
     this.state = pauseSlots(this.state, this.now(), this.policy, ms);
+  }
+
+  async sentLate(latenessMs: number): Promise<boolean> {
+    const shift = lateSendShiftMs(this.policy, this.rps, latenessMs);
+    if (shift <= 0) return false;
+    this.counts.lateSends += 1;
+    this.state = shiftSlots(this.state, this.now(), shift);
+    return true;
   }
 
   /** Slots sent and dropped so far by this instance. */

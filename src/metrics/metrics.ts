@@ -159,6 +159,11 @@ export function createMetrics(
       for (const row of await sources.providerUnavailableOverdue()) this.set({ provider: row.provider }, row.count);
     },
   });
+  const leafLateSends = new Counter({
+    name: 'credwatch_leaf_late_sends_total',
+    help: "Leaf requests that reached their socket so long after their budget slot that the later slots were moved, so that Leaf's one-second window never holds more than the rate.",
+    registers,
+  });
   const credentialFetches: LabelledCounter<{ reason: CredentialFetchReason }> = new Counter({
     name: 'credwatch_credential_fetches_total',
     help: "Fetches of Leaf's credential object by polls, by why the cached copy was not trusted (see docs/operations.md).",
@@ -359,6 +364,7 @@ export function createMetrics(
     leafRequests,
     leafRequestDuration,
     credentialFetches,
+    leafLateSends,
     sweepDuration,
     detectionLatency,
     webhookDeliveries,
