@@ -1,7 +1,7 @@
 -- One script writes the state, the indexes, the history and the outbox entry, so a transition can never
 -- be lost or doubled between steps, whichever worker dies or races. Keys are built from the prefix; with a
 -- hash-tagged prefix they all live in one Redis Cluster slot. Loaded by credential-store.ts, after
--- OUTBOX_STREAM, ARG and due-keys.lua.
+-- OUTBOX_STREAM, UNINDEXED_CATEGORY, ARG and due-keys.lua.
 --
 -- KEYS[1]: the credential hash. ARG: ARGV by name, in the order of APPLY_POLL_ARGS (apply-poll-args.ts):
 --   prefix, provider, leafUserId, observedAtMs, category, action, since (ISO), credentialId,
@@ -44,7 +44,10 @@ if ARG.evidenceEventId ~= '' and ARG.evidenceEventId == ARG.lastEventId then red
 if excerpt == '' then redis.call('HDEL', cred, 'rm', 'ex') else redis.call('HSET', cred, 'ex', excerpt); redis.call('HDEL', cred, 'rm') end
 redis.call('PERSIST', cred)
 if prev and prev ~= newcat then redis.call('ZREM', P .. ':cat:' .. provider .. ':' .. prev, user) end
-if prev ~= newcat or wasRemoved then redis.call('ZADD', P .. ':cat:' .. provider .. ':' .. newcat, tonumber(ARG.sinceMs), user) end
+-- UNINDEXED_CATEGORY (healthy) has no index: its count comes from the schedule (category-index.ts).
+if (prev ~= newcat or wasRemoved) and newcat ~= UNINDEXED_CATEGORY then
+  redis.call('ZADD', P .. ':cat:' .. provider .. ':' .. newcat, tonumber(ARG.sinceMs), user)
+end
 redis.call('ZADD', P .. ':polled:' .. provider, observed, user)
 if oldCid and oldCid ~= '' and oldCid ~= cid then redis.call('HDEL', P .. ':credid', oldCid) end
 if cid ~= '' then redis.call('HSET', P .. ':credid', cid, provider .. ':' .. user) end
