@@ -20,8 +20,8 @@ const COMPONENTS: Array<[string, RegExp]> = [
   ['category index (cat:*)', /:cat:/],
   ['poll-age index (polled:*)', /:polled:/],
   ['schedule (due:*)', /:due:/],
-  ['credential id index (credid)', /:credid$/],
-  ['externalId index (growers:byext)', /:growers:(byext|ext)$/],
+  ['credential id index (credid:*)', /:credid(:\d+)?$/],
+  ['externalId index (growers:byext:*)', /:growers:(byext|ext)(:\d+)?$/],
   ['webhook bookkeeping (webhooks:*)', /:webhooks:/],
   ['outbox (until dispatched)', /:outbox$/],
 ];

@@ -14,6 +14,7 @@ import {
 import { OUTBOX_STREAM, type Transition } from './transition.js';
 import { APPLY_POLL_ARGS, applyPollArgv, type PollObservation } from './apply-poll-args.js';
 import { DEFAULT_INTERVALS, scheduleClassOf, scheduleKey, type ScheduleIntervals } from './poll-schedule.js';
+import { credentialIdIndexKey, INDEX_BUCKETS, INDEX_BUCKETS_LUA, legacyIndexKeys } from './bucketed-index.js';
 import { categoryIndexKey, INDEXED_CATEGORIES, UNINDEXED_CATEGORY, type IndexedCategory } from './category-index.js';
 import { SweepRecord } from './sweep-record.js';
 import { joinChunks } from './long-fields.js';
@@ -69,12 +70,15 @@ const REMOVED_RETENTION_MS = 30 * 86_400_000;
 const DUE_KEYS = new URL('./scripts/due-keys.lua', import.meta.url);
 /** Writes one poll's verdict, indexes, history and outbox entry atomically (scripts/apply-poll.lua). */
 const APPLY_POLL = loadLuaScript(new URL('./scripts/apply-poll.lua', import.meta.url), {
-  constants: { OUTBOX_STREAM, UNINDEXED_CATEGORY },
+  constants: { OUTBOX_STREAM, UNINDEXED_CATEGORY, INDEX_BUCKETS },
   args: APPLY_POLL_ARGS,
-  include: [DUE_KEYS],
+  include: [DUE_KEYS, INDEX_BUCKETS_LUA],
 });
 /** Takes a credential out of every index and lets it expire (scripts/mark-removed.lua). */
-const MARK_REMOVED = loadLuaScript(new URL('./scripts/mark-removed.lua', import.meta.url), { include: [DUE_KEYS, GROWER_INDEX] });
+const MARK_REMOVED = loadLuaScript(new URL('./scripts/mark-removed.lua', import.meta.url), {
+  constants: { INDEX_BUCKETS },
+  include: [DUE_KEYS, INDEX_BUCKETS_LUA, GROWER_INDEX],
+});
 
 /** All Redis keys of credential state live here: state hash, category indexes, history, outbox. */
 export class CredentialStore {
@@ -309,7 +313,10 @@ export class CredentialStore {
 
   /** Which provider and Leaf user a credential id belongs to (Leaf alerts carry only the credential id). */
   async findByCredentialId(credentialId: string): Promise<{ provider: ProviderId; leafUserId: string } | null> {
-    const value = await this.redis.hget(`${this.prefix}:credid`, credentialId);
+    // The bucket, or the unbucketed hash of an earlier version until the scheduler's start has moved it.
+    const value =
+      (await this.redis.hget(credentialIdIndexKey(this.prefix, credentialId), credentialId)) ??
+      (await this.redis.hget(legacyIndexKeys(this.prefix).credentialId, credentialId));
     if (value === null) return null;
     const [provider, leafUserId] = splitOnce(value, ':');
     return leafUserId === undefined ? null : { provider: provider as ProviderId, leafUserId };

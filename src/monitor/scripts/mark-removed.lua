@@ -1,5 +1,5 @@
--- Marks a credential removed: out of every index, kept (with a TTL) for the API. Loaded after due-keys.lua
--- and grower-index.lua.
+-- Marks a credential removed: out of every index, kept (with a TTL) for the API. Loaded after INDEX_BUCKETS,
+-- due-keys.lua, index-buckets.lua and grower-index.lua.
 -- KEYS[1]: the credential hash. ARGV: 1 prefix, 2 provider, 3 Leaf user id, 4 now (ms), 5 retention (ms).
 local cred = KEYS[1]
 local P, provider, user = ARGV[1], ARGV[2], ARGV[3]
@@ -9,9 +9,14 @@ redis.call('ZREM', P .. ':cat:' .. provider .. ':' .. cat, user)
 redis.call('ZREM', P .. ':polled:' .. provider, user)
 for _, k in ipairs(dueKeys(P, provider)) do redis.call('ZREM', k, user) end
 local cid = redis.call('HGET', cred, 'c')
-if cid and cid ~= '' then redis.call('HDEL', P .. ':credid', cid) end
+-- The lookup indexes, in buckets (index-buckets.lua) and in the layouts they replaced.
+if cid and cid ~= '' then
+  redis.call('HDEL', credentialIdIndexKey(P, cid), cid)
+  redis.call('HDEL', P .. ':credid', cid)
+end
 local gx = redis.call('HGET', cred, 'gx')
 if gx then
+  indexRemove(externalIdIndexKey(P, gx), gx, user)
   indexRemove(P .. ':growers:byext', gx, user)
   redis.call('ZREM', P .. ':growers:ext', gx .. '\0' .. user)
 end
