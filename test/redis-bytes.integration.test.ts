@@ -18,7 +18,7 @@ const COMPONENTS: Array<[string, RegExp]> = [
   ['state hash (cred:*)', /:cred:/],
   ['history (hist:*)', /:hist:/],
   ['category index (cat:*)', /:cat:/],
-  ['poll-age index (polled:*)', /:polled:/],
+  ['poll-age index (polled:*, pollage:*)', /:(polled|pollage):/],
   ['schedule (due:*)', /:due:/],
   ['credential id index (credid:*)', /:credid(:\d+)?$/],
   ['externalId index (growers:byext:*)', /:growers:(byext|ext)(:\d+)?$/],

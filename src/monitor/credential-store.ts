@@ -13,7 +13,8 @@ import {
 } from './grower-identity.js';
 import { OUTBOX_STREAM, type Transition } from './transition.js';
 import { APPLY_POLL_ARGS, applyPollArgv, type PollObservation } from './apply-poll-args.js';
-import { DEFAULT_INTERVALS, scheduleClassOf, scheduleKey, type ScheduleIntervals } from './poll-schedule.js';
+import { DEFAULT_INTERVALS, SCHEDULE_CLASSES, scheduleClassOf, scheduleKey, type ScheduleIntervals } from './poll-schedule.js';
+import { oldestPollSeconds } from './poll-ages.js';
 import { credentialIdIndexKey, INDEX_BUCKETS, INDEX_BUCKETS_LUA, legacyIndexKeys } from './bucketed-index.js';
 import { categoryIndexKey, INDEXED_CATEGORIES, UNINDEXED_CATEGORY, type IndexedCategory } from './category-index.js';
 import { SweepRecord } from './sweep-record.js';
@@ -188,15 +189,13 @@ export class CredentialStore {
     return rows;
   }
 
-  /** Age in seconds of the least recently polled credential, per provider (O(log n)). */
+  /** Age in seconds of the least recently polled credential, per provider (the poll-age histogram, to the second). */
   async oldestPollAges(nowMs: number): Promise<Array<{ provider: ProviderId; ageSeconds: number }>> {
-    const pipeline = this.redis.pipeline();
-    for (const provider of this.options.providers) pipeline.zrange(`${this.prefix}:polled:${provider}`, '0', '0', 'WITHSCORES');
-    const results = (await pipeline.exec()) ?? [];
+    const oldest = await oldestPollSeconds(this.redis, this.prefix, this.options.providers);
     const out: Array<{ provider: ProviderId; ageSeconds: number }> = [];
     this.options.providers.forEach((provider, i) => {
-      const row = results[i]?.[1] as string[] | undefined;
-      if (row && row.length === 2) out.push({ provider, ageSeconds: Math.max(0, (nowMs - Number(row[1])) / 1000) });
+      const second = oldest[i];
+      if (second !== null && second !== undefined) out.push({ provider, ageSeconds: Math.max(0, (nowMs - second * 1000) / 1000) });
     });
     return out;
   }
@@ -339,33 +338,53 @@ export class CredentialStore {
 
   /**
    * Marks removed the credentials of users that no sweep listed since `sinceMs` (the start of the
-   * previous sweep). Only credentials not polled since then are candidates, read from the poll-age
-   * index, so this costs little when nothing disappeared. Returns how many were marked.
+   * previous sweep) and that were not polled since either. The poll-age histogram says whether any
+   * credential was not polled since then, so this costs one read when nothing disappeared; otherwise it
+   * goes through the provider's schedule (every credential is in one class). Returns how many were marked.
    */
   async removeUnseen(sinceMs: number, nowMs: number): Promise<number> {
     let removed = 0;
-    for (const provider of this.options.providers) {
-      let offset = 0;
-      for (;;) {
-        const users = await this.redis.zrangebyscore(`${this.prefix}:polled:${provider}`, '-inf', `(${sinceMs}`, 'LIMIT', offset, 500);
-        if (users.length === 0) break;
-        const seen = await Promise.all(users.map((u) => this.redis.hget(this.credKey(provider, u), F.seenAtMs)));
-        const gone = users.filter((_, i) => Number(seen[i] ?? 0) < sinceMs);
-        const pipeline = this.redis.pipeline();
-        for (const user of gone) {
-          MARK_REMOVED.queue(
-            pipeline,
-            [this.credKey(provider, user)],
-            [this.prefix, provider, user, String(nowMs), String(REMOVED_RETENTION_MS)],
+    const oldest = await oldestPollSeconds(this.redis, this.prefix, this.options.providers);
+    for (const [p, provider] of this.options.providers.entries()) {
+      const second = oldest[p];
+      if (second === null || second === undefined || second * 1000 >= sinceMs) continue;
+      for (const cls of SCHEDULE_CLASSES) {
+        let cursor = '0';
+        do {
+          const [next, flat] = await this.redis.zscan(scheduleKey(this.prefix, provider, cls), cursor, 'COUNT', 500);
+          cursor = next;
+          removed += await this.removeGone(
+            provider,
+            flat.filter((_, i) => i % 2 === 0),
+            sinceMs,
+            nowMs,
           );
-        }
-        await pipeline.exec();
-        removed += gone.length;
-        // Removed entries left the index; the others stay, so step over them.
-        offset += users.length - gone.length;
+        } while (cursor !== '0');
       }
     }
     return removed;
+  }
+
+  /** Marks removed those of `users` with a state, neither listed nor polled since `sinceMs` (two round trips). */
+  private async removeGone(provider: ProviderId, users: readonly string[], sinceMs: number, nowMs: number): Promise<number> {
+    if (users.length === 0) return 0;
+    const read = this.redis.pipeline();
+    for (const user of users) read.hmget(this.credKey(provider, user), F.category, F.removedAtMs, F.lastPolledMs, F.seenAtMs);
+    const rows = (await read.exec()) ?? [];
+    const gone = users.filter((_, i) => {
+      const [cat, rm, lp, sn] = (rows[i]?.[1] ?? []) as Array<string | null>;
+      return cat !== null && cat !== undefined && !rm && Number(lp ?? 0) < sinceMs && Number(sn ?? 0) < sinceMs;
+    });
+    if (gone.length === 0) return 0;
+    const pipeline = this.redis.pipeline();
+    for (const user of gone)
+      MARK_REMOVED.queue(
+        pipeline,
+        [this.credKey(provider, user)],
+        [this.prefix, provider, user, String(nowMs), String(REMOVED_RETENTION_MS)],
+      );
+    const results = (await pipeline.exec()) ?? [];
+    return results.filter(([, marked]) => Number(marked) === 1).length;
   }
 }
 

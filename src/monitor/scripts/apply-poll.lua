@@ -48,7 +48,14 @@ if prev and prev ~= newcat then redis.call('ZREM', P .. ':cat:' .. provider .. '
 if (prev ~= newcat or wasRemoved) and newcat ~= UNINDEXED_CATEGORY then
   redis.call('ZADD', P .. ':cat:' .. provider .. ':' .. newcat, tonumber(ARG.sinceMs), user)
 end
-redis.call('ZADD', P .. ':polled:' .. provider, observed, user)
+-- The poll-age histogram (poll-ages.ts): the count moves from the second of the previous poll to this one's.
+-- A credential is counted while it has a state and is not removed (mark-removed.lua took it out).
+local ages = P .. ':pollage:' .. provider
+if prev and not wasRemoved then
+  local second = tostring(math.floor(lp / 1000))
+  if redis.call('HINCRBY', ages, second, -1) <= 0 then redis.call('HDEL', ages, second) end
+end
+redis.call('HINCRBY', ages, tostring(math.floor(observed / 1000)), 1)
 -- The credential id index, in buckets (index-buckets.lua); a replaced id also leaves the legacy hash.
 if oldCid and oldCid ~= '' and oldCid ~= cid then
   redis.call('HDEL', credentialIdIndexKey(P, oldCid), oldCid)

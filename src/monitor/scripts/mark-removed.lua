@@ -4,9 +4,13 @@
 local cred = KEYS[1]
 local P, provider, user = ARGV[1], ARGV[2], ARGV[3]
 local cat = redis.call('HGET', cred, 'cat')
-if not cat then return 0 end
+-- Nothing to do for a credential without a state, or one already removed (it is in no index).
+if not cat or redis.call('HEXISTS', cred, 'rm') == 1 then return 0 end
 redis.call('ZREM', P .. ':cat:' .. provider .. ':' .. cat, user)
-redis.call('ZREM', P .. ':polled:' .. provider, user)
+-- Out of the poll-age histogram (poll-ages.ts).
+local ages = P .. ':pollage:' .. provider
+local second = tostring(math.floor(tonumber(redis.call('HGET', cred, 'lp') or '0') / 1000))
+if redis.call('HINCRBY', ages, second, -1) <= 0 then redis.call('HDEL', ages, second) end
 for _, k in ipairs(dueKeys(P, provider)) do redis.call('ZREM', k, user) end
 local cid = redis.call('HGET', cred, 'c')
 -- The lookup indexes, in buckets (index-buckets.lua) and in the layouts they replaced.
