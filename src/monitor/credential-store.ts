@@ -65,6 +65,11 @@ export interface ApplyResult {
   previousCursorMs: number | null;
 }
 
+/** Redis key of one credential's state hash. */
+export function credentialKey(prefix: string, provider: string, userId: string): string {
+  return `${prefix}:cred:${provider}:${userId}`;
+}
+
 const REMOVED_RETENTION_MS = 30 * 86_400_000;
 
 /** Lua: the schedule keys of a provider (`dueKeys`), shared by the two scripts below. */
@@ -95,7 +100,7 @@ export class CredentialStore {
   }
 
   private credKey(provider: string, userId: string): string {
-    return `${this.prefix}:cred:${provider}:${userId}`;
+    return credentialKey(this.prefix, provider, userId);
   }
 
   private catKey(provider: string, category: IndexedCategory): string {
