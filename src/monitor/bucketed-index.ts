@@ -3,7 +3,7 @@
  * `{prefix}:credid:{bucket}` (credential id → `provider:leafUserId`; Leaf alerts carry only the
  * credential id) and `{prefix}:growers:byext:{bucket}` (externalId → the Leaf user ids with it,
  * NUL-separated). One big hash of 100 000 fields is a hashtable of 100 to 160 bytes per entry; a small
- * one (at most `hash-max-listpack-entries`, 128 by default) is one listpack, 50 to 90 bytes per entry.
+ * one (at most `hash-max-listpack-entries`, 512 by default) is one listpack, 50 to 90 bytes per entry.
  * The bucket is a hash of the field computed the same way here and in Lua (scripts/index-buckets.lua),
  * and every reader and writer of these keys goes through this module or that file.
  *
@@ -15,11 +15,12 @@ import type { Redis } from 'ioredis';
 import { loadLuaScript } from '../core/lua-script.js';
 
 /**
- * Buckets per index. 2 048 keeps about 50 entries per bucket at 100 000 credentials, so buckets stay
- * listpack-encoded up to about 200 000 (a fuller bucket turns into a hashtable: bigger, still correct).
- * Changing it moves every entry: the buckets would need a migration like moveLegacyIndexEntries.
+ * Buckets per index. Redis keeps a hash listpack-encoded up to `hash-max-listpack-entries` fields (512
+ * by default; 128 is the default for sorted sets): 1 024 buckets hold about 100 entries each at 100 000
+ * credentials, so they stay listpack-encoded up to about 400 000 (a fuller bucket turns into a hashtable:
+ * bigger, still correct). Changing it moves every entry: it would need a migration like moveLegacyIndexEntries.
  */
-export const INDEX_BUCKETS = 2048;
+export const INDEX_BUCKETS = 1024;
 
 /** The Lua twin of indexBucket and the key builders (included by the scripts that touch the indexes). */
 export const INDEX_BUCKETS_LUA = new URL('./scripts/index-buckets.lua', import.meta.url);
