@@ -3,23 +3,17 @@ import { loadLuaScript } from '../core/lua-script.js';
 import { CATEGORIES, type Action, type Category, type ClientEnvironment } from '../classify/categories.js';
 import type { Evidence } from '../classify/types.js';
 import type { ProviderId } from '../core/providers.js';
-import {
-  GROWER_INDEX,
-  growerFromHash,
-  recordSeenUsers,
-  userIdsByExternalId,
-  type GrowerIdentity,
-  type ListedUser,
-} from './grower-identity.js';
+import { growerFromHash, recordSeenUsers, userIdsByExternalId, type GrowerIdentity, type ListedUser } from './grower-identity.js';
 import { OUTBOX_STREAM, type Transition } from './transition.js';
 import { APPLY_POLL_ARGS, applyPollArgv, type PollObservation } from './apply-poll-args.js';
-import { DEFAULT_INTERVALS, SCHEDULE_CLASSES, scheduleClassOf, scheduleKey, type ScheduleIntervals } from './poll-schedule.js';
+import { DEFAULT_INTERVALS, scheduleClassOf, scheduleKey, type ScheduleIntervals } from './poll-schedule.js';
 import { oldestPollSeconds } from './poll-ages.js';
+import { removeUnseenCredentials } from './remove-unseen.js';
 import { credentialIdIndexKey, INDEX_BUCKETS, INDEX_BUCKETS_LUA, legacyIndexKeys } from './bucketed-index.js';
 import { categoryIndexKey, INDEXED_CATEGORIES, UNINDEXED_CATEGORY, type IndexedCategory } from './category-index.js';
 import { SweepRecord } from './sweep-record.js';
 import { joinChunks } from './long-fields.js';
-import { STATE_FIELD as F } from './state-fields.js';
+import { credentialKey, STATE_FIELD as F } from './state-fields.js';
 import type { TransitionStep } from './transition-rule.js';
 
 /** One credential's state as kept in Redis and shown by the API. */
@@ -65,25 +59,13 @@ export interface ApplyResult {
   previousCursorMs: number | null;
 }
 
-/** Redis key of one credential's state hash. */
-export function credentialKey(prefix: string, provider: string, userId: string): string {
-  return `${prefix}:cred:${provider}:${userId}`;
-}
-
-const REMOVED_RETENTION_MS = 30 * 86_400_000;
-
-/** Lua: the schedule keys of a provider (`dueKeys`), shared by the two scripts below. */
+/** Lua: the schedule keys of a provider (`dueKeys`). */
 const DUE_KEYS = new URL('./scripts/due-keys.lua', import.meta.url);
 /** Writes one poll's verdict, indexes, history and outbox entry atomically (scripts/apply-poll.lua). */
 const APPLY_POLL = loadLuaScript(new URL('./scripts/apply-poll.lua', import.meta.url), {
   constants: { OUTBOX_STREAM, UNINDEXED_CATEGORY, INDEX_BUCKETS },
   args: APPLY_POLL_ARGS,
   include: [DUE_KEYS, INDEX_BUCKETS_LUA],
-});
-/** Takes a credential out of every index and lets it expire (scripts/mark-removed.lua). */
-const MARK_REMOVED = loadLuaScript(new URL('./scripts/mark-removed.lua', import.meta.url), {
-  constants: { INDEX_BUCKETS },
-  include: [DUE_KEYS, INDEX_BUCKETS_LUA, GROWER_INDEX],
 });
 
 /** All Redis keys of credential state live here: state hash, category indexes, history, outbox. */
@@ -343,53 +325,10 @@ export class CredentialStore {
 
   /**
    * Marks removed the credentials of users that no sweep listed since `sinceMs` (the start of the
-   * previous sweep) and that were not polled since either. The poll-age histogram says whether any
-   * credential was not polled since then, so this costs one read when nothing disappeared; otherwise it
-   * goes through the provider's schedule (every credential is in one class). Returns how many were marked.
+   * previous sweep) and that were not polled since either (remove-unseen.ts). Returns how many.
    */
   async removeUnseen(sinceMs: number, nowMs: number): Promise<number> {
-    let removed = 0;
-    const oldest = await oldestPollSeconds(this.redis, this.prefix, this.options.providers);
-    for (const [p, provider] of this.options.providers.entries()) {
-      const second = oldest[p];
-      if (second === null || second === undefined || second * 1000 >= sinceMs) continue;
-      for (const cls of SCHEDULE_CLASSES) {
-        let cursor = '0';
-        do {
-          const [next, flat] = await this.redis.zscan(scheduleKey(this.prefix, provider, cls), cursor, 'COUNT', 500);
-          cursor = next;
-          removed += await this.removeGone(
-            provider,
-            flat.filter((_, i) => i % 2 === 0),
-            sinceMs,
-            nowMs,
-          );
-        } while (cursor !== '0');
-      }
-    }
-    return removed;
-  }
-
-  /** Marks removed those of `users` with a state, neither listed nor polled since `sinceMs` (two round trips). */
-  private async removeGone(provider: ProviderId, users: readonly string[], sinceMs: number, nowMs: number): Promise<number> {
-    if (users.length === 0) return 0;
-    const read = this.redis.pipeline();
-    for (const user of users) read.hmget(this.credKey(provider, user), F.category, F.removedAtMs, F.lastPolledMs, F.seenAtMs);
-    const rows = (await read.exec()) ?? [];
-    const gone = users.filter((_, i) => {
-      const [cat, rm, lp, sn] = (rows[i]?.[1] ?? []) as Array<string | null>;
-      return cat !== null && cat !== undefined && !rm && Number(lp ?? 0) < sinceMs && Number(sn ?? 0) < sinceMs;
-    });
-    if (gone.length === 0) return 0;
-    const pipeline = this.redis.pipeline();
-    for (const user of gone)
-      MARK_REMOVED.queue(
-        pipeline,
-        [this.credKey(provider, user)],
-        [this.prefix, provider, user, String(nowMs), String(REMOVED_RETENTION_MS)],
-      );
-    const results = (await pipeline.exec()) ?? [];
-    return results.filter(([, marked]) => Number(marked) === 1).length;
+    return removeUnseenCredentials(this.redis, this.prefix, this.options.providers, sinceMs, nowMs);
   }
 }
 

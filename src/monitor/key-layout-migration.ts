@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
 import { loadLuaScript } from '../core/lua-script.js';
 import type { ProviderId } from '../core/providers.js';
 import { moveLegacyIndexEntries } from './bucketed-index.js';
-import { credentialKey } from './credential-store.js';
+import { credentialKey } from './state-fields.js';
 import { categoryIndexKey, UNINDEXED_CATEGORY } from './category-index.js';
 import { pollAgesKey } from './poll-ages.js';
 import { scheduleKey } from './poll-schedule.js';
