@@ -59,7 +59,7 @@ redis.call('HINCRBY', ages, tostring(math.floor(observed / 1000)), 1)
 -- The credential id index, in buckets (index-buckets.lua); a replaced id also leaves the legacy hash.
 if oldCid and oldCid ~= '' and oldCid ~= cid then
   redis.call('HDEL', credentialIdIndexKey(P, oldCid), oldCid)
-  redis.call('HDEL', P .. ':credid', oldCid)
+  redis.call('HDEL', legacyCredentialIdIndexKey(P), oldCid)
 end
 if cid ~= '' then redis.call('HSET', credentialIdIndexKey(P, cid), cid, provider .. ':' .. user) end
 -- The cached credential object (its tokens are never here), refreshed only when this poll fetched it.

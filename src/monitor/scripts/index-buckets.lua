@@ -8,3 +8,6 @@ local function indexBucket(field)
 end
 local function credentialIdIndexKey(P, cid) return P .. ':credid:' .. indexBucket(cid) end
 local function externalIdIndexKey(P, ext) return P .. ':growers:byext:' .. indexBucket(ext) end
+-- The unbucketed hashes they replaced (legacyIndexKeys): entries are still removed from them.
+local function legacyCredentialIdIndexKey(P) return P .. ':credid' end
+local function legacyExternalIdIndexKey(P) return P .. ':growers:byext' end

@@ -19,12 +19,12 @@ local cid = redis.call('HGET', cred, 'c')
 -- The lookup indexes, in buckets (index-buckets.lua) and in the layouts they replaced.
 if cid and cid ~= '' then
   redis.call('HDEL', credentialIdIndexKey(P, cid), cid)
-  redis.call('HDEL', P .. ':credid', cid)
+  redis.call('HDEL', legacyCredentialIdIndexKey(P), cid)
 end
 local gx = redis.call('HGET', cred, 'gx')
 if gx then
   indexRemove(externalIdIndexKey(P, gx), gx, user)
-  indexRemove(P .. ':growers:byext', gx, user)
+  indexRemove(legacyExternalIdIndexKey(P), gx, user)
   redis.call('ZREM', P .. ':growers:ext', gx .. '\0' .. user)
 end
 redis.call('HSET', cred, 'rm', ARGV[4])

@@ -11,7 +11,7 @@ local old = redis.call('HGET', cred, 'gx')
 if old then redis.call('ZREM', P .. ':growers:ext', old .. '\0' .. user) end
 if old and old ~= gx then
   indexRemove(externalIdIndexKey(P, old), old, user)
-  indexRemove(P .. ':growers:byext', old, user)
+  indexRemove(legacyExternalIdIndexKey(P), old, user)
 end
 if gx ~= '' then redis.call('HSET', cred, 'gx', gx); indexAdd(externalIdIndexKey(P, gx), gx, user) else redis.call('HDEL', cred, 'gx') end
 if gn ~= '' then redis.call('HSET', cred, 'gn', gn) else redis.call('HDEL', cred, 'gn') end
