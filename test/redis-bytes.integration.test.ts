@@ -135,5 +135,8 @@ describe('Redis bytes per credential (real Redis; a poll of every credential, as
         `  state hash encoding and bytes: ${JSON.stringify(encodings)}\n`,
     );
     expect(total).toBeLessThanOrEqual(MAX_BYTES_PER_CREDENTIAL);
+    // The index buckets hold about 20 entries each here: every one a compact listpack.
+    expect(await redis.object('ENCODING', `${prefix}:credid:0`)).toBe('listpack');
+    expect(await redis.object('ENCODING', `${prefix}:growers:byext:0`)).toBe('listpack');
   }, 120_000);
 });
