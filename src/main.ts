@@ -25,6 +25,7 @@ import { CredentialStore } from './monitor/credential-store.js';
 import type { PollReason } from './monitor/schedules.js';
 import { enqueuePolls } from './monitor/poll-jobs.js';
 import { PollSchedule } from './monitor/poll-schedule.js';
+import { migrateKeyLayout } from './monitor/key-layout-migration.js';
 import { CapacityReader } from './monitor/capacity.js';
 import { VERSION } from './version.js';
 import { createClassifierMetrics } from './metrics/classifier-metrics.js';
@@ -188,6 +189,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     if (roles.includes('worker') || roles.includes('scheduler')) {
       // Fail at start, with one line, when Leaf is unreachable or refuses our credentials.
       await leaf.authenticate();
+    }
+    if (roles.includes('scheduler')) {
+      // Keys of an earlier version's layout (idempotent; nothing to do on the current one).
+      const migrated = await migrateKeyLayout(redis, prefix, config.monitor.providers, Date.now());
+      if (Object.values(migrated).some((n) => n > 0)) logger.info(migrated, 'Redis keys moved to the current layout');
     }
     const workers = await startWorkers({
       roles,

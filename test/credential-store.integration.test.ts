@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import type { PollObservation } from '../src/monitor/apply-poll-args.js';
+import { pollAgesKey } from '../src/monitor/poll-ages.js';
 import { CredentialStore } from '../src/monitor/credential-store.js';
 import type { Transition } from '../src/monitor/transition.js';
 import { testRedis, uniquePrefix } from './helpers/redis.js';
@@ -148,6 +149,41 @@ describe('CredentialStore (real Redis)', () => {
     // Polled again: back in the indexes, no longer removed.
     await store.applyPoll(observation({ leafUserId: 'a', credentialId: 'ca', observedAtMs: 12_000 }), new Date());
     expect((await store.get('panorama', 'a'))?.removedAt).toBeNull();
+  });
+
+  it('keeps the poll-age histogram exact through polls, stale polls, removal and return', async () => {
+    const histogram = async () => redis.hgetall(pollAgesKey(prefix, 'panorama'));
+    await store.applyPoll(observation({ leafUserId: 'a', observedAtMs: 1_000 }), new Date());
+    await store.applyPoll(observation({ leafUserId: 'b', observedAtMs: 1_500 }), new Date());
+    await store.applyPoll(observation({ leafUserId: 'b', observedAtMs: 5_000 }), new Date());
+    await store.applyPoll(observation({ leafUserId: 'b', observedAtMs: 4_000 }), new Date()); // stale: not counted
+    expect(await histogram()).toEqual({ '1': '1', '5': '1' });
+    await store.markSeen(['b'], 6_000);
+    expect(await store.removeUnseen(2_000, 7_000)).toBe(1);
+    expect(await store.removeUnseen(2_000, 7_000)).toBe(0);
+    expect(await histogram()).toEqual({ '5': '1' });
+    await store.applyPoll(observation({ leafUserId: 'a', observedAtMs: 8_000 }), new Date());
+    expect(await histogram()).toEqual({ '5': '1', '8': '1' });
+    expect(await store.oldestPollAges(10_000)).toEqual([{ provider: 'panorama', ageSeconds: 5 }]);
+    // Nothing polled before 5 s: no credential is a removal candidate, the schedule is not read.
+    expect(await store.removeUnseen(5_000, 11_000)).toBe(0);
+  });
+
+  it('lists healthy credentials in due order across pages, without the not connected ones scheduled with them', async () => {
+    for (const [i, category] of (['healthy', 'not_connected', 'healthy', 'healthy', 'not_connected', 'healthy'] as const).entries())
+      await store.applyPoll(observation({ leafUserId: `h${i}`, category, observedAtMs: 1_000 + i }), new Date());
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.list({ provider: 'panorama', category: 'healthy', limit: 1, cursor });
+      seen.push(...page.items.map((i) => i.leafUserId));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(['h0', 'h2', 'h3', 'h5']);
+    // A cursor of an earlier version (`healthy|userId`) resumes after that user.
+    expect(
+      (await store.list({ provider: 'panorama', category: 'healthy', limit: 5, cursor: 'healthy|h2' })).items.map((i) => i.leafUserId),
+    ).toEqual(['h3', 'h5']);
   });
 
   it('counts credentials in a category since before a time, and lists oldest first', async () => {

@@ -40,6 +40,13 @@ describe('grower identity in the credential state (real Redis, real HTTP)', () =
   });
   afterEach(async () => cleanup());
 
+  /** Every entry of the externalId index, from all its buckets. */
+  async function externalIdIndex(): Promise<Record<string, string>> {
+    const keys = await redis.keys(`${prefix}:growers:byext:*`);
+    const entries = await Promise.all(keys.map((k) => redis.hgetall(k)));
+    return Object.assign({}, ...entries) as Record<string, string>;
+  }
+
   it('keeps externalId, name and email from the listing as small hash fields, skipping empty ones', async () => {
     await store.markSeen(['u1', 'u2'], 100, [
       { id: 'u1', externalId: 'crm-17', name: 'Ada Farms', email: 'ada@example-farms.com' },
@@ -71,10 +78,10 @@ describe('grower identity in the credential state (real Redis, real HTTP)', () =
     ]);
     await store.applyPoll(observation('u1'), new Date(2_000));
     await store.applyPoll(observation('u2'), new Date(2_000));
-    expect(await redis.hgetall(`${prefix}:growers:byext`)).toEqual({ 'crm-9': 'u1\u0000u2' });
+    expect(await externalIdIndex()).toEqual({ 'crm-9': 'u1\u0000u2' });
     expect((await store.findByExternalId('panorama', 'crm-9')).map((s) => s.leafUserId)).toEqual(['u1', 'u2']);
     await store.markSeen(['u1'], 200, [{ id: 'u1', externalId: 'crm-8' }]);
-    expect(await redis.hgetall(`${prefix}:growers:byext`)).toEqual({ 'crm-9': 'u2', 'crm-8': 'u1' });
+    expect(await externalIdIndex()).toEqual({ 'crm-9': 'u2', 'crm-8': 'u1' });
 
     // A user indexed by an earlier version (sorted set) is found, and moves to the hash when seen again.
     await redis.hset(`${prefix}:cred:panorama:u3`, 'gx', 'crm-3');
@@ -105,7 +112,7 @@ describe('grower identity in the credential state (real Redis, real HTTP)', () =
     await store.markSeen(['u1'], 3_000, [{ id: 'u1', externalId: 'crm-1', name: 'Ada' }]);
     expect(await store.removeUnseen(2_500, 4_000)).toBe(1);
     expect(await store.findByExternalId('panorama', 'crm-2')).toEqual([]);
-    expect(await redis.hgetall(`${prefix}:growers:byext`)).toEqual({ 'crm-1': 'u1' });
+    expect(await externalIdIndex()).toEqual({ 'crm-1': 'u1' });
 
     const app = buildAdminApp({
       adminToken: 'grower-test-token',

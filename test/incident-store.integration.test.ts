@@ -1,3 +1,4 @@
+import { pollAgeSecond, pollAgesKey } from '../src/monitor/poll-ages.js';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { failureSignature } from '../src/incidents/failure-signature.js';
@@ -31,7 +32,7 @@ function routeInput(i: number, overrides: Partial<{ kind: 'fail' | 'recover'; tr
     payload: `0${JSON.stringify({ n: i })}`,
     atMs: now,
     nowMs: now,
-    polledKey: `${prefix}:polled:panorama`,
+    pollAgesKey: pollAgesKey(prefix, 'panorama'),
     rules: overrides.rules ?? RULES,
   };
 }
@@ -41,7 +42,8 @@ describe('incident store (real Redis, Lua)', () => {
     const other = new Redis(testRedisUrl());
     try {
       const stores = [createIncidentStore(redis, prefix), createIncidentStore(other, prefix)];
-      for (let i = 0; i < 100; i += 1) await redis.zadd(`${prefix}:polled:panorama`, Date.now(), `u${i}`);
+      // 100 credentials polled this second (the poll-age histogram apply-poll.lua keeps).
+      await redis.hincrby(pollAgesKey(prefix, 'panorama'), String(pollAgeSecond(Date.now())), 100);
       const routes = await Promise.all(Array.from({ length: 60 }, (_, i) => (stores[i % 2] ?? stores[0])?.route(routeInput(i))));
       // 20 of 100 polled (20 %) is the threshold: the first 19 are sent, the 20th opens, the rest are held.
       expect(routes.filter((r) => r === 'send')).toHaveLength(19);

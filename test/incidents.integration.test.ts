@@ -1,3 +1,4 @@
+import { pollAgesKey } from '../src/monitor/poll-ages.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,7 +187,8 @@ describe('fleet incidents through the daemon and the simulator', () => {
     );
     const first = await spawnDaemon(env);
     cleanups.push(async () => void first.child.kill('SIGKILL'));
-    await waitFor('every credential assessed', async () => (await redis.zcard(`${prefix}:polled:panorama`)) >= USERS, 30_000);
+    const polled = async () => (await redis.hvals(pollAgesKey(prefix, 'panorama'))).reduce((sum, n) => sum + Number(n), 0);
+    await waitFor('every credential assessed', async () => (await polled()) >= USERS, 30_000);
 
     const broken = await fleet(sim, 'partner-password-changed', { count: STORM });
     for (const r of receivers) await r.waitFor(1, 20_000, (q) => body(q).type === 'incident.opened');

@@ -22,23 +22,24 @@ function seen(category: Category, observedAtMs: number): ObservedCategory {
 /** stored, observed, then what the rule does: status, the since kept ('S', 'O' or null), from, (re)indexed. */
 const ROWS: Array<[string, StoredCategory | null, ObservedCategory, TransitionStep['status'], 'S' | 'O' | null, Category | null, boolean]> =
   [
-    ['a first sighting in healthy is no transition', null, seen('healthy', 1_000), 'same', 'O', null, true],
+    ['a first sighting in healthy is no transition (and healthy has no index)', null, seen('healthy', 1_000), 'same', 'O', null, false],
     ['a first sighting failing is a transition from nothing', null, seen(EXP, 1_000), 'transition', 'O', null, true],
     ['a first sighting not connected is a transition too', null, seen('not_connected', 1_000), 'transition', 'O', null, true],
     ['healthy again keeps its since', stored('healthy', S, 1_000), seen('healthy', 2_000), 'same', 'S', null, false],
     ['healthy to expired takes the new since', stored('healthy', S, 1_000), seen(EXP, 2_000), 'transition', 'O', 'healthy', true],
-    ['expired to healthy is a recovery', stored(EXP, S, 1_000), seen('healthy', 2_000), 'transition', 'O', EXP, true],
+    ['expired to healthy is a recovery', stored(EXP, S, 1_000), seen('healthy', 2_000), 'transition', 'O', EXP, false],
     ['one failure to another is a transition', stored(EXP, S, 1_000), seen(PERM, 2_000), 'transition', 'O', EXP, true],
     ['an observation older than the last applied is stale', stored(EXP, S, 5_000), seen('healthy', 4_999), 'stale', null, null, false],
     ['an observation as old as the last applied is not stale', stored(EXP, S, 5_000), seen(EXP, 5_000), 'same', 'S', null, false],
+    ['a removed credential seen again is indexed again', stored(EXP, S, 1_000, true), seen(EXP, 2_000), 'same', 'S', null, true],
     [
-      'a removed credential seen again is indexed again',
+      'a removed credential seen healthy again is in no index',
       stored('healthy', S, 1_000, true),
       seen('healthy', 2_000),
       'same',
       'S',
       null,
-      true,
+      false,
     ],
     [
       'a removed credential seen failing is a transition',

@@ -1,5 +1,6 @@
 import { needsAction } from '../classify/categories.js';
 import { safeError, type Logger } from '../logger.js';
+import { pollAgesKey } from '../monitor/poll-ages.js';
 import type { Transition } from '../monitor/transition.js';
 import type { NotificationDecision } from '../webhooks/notification-policy.js';
 import { failureSignature, likelyCause } from './failure-signature.js';
@@ -73,7 +74,7 @@ export function createIncidentMonitor(deps: IncidentMonitorDeps) {
           : `${t.from !== null && needsAction(t.from, true) ? '1' : '0'}${JSON.stringify({ transition: t, decision } satisfies StoredPayload)}`,
       atMs: Number.isFinite(Date.parse(t.at)) ? Date.parse(t.at) : now(),
       nowMs: now(),
-      polledKey: `${deps.prefix}:polled:${t.provider}`,
+      pollAgesKey: pollAgesKey(deps.prefix, t.provider),
       rules: settings,
     });
     if (result.startsWith('held:') || result === 'dropped')

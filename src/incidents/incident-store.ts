@@ -127,7 +127,8 @@ export function createIncidentStore(redis: Redis, prefix: string) {
       payload: string;
       atMs: number;
       nowMs: number;
-      polledKey: string;
+      /** The provider's poll-age histogram (poll-ages.ts): how many credentials were polled within the window. */
+      pollAgesKey: string;
       rules: IncidentRules;
     }): Promise<Route> {
       const s = input.signature;
@@ -155,7 +156,7 @@ export function createIncidentStore(redis: Redis, prefix: string) {
           String(input.rules.windowMs),
           String(input.rules.minCredentials),
           String(input.rules.minShare),
-          input.polledKey,
+          input.pollAgesKey,
           meta,
           String(ROUTE_TTL_MS),
           String(input.nowMs),

@@ -3,20 +3,17 @@ import { loadLuaScript } from '../core/lua-script.js';
 import { CATEGORIES, type Action, type Category, type ClientEnvironment } from '../classify/categories.js';
 import type { Evidence } from '../classify/types.js';
 import type { ProviderId } from '../core/providers.js';
-import {
-  GROWER_INDEX,
-  growerFromHash,
-  recordSeenUsers,
-  userIdsByExternalId,
-  type GrowerIdentity,
-  type ListedUser,
-} from './grower-identity.js';
+import { growerFromHash, recordSeenUsers, userIdsByExternalId, type GrowerIdentity, type ListedUser } from './grower-identity.js';
 import { OUTBOX_STREAM, type Transition } from './transition.js';
 import { APPLY_POLL_ARGS, applyPollArgv, type PollObservation } from './apply-poll-args.js';
-import { DEFAULT_INTERVALS, type ScheduleIntervals } from './poll-schedule.js';
+import { DEFAULT_INTERVALS, scheduleClassOf, scheduleKey, type ScheduleIntervals } from './poll-schedule.js';
+import { oldestPollSeconds } from './poll-ages.js';
+import { removeUnseenCredentials } from './remove-unseen.js';
+import { credentialIdIndexKey, INDEX_BUCKETS, INDEX_BUCKETS_LUA, legacyIndexKeys } from './bucketed-index.js';
+import { categoryIndexKey, INDEXED_CATEGORIES, UNINDEXED_CATEGORY, type IndexedCategory } from './category-index.js';
 import { SweepRecord } from './sweep-record.js';
 import { joinChunks } from './long-fields.js';
-import { STATE_FIELD as F } from './state-fields.js';
+import { credentialKey, STATE_FIELD as F } from './state-fields.js';
 import type { TransitionStep } from './transition-rule.js';
 
 /** One credential's state as kept in Redis and shown by the API. */
@@ -62,18 +59,14 @@ export interface ApplyResult {
   previousCursorMs: number | null;
 }
 
-const REMOVED_RETENTION_MS = 30 * 86_400_000;
-
-/** Lua: the schedule keys of a provider (`dueKeys`), shared by the two scripts below. */
+/** Lua: the schedule keys of a provider (`dueKeys`). */
 const DUE_KEYS = new URL('./scripts/due-keys.lua', import.meta.url);
 /** Writes one poll's verdict, indexes, history and outbox entry atomically (scripts/apply-poll.lua). */
 const APPLY_POLL = loadLuaScript(new URL('./scripts/apply-poll.lua', import.meta.url), {
-  constants: { OUTBOX_STREAM },
+  constants: { OUTBOX_STREAM, UNINDEXED_CATEGORY, INDEX_BUCKETS },
   args: APPLY_POLL_ARGS,
-  include: [DUE_KEYS],
+  include: [DUE_KEYS, INDEX_BUCKETS_LUA],
 });
-/** Takes a credential out of every index and lets it expire (scripts/mark-removed.lua). */
-const MARK_REMOVED = loadLuaScript(new URL('./scripts/mark-removed.lua', import.meta.url), { include: [DUE_KEYS, GROWER_INDEX] });
 
 /** All Redis keys of credential state live here: state hash, category indexes, history, outbox. */
 export class CredentialStore {
@@ -89,11 +82,11 @@ export class CredentialStore {
   }
 
   private credKey(provider: string, userId: string): string {
-    return `${this.prefix}:cred:${provider}:${userId}`;
+    return credentialKey(this.prefix, provider, userId);
   }
 
-  private catKey(provider: string, category: string): string {
-    return `${this.prefix}:cat:${provider}:${category}`;
+  private catKey(provider: string, category: IndexedCategory): string {
+    return categoryIndexKey(this.prefix, provider, category);
   }
 
   /** Writes one poll's verdict; records and outboxes a transition when the category changed. One round trip. */
@@ -158,70 +151,129 @@ export class CredentialStore {
     return rows.map((r) => JSON.parse(r) as Transition);
   }
 
-  /** Credentials per provider and category: one ZCARD each, in one round trip. */
+  /**
+   * Credentials per provider and category, in one round trip: one ZCARD per category index, and for
+   * `healthy` (no index) the schedule's healthy class less the other categories scheduled with it.
+   */
   async counts(): Promise<Array<{ provider: ProviderId; category: Category; count: number }>> {
     const pipeline = this.redis.pipeline();
-    const pairs: Array<[ProviderId, Category]> = [];
     for (const provider of this.options.providers) {
-      for (const category of CATEGORIES) {
-        pairs.push([provider, category]);
-        pipeline.zcard(this.catKey(provider, category));
-      }
+      pipeline.zcard(scheduleKey(this.prefix, provider, scheduleClassOf(UNINDEXED_CATEGORY)));
+      for (const category of INDEXED_CATEGORIES) pipeline.zcard(this.catKey(provider, category));
     }
     const results = (await pipeline.exec()) ?? [];
-    return pairs.map(([provider, category], i) => ({ provider, category, count: Number(results[i]?.[1] ?? 0) }));
+    const rows: Array<{ provider: ProviderId; category: Category; count: number }> = [];
+    this.options.providers.forEach((provider, p) => {
+      const base = p * (INDEXED_CATEGORIES.length + 1);
+      const sameClass = Number(results[base]?.[1] ?? 0);
+      const indexed = new Map(INDEXED_CATEGORIES.map((category, i) => [category, Number(results[base + 1 + i]?.[1] ?? 0)]));
+      // Every credential with a state is in exactly one schedule class (apply-poll.lua, mark-removed.lua).
+      let healthy = sameClass;
+      for (const [category, count] of indexed) if (scheduleClassOf(category) === scheduleClassOf(UNINDEXED_CATEGORY)) healthy -= count;
+      for (const category of CATEGORIES)
+        rows.push({ provider, category, count: category === UNINDEXED_CATEGORY ? Math.max(0, healthy) : (indexed.get(category) ?? 0) });
+    });
+    return rows;
   }
 
-  /** Age in seconds of the least recently polled credential, per provider (O(log n)). */
+  /** Age in seconds of the least recently polled credential, per provider (the poll-age histogram, to the second). */
   async oldestPollAges(nowMs: number): Promise<Array<{ provider: ProviderId; ageSeconds: number }>> {
-    const pipeline = this.redis.pipeline();
-    for (const provider of this.options.providers) pipeline.zrange(`${this.prefix}:polled:${provider}`, '0', '0', 'WITHSCORES');
-    const results = (await pipeline.exec()) ?? [];
+    const oldest = await oldestPollSeconds(this.redis, this.prefix, this.options.providers);
     const out: Array<{ provider: ProviderId; ageSeconds: number }> = [];
     this.options.providers.forEach((provider, i) => {
-      const row = results[i]?.[1] as string[] | undefined;
-      if (row && row.length === 2) out.push({ provider, ageSeconds: Math.max(0, (nowMs - Number(row[1])) / 1000) });
+      const second = oldest[i];
+      if (second !== null && second !== undefined) out.push({ provider, ageSeconds: Math.max(0, (nowMs - second * 1000) / 1000) });
     });
     return out;
   }
 
   /**
-   * A page of credentials, ordered by category, then by how long they have been in it (oldest first).
-   * The cursor is opaque to callers (`category|userId` of the last item). A credential that changes
-   * category while someone pages may be skipped or shown twice; counts stay exact.
+   * A page of credentials, ordered by category, then by how long they have been in it (oldest first);
+   * `healthy` ones (no category index) by when they are next due. The cursor is opaque to callers
+   * (`category|userId` of the last item, `healthy|dueMs|userId` for a healthy one). A credential that
+   * changes category or is polled while someone pages may be skipped or shown twice; counts stay exact.
    */
   async list(q: { provider: ProviderId; category?: Category | undefined; limit: number; cursor?: string | undefined }): Promise<{
     items: CredentialState[];
     nextCursor: string | null;
   }> {
     const categories = q.category ? [q.category] : [...CATEGORIES];
-    let [cursorCat, cursorUser] = q.cursor ? splitOnce(q.cursor, '|') : [undefined, undefined];
-    const ids: Array<[Category, string]> = [];
+    let [cursorCat, cursorRest] = q.cursor ? splitOnce(q.cursor, '|') : [undefined, undefined];
+    const ids: Array<{ category: Category; user: string; cursor: string }> = [];
     for (const category of categories) {
       if (cursorCat !== undefined && CATEGORIES.indexOf(category) < CATEGORIES.indexOf(cursorCat as Category)) continue;
-      const key = this.catKey(q.provider, category);
-      let start = 0;
-      if (cursorCat === category && cursorUser !== undefined) {
-        const rank = await this.redis.zrank(key, cursorUser);
-        // The cursor's credential left this category meanwhile: resume at its old score.
-        start = rank === null ? await this.redis.zcount(key, '-inf', `(${await this.lastScore(q.provider, cursorUser)}`) : rank + 1;
-      }
+      const resume = cursorCat === category ? cursorRest : undefined;
       const need = q.limit + 1 - ids.length;
-      const members = await this.redis.zrange(key, String(start), String(start + need - 1));
-      for (const m of members) ids.push([category, m]);
+      if (category === UNINDEXED_CATEGORY) ids.push(...(await this.healthyPage(q.provider, need, resume)));
+      else ids.push(...(await this.indexedPage(q.provider, category, need, resume)));
       cursorCat = undefined;
-      cursorUser = undefined;
+      cursorRest = undefined;
       if (ids.length > q.limit) break;
     }
     const page = ids.slice(0, q.limit);
     const pipeline = this.redis.pipeline();
-    for (const [, user] of page) pipeline.hgetall(this.credKey(q.provider, user));
+    for (const { user } of page) pipeline.hgetall(this.credKey(q.provider, user));
     const hashes = (await pipeline.exec()) ?? [];
     const items = page
-      .map(([, user], i) => toState(q.provider, user, (hashes[i]?.[1] ?? {}) as Record<string, string>))
+      .map(({ user }, i) => toState(q.provider, user, (hashes[i]?.[1] ?? {}) as Record<string, string>))
       .filter((s): s is CredentialState => s !== null);
     const last = page[page.length - 1];
-    return { items, nextCursor: ids.length > q.limit && last ? `${last[0]}|${last[1]}` : null };
+    return { items, nextCursor: ids.length > q.limit && last ? last.cursor : null };
+  }
+
+  /** Up to `need` members of a category index, after the cursor's user. */
+  private async indexedPage(
+    provider: ProviderId,
+    category: IndexedCategory,
+    need: number,
+    cursorUser: string | undefined,
+  ): Promise<Array<{ category: Category; user: string; cursor: string }>> {
+    const key = this.catKey(provider, category);
+    let start = 0;
+    if (cursorUser !== undefined) {
+      const rank = await this.redis.zrank(key, cursorUser);
+      // The cursor's credential left this category meanwhile: resume at its old score.
+      start = rank === null ? await this.redis.zcount(key, '-inf', `(${await this.lastScore(provider, cursorUser)}`) : rank + 1;
+    }
+    const members = await this.redis.zrange(key, String(start), String(start + need - 1));
+    return members.map((user) => ({ category, user, cursor: `${category}|${user}` }));
+  }
+
+  /**
+   * Up to `need` healthy credentials: the schedule's healthy class in due order, without the other
+   * categories scheduled with them. `cursor` is `dueMs|userId` (a bare user id, from an older cursor,
+   * resumes at that user's current due time).
+   */
+  private async healthyPage(
+    provider: ProviderId,
+    need: number,
+    cursor: string | undefined,
+  ): Promise<Array<{ category: Category; user: string; cursor: string }>> {
+    const key = scheduleKey(this.prefix, provider, scheduleClassOf(UNINDEXED_CATEGORY));
+    let start = 0;
+    if (cursor !== undefined) {
+      const [scoreText, user] = /^\d+\|/.test(cursor) ? splitOnce(cursor, '|') : [await this.redis.zscore(key, cursor), cursor];
+      const score = scoreText === null ? '-inf' : scoreText;
+      // After every member due sooner, and those due at the same time that sort before the cursor's user (or are it).
+      const tied = score === '-inf' ? [] : await this.redis.zrangebyscore(key, score, score);
+      start = (score === '-inf' ? 0 : await this.redis.zcount(key, '-inf', `(${score}`)) + tied.filter((m) => m <= (user ?? '')).length;
+    }
+    const out: Array<{ category: Category; user: string; cursor: string }> = [];
+    const chunk = Math.max(need, 100);
+    while (out.length < need) {
+      const rows = await this.redis.zrange(key, String(start), String(start + chunk - 1), 'WITHSCORES');
+      if (rows.length === 0) break;
+      const pipeline = this.redis.pipeline();
+      for (let i = 0; i < rows.length; i += 2) pipeline.hget(this.credKey(provider, rows[i] ?? ''), F.category);
+      const cats = (await pipeline.exec()) ?? [];
+      for (let i = 0; i < rows.length && out.length < need; i += 2) {
+        const user = rows[i] ?? '';
+        if (cats[i / 2]?.[1] === UNINDEXED_CATEGORY)
+          out.push({ category: UNINDEXED_CATEGORY, user, cursor: `${UNINDEXED_CATEGORY}|${rows[i + 1] ?? ''}|${user}` });
+      }
+      start += rows.length / 2;
+    }
+    return out;
   }
 
   private async lastScore(provider: ProviderId, userId: string): Promise<number> {
@@ -231,7 +283,7 @@ export class CredentialStore {
   }
 
   /** How many credentials have been in `category` since before `beforeMs` (one ZCOUNT per provider). */
-  async countInCategorySince(category: Category, beforeMs: number): Promise<Array<{ provider: ProviderId; count: number }>> {
+  async countInCategorySince(category: IndexedCategory, beforeMs: number): Promise<Array<{ provider: ProviderId; count: number }>> {
     const pipeline = this.redis.pipeline();
     for (const provider of this.options.providers) pipeline.zcount(this.catKey(provider, category), '-inf', `(${beforeMs}`);
     const results = (await pipeline.exec()) ?? [];
@@ -247,7 +299,10 @@ export class CredentialStore {
 
   /** Which provider and Leaf user a credential id belongs to (Leaf alerts carry only the credential id). */
   async findByCredentialId(credentialId: string): Promise<{ provider: ProviderId; leafUserId: string } | null> {
-    const value = await this.redis.hget(`${this.prefix}:credid`, credentialId);
+    // The bucket, or the unbucketed hash of an earlier version until the scheduler's start has moved it.
+    const value =
+      (await this.redis.hget(credentialIdIndexKey(this.prefix, credentialId), credentialId)) ??
+      (await this.redis.hget(legacyIndexKeys(this.prefix).credentialId, credentialId));
     if (value === null) return null;
     const [provider, leafUserId] = splitOnce(value, ':');
     return leafUserId === undefined ? null : { provider: provider as ProviderId, leafUserId };
@@ -270,33 +325,10 @@ export class CredentialStore {
 
   /**
    * Marks removed the credentials of users that no sweep listed since `sinceMs` (the start of the
-   * previous sweep). Only credentials not polled since then are candidates, read from the poll-age
-   * index, so this costs little when nothing disappeared. Returns how many were marked.
+   * previous sweep) and that were not polled since either (remove-unseen.ts). Returns how many.
    */
   async removeUnseen(sinceMs: number, nowMs: number): Promise<number> {
-    let removed = 0;
-    for (const provider of this.options.providers) {
-      let offset = 0;
-      for (;;) {
-        const users = await this.redis.zrangebyscore(`${this.prefix}:polled:${provider}`, '-inf', `(${sinceMs}`, 'LIMIT', offset, 500);
-        if (users.length === 0) break;
-        const seen = await Promise.all(users.map((u) => this.redis.hget(this.credKey(provider, u), F.seenAtMs)));
-        const gone = users.filter((_, i) => Number(seen[i] ?? 0) < sinceMs);
-        const pipeline = this.redis.pipeline();
-        for (const user of gone) {
-          MARK_REMOVED.queue(
-            pipeline,
-            [this.credKey(provider, user)],
-            [this.prefix, provider, user, String(nowMs), String(REMOVED_RETENTION_MS)],
-          );
-        }
-        await pipeline.exec();
-        removed += gone.length;
-        // Removed entries left the index; the others stay, so step over them.
-        offset += users.length - gone.length;
-      }
-    }
-    return removed;
+    return removeUnseenCredentials(this.redis, this.prefix, this.options.providers, sinceMs, nowMs);
   }
 }
 

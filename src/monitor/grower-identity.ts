@@ -1,15 +1,16 @@
 /**
  * Who a credential belongs to, as Leaf lists the user: the app's own id for the grower (`externalId`),
  * `name` and `email`. Kept as three short fields of the credential's state hash (`gx`, `gn`, `gm`; empty
- * ones not stored, so the hash stays small and listpack-encoded at 100 000 credentials), plus one hash
- * `{prefix}:growers:byext`, externalId → the Leaf user ids with it (NUL-separated, almost always one):
- * one HGET finds them, and the entry follows the user when the externalId changes or the user is
- * removed. It replaced the sorted set `{prefix}:growers:ext` (members `externalId NUL leafUserId`, about
- * 50 bytes more per user), still read and emptied by the scripts as users are seen again.
+ * ones not stored, so the hash stays small and listpack-encoded at 100 000 credentials), plus the
+ * externalId index, externalId → the Leaf user ids with it (NUL-separated, almost always one), in
+ * buckets (bucketed-index.ts): one HGET finds them, and the entry follows the user when the externalId
+ * changes or the user is removed. Two earlier layouts are still read and emptied: one unbucketed hash
+ * `{prefix}:growers:byext`, and the sorted set `{prefix}:growers:ext` (members `externalId NUL leafUserId`).
  */
 import type { Redis } from 'ioredis';
 import { loadLuaScript } from '../core/lua-script.js';
 import { STATE_FIELD } from './state-fields.js';
+import { externalIdIndexKey, INDEX_BUCKETS, INDEX_BUCKETS_LUA, legacyIndexKeys } from './bucketed-index.js';
 
 /** A grower as the API, status page, audit and webhooks show it; null fields Leaf did not give. */
 export interface GrowerIdentity {
@@ -32,11 +33,6 @@ const MAX_FIELD_CHARS = 200;
 /** The index member separator: NUL never occurs in an externalId Leaf returns as JSON text we keep. */
 const SEP = '\u0000';
 
-/** Key of the externalId index (a hash). */
-export function externalIdIndexKey(prefix: string): string {
-  return `${prefix}:growers:byext`;
-}
-
 /** Key of the former externalId index (a sorted set), read until the sweeps have emptied it. */
 function formerIndexKey(prefix: string): string {
   return `${prefix}:growers:ext`;
@@ -46,7 +42,10 @@ function formerIndexKey(prefix: string): string {
 export const GROWER_INDEX = new URL('./scripts/grower-index.lua', import.meta.url);
 
 /** Marks a user seen and writes its identity, moving its index entry (scripts/record-seen.lua). */
-const RECORD_SEEN = loadLuaScript(new URL('./scripts/record-seen.lua', import.meta.url), { include: [GROWER_INDEX] });
+const RECORD_SEEN = loadLuaScript(new URL('./scripts/record-seen.lua', import.meta.url), {
+  constants: { INDEX_BUCKETS },
+  include: [INDEX_BUCKETS_LUA, GROWER_INDEX],
+});
 
 function clean(value: string | undefined): string {
   // NUL would break the index member; control characters have no place in a name.
@@ -65,13 +64,12 @@ export async function recordSeenUsers(
 ): Promise<void> {
   if (users.length === 0) return;
   const pipeline = redis.pipeline();
-  const idx = externalIdIndexKey(prefix);
   for (const user of users) {
     for (const provider of providers) {
       RECORD_SEEN.queue(
         pipeline,
         [credKey(provider, user.id)],
-        [idx, user.id, String(atMs), clean(user.externalId), clean(user.name), clean(user.email), formerIndexKey(prefix)],
+        [prefix, user.id, String(atMs), clean(user.externalId), clean(user.name), clean(user.email)],
       );
     }
   }
@@ -80,11 +78,12 @@ export async function recordSeenUsers(
 
 /** Leaf user ids whose externalId is exactly `externalId` (at most `limit`). */
 export async function userIdsByExternalId(redis: Redis, prefix: string, externalId: string, limit = 100): Promise<string[]> {
-  const [joined, former] = await Promise.all([
-    redis.hget(externalIdIndexKey(prefix), externalId),
+  const [joined, legacy, former] = await Promise.all([
+    redis.hget(externalIdIndexKey(prefix, externalId), externalId),
+    redis.hget(legacyIndexKeys(prefix).externalId, externalId),
     redis.zrangebylex(formerIndexKey(prefix), `[${externalId}${SEP}`, `(${externalId}\u0001`, 'LIMIT', 0, limit),
   ]);
-  const users = new Set(joined === null ? [] : joined.split(SEP));
+  const users = new Set([...(joined === null ? [] : joined.split(SEP)), ...(legacy === null ? [] : legacy.split(SEP))]);
   for (const member of former) users.add(member.slice(externalId.length + 1));
   return [...users].slice(0, limit);
 }

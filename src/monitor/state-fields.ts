@@ -39,3 +39,8 @@ export const STATE_FIELD = {
   growerName: 'gn',
   growerEmail: 'gm',
 } as const;
+
+/** Redis key of one credential's state hash. */
+export function credentialKey(prefix: string, provider: string, userId: string): string {
+  return `${prefix}:cred:${provider}:${userId}`;
+}

@@ -1,4 +1,5 @@
 import type { Category } from '../classify/categories.js';
+import { UNINDEXED_CATEGORY } from './category-index.js';
 
 /** What apply-poll.lua reads of a credential before it writes a poll: absent fields are null. */
 export interface StoredCategory {
@@ -29,7 +30,7 @@ export interface TransitionStep {
   from: Category | null;
   /** A history entry and an outbox entry are written (exactly when status is 'transition'). */
   recordsTransition: boolean;
-  /** The credential is (re)added to its category index, scored by `since`. */
+  /** The credential is (re)added to its category index, scored by `since` (never for healthy: it has none). */
   indexesCategory: boolean;
 }
 
@@ -45,7 +46,7 @@ export function transitionStep(stored: StoredCategory | null, observed: Observed
     return { status: 'stale', since: null, from: null, recordsTransition: false, indexesCategory: false };
   const stays = prev === observed.category;
   const since = stays ? (stored?.since ?? observed.since) : observed.since;
-  const indexesCategory = !stays || (stored?.removed ?? false);
+  const indexesCategory = (!stays || (stored?.removed ?? false)) && observed.category !== UNINDEXED_CATEGORY;
   if (stays || (prev === null && observed.category === 'healthy'))
     return { status: 'same', since, from: null, recordsTransition: false, indexesCategory };
   return { status: 'transition', since, from: prev, recordsTransition: true, indexesCategory };

@@ -91,7 +91,7 @@ export function parseStatusQuery(raw: Record<string, unknown>, providers: readon
   }
   const cursor = values.cursor;
   if (cursor !== undefined) {
-    // The store documents its cursor as `category|userId`; one from another listing would show the wrong rows.
+    // The store's cursor starts with the category (`category|…`, CredentialStore.list); one from another listing would show the wrong rows.
     const cursorCategory = cursor.split('|', 1)[0] ?? '';
     const fits = category === undefined ? cursorCategory !== 'healthy' : cursorCategory === category;
     if (cursor.length > MAX_CURSOR || !cursor.includes('|') || !(CATEGORIES as readonly string[]).includes(cursorCategory) || !fits) {

@@ -3,7 +3,7 @@
 -- the signature crosses the threshold, atomically, so concurrent dispatchers open it once.
 -- KEYS[1]: a key in the prefix's slot (routing only). ARGV: 1 prefix, 2 credential key, 3 transition id,
 -- 4 kind, 5 signature id, 6 notify ('1'), 7 payload, 8 at ms, 9 settle ms, 10 window ms, 11 min credentials,
--- 12 min share, 13 polled index key, 14 incident meta (JSON), 15 route ttl ms, 16 now ms.
+-- 12 min share, 13 poll-age histogram key (poll-ages.ts), 14 incident meta (JSON), 15 route ttl ms, 16 now ms.
 local P, cred, tid, kind, sig = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local K = P .. ':incidents:'
 local routeKey = K .. 'route:' .. tid
@@ -36,7 +36,13 @@ elseif kind == 'fail' then
   redis.call('ZADD', sk, at, cred)
   redis.call('ZREMRANGEBYSCORE', sk, '-inf', '(' .. (now - window))
   redis.call('PEXPIRE', sk, window * 2)
-  local polled = redis.call('ZCOUNT', ARGV[13], now - window, '+inf')
+  -- Credentials whose last poll was within the window (to the second): the histogram's counts from its start.
+  local polled = 0
+  local fromSecond = math.floor((now - window) / 1000)
+  local ages = redis.call('HGETALL', ARGV[13])
+  for i = 1, #ages, 2 do
+    if tonumber(ages[i]) >= fromSecond then polled = polled + tonumber(ages[i + 1]) end
+  end
   open = redis.call('HGET', K .. 'open', sig)
   if open then
     local ik = K .. 'inc:' .. open

@@ -1,7 +1,7 @@
 -- One script writes the state, the indexes, the history and the outbox entry, so a transition can never
 -- be lost or doubled between steps, whichever worker dies or races. Keys are built from the prefix; with a
 -- hash-tagged prefix they all live in one Redis Cluster slot. Loaded by credential-store.ts, after
--- OUTBOX_STREAM, ARG and due-keys.lua.
+-- OUTBOX_STREAM, UNINDEXED_CATEGORY, INDEX_BUCKETS, ARG, due-keys.lua and index-buckets.lua.
 --
 -- KEYS[1]: the credential hash. ARG: ARGV by name, in the order of APPLY_POLL_ARGS (apply-poll-args.ts):
 --   prefix, provider, leafUserId, observedAtMs, category, action, since (ISO), credentialId,
@@ -44,10 +44,24 @@ if ARG.evidenceEventId ~= '' and ARG.evidenceEventId == ARG.lastEventId then red
 if excerpt == '' then redis.call('HDEL', cred, 'rm', 'ex') else redis.call('HSET', cred, 'ex', excerpt); redis.call('HDEL', cred, 'rm') end
 redis.call('PERSIST', cred)
 if prev and prev ~= newcat then redis.call('ZREM', P .. ':cat:' .. provider .. ':' .. prev, user) end
-if prev ~= newcat or wasRemoved then redis.call('ZADD', P .. ':cat:' .. provider .. ':' .. newcat, tonumber(ARG.sinceMs), user) end
-redis.call('ZADD', P .. ':polled:' .. provider, observed, user)
-if oldCid and oldCid ~= '' and oldCid ~= cid then redis.call('HDEL', P .. ':credid', oldCid) end
-if cid ~= '' then redis.call('HSET', P .. ':credid', cid, provider .. ':' .. user) end
+-- UNINDEXED_CATEGORY (healthy) has no index: its count comes from the schedule (category-index.ts).
+if (prev ~= newcat or wasRemoved) and newcat ~= UNINDEXED_CATEGORY then
+  redis.call('ZADD', P .. ':cat:' .. provider .. ':' .. newcat, tonumber(ARG.sinceMs), user)
+end
+-- The poll-age histogram (poll-ages.ts): the count moves from the second of the previous poll to this one's.
+-- A credential is counted while it has a state and is not removed (mark-removed.lua took it out).
+local ages = P .. ':pollage:' .. provider
+if prev and not wasRemoved then
+  local second = tostring(math.floor(lp / 1000))
+  if redis.call('HINCRBY', ages, second, -1) <= 0 then redis.call('HDEL', ages, second) end
+end
+redis.call('HINCRBY', ages, tostring(math.floor(observed / 1000)), 1)
+-- The credential id index, in buckets (index-buckets.lua); a replaced id also leaves the legacy hash.
+if oldCid and oldCid ~= '' and oldCid ~= cid then
+  redis.call('HDEL', credentialIdIndexKey(P, oldCid), oldCid)
+  redis.call('HDEL', legacyCredentialIdIndexKey(P), oldCid)
+end
+if cid ~= '' then redis.call('HSET', credentialIdIndexKey(P, cid), cid, provider .. ':' .. user) end
 -- The cached credential object (its tokens are never here), refreshed only when this poll fetched it.
 if ARG.credentialFetchedAtMs ~= '' then redis.call('HSET', cred, 'cs', ARG.credentialStatus, 'cf', ARG.credentialFetchedAtMs) end
 -- The next poll: out of the lease of whichever class claimed it, into the class of its new category.

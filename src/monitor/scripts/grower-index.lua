@@ -1,6 +1,5 @@
--- The externalId index (grower-identity.ts): a hash, externalId -> the Leaf user ids that have it,
--- NUL-separated (almost always one). It replaces the sorted set P:growers:ext (members
--- 'externalId NUL user'), whose members the scripts remove as users are seen again or removed.
+-- The externalId index (grower-identity.ts): a hash (one bucket of it, bucketed-index.ts), externalId ->
+-- the Leaf user ids that have it, NUL-separated (almost always one). `idx` is the bucket's key.
 local function indexedUsers(idx, ext)
   local users = {}
   local joined = redis.call('HGET', idx, ext)
