@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StartedSimulator } from '../src/sim/simulator.js';
 import { simToken, startTestSimulator } from './helpers/simulator.js';
+import { StallWatch } from '../src/sim/faults.js';
 
 const USERS_PATH = '/services/usermanagement/api/users';
 const started: StartedSimulator[] = [];
@@ -53,10 +54,10 @@ describe('faults on Leaf routes', { timeout: 60_000 }, () => {
     // Each 429 is kept with its time, route and the age of the window's oldest accepted request.
     const t0 = Date.parse('2026-11-29T10:00:00Z') + 1001;
     expect(st['rateLimitedRecent']).toEqual([
-      { atMs: t0, route: 'list_users', oldestAgeMs: 0 },
-      { atMs: t0, route: 'list_users', oldestAgeMs: 0 },
-      { atMs: t0, route: 'list_users', oldestAgeMs: 0 },
-      { atMs: t0 + 600, route: 'list_users', oldestAgeMs: 600 },
+      { atMs: t0, route: 'list_users', oldestAgeMs: 0, oldestAfterStallMs: null },
+      { atMs: t0, route: 'list_users', oldestAgeMs: 0, oldestAfterStallMs: null },
+      { atMs: t0, route: 'list_users', oldestAgeMs: 0, oldestAfterStallMs: null },
+      { atMs: t0 + 600, route: 'list_users', oldestAgeMs: 600, oldestAfterStallMs: null },
     ]);
     expect(st['currentRps']).toBe(2); // received during the last second: the 429 at +600 ms and the 200 at +1001 ms
     // The control API is never limited.
@@ -156,5 +157,26 @@ describe('faults on Leaf routes', { timeout: 60_000 }, () => {
     expect(r.status).toBe(401);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(240);
     expect((await (await fetch(`${s.url}/_sim/faults`)).json()) as unknown).toMatchObject({ latencyMs: 250 });
+  });
+});
+
+describe("StallWatch (the simulator's own event-loop stalls)", () => {
+  it('records a stall of the event loop and names it for a request stamped right after it', async () => {
+    const watch = new StallWatch();
+    watch.start(Date.now);
+    try {
+      await new Promise((r) => setTimeout(r, 10));
+      const blockedUntil = Date.now() + 30;
+      while (Date.now() < blockedUntil) {
+        // The simulator's loop is busy (a long handler, garbage collection): its timer fires late.
+      }
+      await new Promise((r) => setTimeout(r, 1));
+      const stall = watch.recent().at(-1);
+      expect(stall?.lengthMs).toBeGreaterThanOrEqual(25);
+      expect(watch.endingJustBefore(stall?.endMs ?? 0)).toBe(stall?.lengthMs);
+      expect(watch.endingJustBefore((stall?.endMs ?? 0) + 50)).toBeNull();
+    } finally {
+      watch.stop();
+    }
   });
 });

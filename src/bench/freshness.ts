@@ -228,8 +228,11 @@ export async function freshnessSection(ctx: BenchContext, s: FreshnessSizes) {
       // oldest request in the window was (under 1000 ms: the window held `rps` requests less than 1 s apart).
       rate_limited_detail: stats.rateLimitedRecent.map((x) => ({
         at_s: round((x.atMs - started) / 1000, 3),
+        at: new Date(x.atMs).toISOString(),
         route: x.route,
         oldest_age_ms: x.oldestAgeMs,
+        // The simulator's own event-loop stall just before it stamped that oldest request (null: none).
+        oldest_stamped_after_stall_ms: x.oldestAfterStallMs,
       })),
       first_pass_rate_limited: firstPassStats.rateLimited,
       reported_capacity_s: gauge(metrics, 'credwatch_poll_capacity_seconds'),

@@ -72,7 +72,7 @@ export async function waitUntil<T>(
 export interface SimChildStats {
   requests: Record<string, number>;
   rateLimited: number;
-  rateLimitedRecent: Array<{ atMs: number; route: string; oldestAgeMs: number }>;
+  rateLimitedRecent: Array<{ atMs: number; route: string; oldestAgeMs: number; oldestAfterStallMs: number | null }>;
 }
 
 /** A simulator child (`credwatch sim`) and its control API. */

@@ -31,6 +31,54 @@ class SlidingWindow {
   }
 }
 
+/**
+ * Stalls of the simulator's own event loop (a timer every STALL_TICK_MS firing late: garbage collection,
+ * a long handler, the process waiting for a core). A request arriving during a stall is stamped when the
+ * stall ends, later than it reached the socket; a 429 whose window's oldest request was stamped right
+ * after a stall names it, so a bench can tell the simulator's lateness from the client's.
+ */
+export class StallWatch {
+  private readonly stalls: Array<{ endMs: number; lengthMs: number }> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private last = 0;
+
+  start(now: () => number): void {
+    if (this.timer !== undefined) return;
+    this.last = now();
+    this.timer = setInterval(() => {
+      const t = now();
+      const late = t - this.last - STALL_TICK_MS;
+      this.last = t;
+      if (late < STALL_MIN_MS) return;
+      this.stalls.push({ endMs: t, lengthMs: late });
+      if (this.stalls.length > 256) this.stalls.shift();
+    }, STALL_TICK_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The stalls seen, oldest first (at most 256). */
+  recent(): ReadonlyArray<{ endMs: number; lengthMs: number }> {
+    return this.stalls;
+  }
+
+  /** The stall that ended at most STALL_MATCH_MS before `stampMs` (the request was then stamped late by up to its length). */
+  endingJustBefore(stampMs: number): number | null {
+    for (let i = this.stalls.length - 1; i >= 0; i -= 1) {
+      const s = this.stalls[i];
+      if (s !== undefined && s.endMs <= stampMs && stampMs - s.endMs <= STALL_MATCH_MS) return s.lengthMs;
+    }
+    return null;
+  }
+}
+const STALL_TICK_MS = 2;
+const STALL_MIN_MS = 4;
+const STALL_MATCH_MS = 3;
+
 /** Names a Leaf request for the per-route counters (bounded set of names). */
 export function routeName(req: Request): string {
   const path = req.path;
@@ -47,6 +95,7 @@ export function routeName(req: Request): string {
 export class FaultInjector {
   private faults: SimFaults = { latencyMs: 0, errorRate: 0, malformedRate: 0, rateLimitRps: 0 };
   private readonly accepted = new SlidingWindow();
+  private readonly stalls = new StallWatch();
   private readonly arrived = new SlidingWindow();
 
   constructor(
@@ -70,6 +119,8 @@ export class FaultInjector {
       malformedRate: faults.malformedRate ?? 0,
       rateLimitRps: faults.rateLimitRps ?? 0,
     };
+    if (this.faults.rateLimitRps > 0) this.stalls.start(this.now);
+    else this.stalls.stop();
     return this.get();
   }
 
@@ -89,7 +140,12 @@ export class FaultInjector {
       if (rateLimitRps > 0 && this.accepted.count(now) >= rateLimitRps) {
         const oldest = this.accepted.oldest() ?? now;
         this.stats.rateLimited += 1;
-        this.stats.rateLimitedRecent.push({ atMs: now, route, oldestAgeMs: now - oldest });
+        this.stats.rateLimitedRecent.push({
+          atMs: now,
+          route,
+          oldestAgeMs: now - oldest,
+          oldestAfterStallMs: this.stalls.endingJustBefore(oldest),
+        });
         if (this.stats.rateLimitedRecent.length > RECENT_429_LIMIT) this.stats.rateLimitedRecent.shift();
         res.set('Retry-After', String(Math.max(1, Math.ceil((oldest + WINDOW_MS - now) / 1000))));
         sendLeafError(res, 429, 'Too many requests', 'ratelimited');

@@ -58,6 +58,8 @@ export interface RateLimitedRequest {
   atMs: number;
   route: string;
   oldestAgeMs: number;
+  /** Length of a stall of the simulator's event loop that ended just before the oldest request was stamped (null: none). */
+  oldestAfterStallMs: number | null;
 }
 
 /** Counters the simulator keeps, served by `GET /_sim/stats`. */
