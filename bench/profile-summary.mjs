@@ -3,6 +3,7 @@
 // the busy share of the profile, then the functions with the most self time and the groups below.
 // Usage: node bench/profile-summary.mjs DIR_OR_FILE [TOP]
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import process from 'node:process';
 import { join } from 'node:path';
 
 const target = process.argv[2];
