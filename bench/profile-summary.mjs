@@ -13,7 +13,9 @@ if (!target) {
   process.exit(2);
 }
 const files = statSync(target).isDirectory()
-  ? readdirSync(target).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(target, f))
+  ? readdirSync(target)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => join(target, f))
   : [target];
 
 /** Where a frame's code lives, coarsely: which package or which part of credwatch. */
@@ -23,7 +25,12 @@ function groupOf(url, name) {
   if (!url) return 'native/builtin';
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (m) return m[1];
-  if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?/, 'node:').split('/').slice(0, 2).join('/');
+  if (url.startsWith('node:'))
+    return url
+      .replace(/^node:(internal\/)?/, 'node:')
+      .split('/')
+      .slice(0, 2)
+      .join('/');
   const d = /\/dist\/([^/]+)/.exec(url);
   if (d) return `credwatch:${d[1]}`;
   return url;
@@ -83,7 +90,9 @@ for (const file of files) {
 }
 const busy = total - idle;
 const pct = (us) => `${((100 * us) / busy).toFixed(1).padStart(5)} %`;
-process.stdout.write(`${files.length} profile(s), ${(total / 1e6).toFixed(2)} s sampled, busy ${(busy / 1e6).toFixed(2)} s (${((100 * busy) / total).toFixed(0)} %); shares of busy time\n\n`);
+process.stdout.write(
+  `${files.length} profile(s), ${(total / 1e6).toFixed(2)} s sampled, busy ${(busy / 1e6).toFixed(2)} s (${((100 * busy) / total).toFixed(0)} %); shares of busy time\n\n`,
+);
 process.stdout.write('By area (each sample goes to its nearest frame in a package or in credwatch):\n');
 for (const [a, us] of [...areas].sort((x, y) => y[1] - x[1])) process.stdout.write(`${pct(us)}  ${a}\n`);
 process.stdout.write('\nBy package (self time):\n');
