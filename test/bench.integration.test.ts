@@ -42,6 +42,14 @@ const EXPECTED: Record<string, Record<string, (v: unknown) => boolean>> = {
     raw_polls_per_s: isNumber,
     ratio: isNumber,
     rounds: isNumber,
+    raw_client: (v) => v === 'undici',
+    // Every client measured on the same loop, and Redis's commands per poll by name.
+    raw_clients: (v) =>
+      ['undici', 'got', 'fetch'].every((c) => {
+        const r = (v as Record<string, { polls_per_s?: unknown; cpu_ms_per_poll?: unknown }> | undefined)?.[c];
+        return isNumber(r?.polls_per_s) && isNumber(r?.cpu_ms_per_poll);
+      }),
+    redis_commands_per_poll: (v) => typeof v === 'object' && v !== null && ((v as Record<string, number>)['evalsha'] ?? 0) > 0,
   },
   rate_limit: {
     budget_rps: isNumber,
@@ -54,6 +62,16 @@ const EXPECTED: Record<string, Record<string, (v: unknown) => boolean>> = {
     sweep_seconds: isNumber,
     expected_seconds: isNumber,
     redis_bytes_per_credential: isNumber,
+    // The biggest key families (at most 25 and `(other)`), the state hashes among them.
+    redis_bytes_per_credential_by_key: (v) => {
+      const families = v as Record<string, { keys?: unknown; bytes_per_credential?: unknown }> | undefined;
+      return (
+        families !== undefined &&
+        Object.keys(families).length <= 26 &&
+        (families['cred:panorama:*']?.keys as number) > 0 &&
+        ((families['cred:panorama:*']?.bytes_per_credential as number) ?? 0) > 0
+      );
+    },
     daemon_rss_mb: isNumber,
     scrape_ms: isNumber,
   },
@@ -71,6 +89,9 @@ const EXPECTED: Record<string, Record<string, (v: unknown) => boolean>> = {
     requests_per_poll: isNumber,
     utilization: isNumber,
     rate_limited_responses: (v) => Number.isInteger(v) && (v as number) >= 0,
+    rate_limited_detail: (v) => Array.isArray(v),
+    first_pass_rate_limited: (v) => Number.isInteger(v) && (v as number) >= 0,
+    simulator_priority: (v) => v === null || Number.isInteger(v),
   },
 };
 

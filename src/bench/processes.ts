@@ -260,12 +260,15 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   };
 }
 
-/** A key's family: its prefix dropped and every segment that names one user, credential or job replaced by `*`. */
+/**
+ * A key's family: its prefix dropped and every segment that names one user, credential, transition,
+ * incident, signature or job replaced by `*` (a hex or UUID-like id, a number, `t<n>`, `inc_<n>`).
+ */
 export function keyFamily(key: string, prefix: string): string {
   return key
     .slice(prefix.length + 1)
     .split(':')
-    .map((segment) => (/^[0-9a-f-]{16,}$|^\d+$|^fresh-\d+$|^sim-|^u-/i.test(segment) ? '*' : segment))
+    .map((segment) => (/^[0-9a-f-]{8,}$|^t?\d+$|^inc_\d+$|^fresh-\d+$|^sim-|^u-/i.test(segment) ? '*' : segment))
     .join(':');
 }
 

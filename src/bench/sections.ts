@@ -212,6 +212,14 @@ export async function rateLimitSection(ctx: BenchContext, s: BenchSizes) {
   }
 }
 
+/** The `limit` biggest key families in bytes per credential (0.1 B), the rest summed as `(other)`. */
+function topFamilies(families: Record<string, { keys: number; bytes: number }>, credentials: number, limit: number) {
+  const sorted = Object.entries(families).sort((a, b) => b[1].bytes - a[1].bytes);
+  const rest = sorted.slice(limit).reduce((sum, [, f]) => ({ keys: sum.keys + f.keys, bytes: sum.bytes + f.bytes }), { keys: 0, bytes: 0 });
+  const shown = rest.keys > 0 ? [...sorted.slice(0, limit), ['(other)', rest] as const] : sorted.slice(0, limit);
+  return Object.fromEntries(shown.map(([family, f]) => [family, { keys: f.keys, bytes_per_credential: round(f.bytes / credentials, 1) }]));
+}
+
 /** scale: a big sweep with simulator latency; Redis bytes per credential, daemon peak RSS, /metrics scrape time. */
 export async function scaleSection(ctx: BenchContext, s: BenchSizes) {
   ctx.progress(`scale: starting a simulator with ${s.scaleUsers} users (latency ${s.scaleLatencyMs} ms)`);
@@ -257,11 +265,8 @@ export async function scaleSection(ctx: BenchContext, s: BenchSizes) {
       leaf_requests: requests,
       redis_bytes_per_credential: Math.round((after - before) / run.credentials),
       // MEMORY USAGE per key family ÷ credentials (used_memory also counts allocator overhead and Redis's own structures).
-      redis_bytes_per_credential_by_key: Object.fromEntries(
-        Object.entries(families)
-          .sort((a, b) => b[1].bytes - a[1].bytes)
-          .map(([family, f]) => [family, { keys: f.keys, bytes_per_credential: round(f.bytes / run.credentials, 1) }]),
-      ),
+      // The 25 biggest families; the rest summed as `(other)`.
+      redis_bytes_per_credential_by_key: topFamilies(families, run.credentials, 25),
       daemon_rss_mb: run.rssMb,
       scrape_ms: round(median(scrapes), 1),
     };
