@@ -173,6 +173,36 @@ describe('LeafClient against the simulator', () => {
     expect((await metrics.leafRequestDuration.get()).values.length).toBeGreaterThan(0);
   });
 
+  it('tells the budget when a request reached its socket late, and counts the shift in credwatch_leaf_late_sends_total', async () => {
+    const s = await sim();
+    const registry = new Registry();
+    const metrics = createMetrics(registry, { providers: ['panorama'], version: 'test', defaultMetrics: false });
+    const inner = new MemoryRequestBudget(1000);
+    const lateness: number[] = [];
+    // A budget whose slots lie 30 ms before the send, as if the process had stalled between its wake and the write.
+    const budget: RequestBudget = {
+      acquire: async (signal) => (await inner.acquire(signal)) - 30,
+      pauseFor: (ms) => inner.pauseFor(ms),
+      sentLate: (ms) => {
+        lateness.push(ms);
+        return inner.sentLate(ms);
+      },
+    };
+    const c = client(s, { budget, metrics });
+    await c.getCredential('panorama', s.sim.userIds()[0] ?? '');
+    await new Promise((r) => setTimeout(r, 10));
+    // The login and the lookup: each measured where its headers were written, at least 30 ms after its slot.
+    expect(lateness).toHaveLength(2);
+    for (const ms of lateness) expect(ms).toBeGreaterThanOrEqual(30);
+    expect(inner.stats().lateSends).toBe(2);
+    expect((await metrics.leafLateSends.get()).values[0]?.value).toBe(2);
+
+    // On time: nothing reported, nothing moved.
+    const onTime = new MemoryRequestBudget(1000);
+    await client(s, { budget: onTime }).getCredential('panorama', s.sim.userIds()[0] ?? '');
+    expect(onTime.stats().lateSends).toBe(0);
+  });
+
   it('fails with LEAF_AUTH_FAILED for a wrong password or a refused static token', async () => {
     const s = await sim();
     const wrong = await caught(client(s, { password: 'not-the-password' }).authenticate());

@@ -5,6 +5,7 @@ import type { PollObservation } from '../src/monitor/apply-poll-args.js';
 import { CredentialStore } from '../src/monitor/credential-store.js';
 import { PollSchedule } from '../src/monitor/poll-schedule.js';
 import { createWebhookStore } from '../src/webhooks/webhook-store.js';
+import { bytesByKeyFamily } from '../src/bench/processes.js';
 import { testRedis, uniquePrefix } from './helpers/redis.js';
 
 /** Synthetic credentials: enough for per-credential figures of the shared sorted sets and hashes. */
@@ -23,8 +24,8 @@ const COMPONENTS: Array<[string, RegExp]> = [
   ['category index (cat:*)', /:cat:/],
   ['poll-age index (polled:*, pollage:*)', /:(polled|pollage):/],
   ['schedule (due:*)', /:due:/],
-  ['credential id index (credid:*)', /:credid(:\d+)?$/],
-  ['externalId index (growers:byext:*)', /:growers:(byext|ext)(:\d+)?$/],
+  ['credential id index (credid:*)', /:credid(:[\d*]+)?$/],
+  ['externalId index (growers:byext:*)', /:growers:(byext|ext)(:[\d*]+)?$/],
   ['webhook bookkeeping (webhooks:*)', /:webhooks:/],
   ['outbox (until dispatched)', /:outbox$/],
 ];
@@ -66,21 +67,14 @@ describe('Redis bytes per credential (real Redis; a poll of every credential, as
     };
   }
 
+  /** MEMORY USAGE per component: the bench's per-key-family scan (ids collapsed to `*`), grouped by COMPONENTS. */
   async function bytesByComponent(): Promise<Map<string, number>> {
     const totals = new Map<string, number>(COMPONENTS.map(([name]) => [name, 0]));
     totals.set('other', 0);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      const pipeline = redis.pipeline();
-      for (const key of keys) pipeline.memory('USAGE', key, 'SAMPLES', 0);
-      const sizes = (await pipeline.exec()) ?? [];
-      keys.forEach((key, i) => {
-        const name = COMPONENTS.find(([, pattern]) => pattern.test(key))?.[0] ?? 'other';
-        totals.set(name, (totals.get(name) ?? 0) + Number(sizes[i]?.[1] ?? 0));
-      });
-    } while (cursor !== '0');
+    for (const [family, { bytes }] of Object.entries(await bytesByKeyFamily(redis, prefix))) {
+      const name = COMPONENTS.find(([, pattern]) => pattern.test(`:${family}`))?.[0] ?? 'other';
+      totals.set(name, (totals.get(name) ?? 0) + bytes);
+    }
     return totals;
   }
 

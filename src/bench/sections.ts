@@ -133,11 +133,11 @@ export async function pipelineSection(ctx: BenchContext, s: BenchSizes) {
         byClient.get(client)?.pollsPerS.push(run.polls_per_s);
         byClient.get(client)?.cpuMs.push((run.cpu_seconds * 1000) / run.polls);
       }
-      const rawRun = { polls_per_s: byClient.get('undici')?.pollsPerS.at(-1) ?? NaN };
-      raw.push(rawRun.polls_per_s);
+      const rawPollsPerS = byClient.get('undici')?.pollsPerS.at(-1) ?? NaN;
+      raw.push(rawPollsPerS);
       cpu.raw.push(byClient.get('undici')?.cpuMs.at(-1) ?? NaN);
       ctx.progress(
-        `pipeline round ${r}/${s.pipelineRounds}: credwatch ${run.pollsPerS.toFixed(1)} polls/s, raw ${rawRun.polls_per_s.toFixed(1)} polls/s`,
+        `pipeline round ${r}/${s.pipelineRounds}: credwatch ${run.pollsPerS.toFixed(1)} polls/s, raw ${rawPollsPerS.toFixed(1)} polls/s`,
       );
     }
     const cw = median(credwatch);
