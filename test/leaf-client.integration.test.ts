@@ -1,3 +1,4 @@
+import { channel } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -201,6 +202,45 @@ describe('LeafClient against the simulator', () => {
     const onTime = new MemoryRequestBudget(1000);
     await client(s, { budget: onTime }).getCredential('panorama', s.sim.userIds()[0] ?? '');
     expect(onTime.stats().lateSends).toBe(0);
+  });
+
+  it('counts a request as sent when its process ran again after pausing right after the write', async () => {
+    const s = await sim();
+    const inner = new MemoryRequestBudget(1000);
+    const lateness: number[] = [];
+    const budget: RequestBudget = {
+      acquire: (signal) => inner.acquire(signal),
+      pauseFor: (ms) => inner.pauseFor(ms),
+      sentLate: (ms) => {
+        lateness.push(ms);
+        return inner.sentLate(ms);
+      },
+    };
+    const c = client(s, { budget });
+    await c.authenticate();
+    // Blocks this process for 40 ms right where a request's headers were written: its bytes may reach
+    // Leaf only when the process (or the machine, when the pause is a VM's) runs again.
+    const pause = () => {
+      const until = performance.now() + 40;
+      while (performance.now() < until);
+    };
+    const sendHeaders = channel('undici:client:sendHeaders');
+    sendHeaders.subscribe(pause);
+    try {
+      await c.getCredential('panorama', s.sim.userIds()[0] ?? '');
+    } finally {
+      sendHeaders.unsubscribe(pause);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+    expect(lateness).toHaveLength(1);
+    expect(lateness[0]).toBeGreaterThanOrEqual(40);
+    expect(inner.stats().lateSends).toBe(1);
+
+    // The same request without the block: nothing near 40 ms (a loaded machine may still pause it a few ms).
+    lateness.length = 0;
+    await c.getCredential('panorama', s.sim.userIds()[0] ?? '');
+    await new Promise((r) => setTimeout(r, 10));
+    for (const ms of lateness) expect(ms).toBeLessThan(30);
   });
 
   it('fails with LEAF_AUTH_FAILED for a wrong password or a refused static token', async () => {
