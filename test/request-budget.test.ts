@@ -10,7 +10,15 @@ import {
   pauseSlots,
   reserveSlots,
 } from '../src/leaf/request-budget.js';
-import { LATE_SEND_MARGIN_MS, lateSendShiftMs, shiftSlots, slotPolicy, type SlotPolicy, type SlotState } from '../src/leaf/budget-slots.js';
+import {
+  LATE_SEND_MARGIN_MS,
+  ShiftCoalescer,
+  lateSendShiftMs,
+  shiftSlots,
+  slotPolicy,
+  type SlotPolicy,
+  type SlotState,
+} from '../src/leaf/budget-slots.js';
 
 const policy: SlotPolicy = { intervalMs: 100, burst: 1, horizonMs: 300 };
 
@@ -156,6 +164,30 @@ describe('lateSendShiftMs and shiftSlots (a request that reached its socket late
     // At the late send (slot + lateness) the reservations reach slot + lateness + horizon; the request
     // rps slots later sits at slot + rps × interval. Up to this lateness it is still free to move.
     expect(50 * at50.intervalMs - RESERVE_HORIZON_MS).toBeGreaterThan(100);
+  });
+});
+
+describe('ShiftCoalescer', () => {
+  it('owes, within one second, only the part of a shift that the largest earlier one did not cover', () => {
+    const shifts = new ShiftCoalescer();
+    expect(shifts.owed(1000, 10)).toBe(10);
+    expect(shifts.owed(1200, 4)).toBe(0);
+    expect(shifts.owed(1500, 15)).toBe(5);
+    expect(shifts.owed(1999, 15)).toBe(0);
+    // A second after the first shift, a new one is owed in full.
+    expect(shifts.owed(2000, 6)).toBe(6);
+  });
+
+  it('keeps a budget at its rate when every send is late (no stacking)', async () => {
+    const clock = 50_000;
+    const budget = new MemoryRequestBudget(50, 1, () => clock);
+    const first = await budget.acquire();
+    const policy50 = slotPolicy(50);
+    const spacing = policy50.intervalMs * COLD_START_SPACING;
+    for (let i = 0; i < 5; i += 1) expect(await budget.sentLate(30)).toBe(true);
+    // Five late sends in the same second move the next slot once.
+    expect(await budget.acquire()).toBeCloseTo(first + spacing + lateSendShiftMs(policy50, 50, 30), 6);
+    expect(budget.stats().lateSends).toBe(5);
   });
 });
 

@@ -53,6 +53,29 @@ export function lateSendShiftMs(policy: SlotPolicy, rps: number, latenessMs: num
 /** The least gap kept between a late request's window and the request `rps` slots after it (see lateSendShiftMs). */
 export const LATE_SEND_MARGIN_MS = 2;
 
+/**
+ * Makes the shifts of one second count once, the largest. A late request needs only the slot `rps` places
+ * after it to lie past its own window; a shift made less than a second earlier moved that slot already
+ * (it was unreserved then, for lateness up to ~110 ms), so only the part beyond it is still owed. Without
+ * this, shifts added up: at 10 000 rps, where many sends are a few ms late, the budget fell behind its
+ * rate (the bench's quick scale sweep took 16.4 s instead of 9.6 s).
+ */
+export class ShiftCoalescer {
+  private since = Number.NEGATIVE_INFINITY;
+  private applied = 0;
+
+  /** The part of `shiftMs` that the shifts of the last second have not applied yet (0: covered). */
+  owed(nowMs: number, shiftMs: number): number {
+    if (nowMs - this.since >= 1000) {
+      this.since = nowMs;
+      this.applied = 0;
+    }
+    const owed = Math.max(0, shiftMs - this.applied);
+    this.applied = Math.max(this.applied, shiftMs);
+    return owed;
+  }
+}
+
 /** Moves the slots not yet reserved `shiftMs` later (lateSendShiftMs); the reserved ones and the pause stay. */
 export function shiftSlots(state: SlotState, nowMs: number, shiftMs: number): SlotState {
   if (shiftMs <= 0) return state;

@@ -6,6 +6,7 @@ import {
   COLD_START_SPACING,
   lateSendShiftMs,
   onWake,
+  ShiftCoalescer,
   slotPolicy,
   type BudgetStats,
   type SlotPolicy,
@@ -67,6 +68,7 @@ export class RedisRequestBudget {
   private readonly clock: Array<{ rttMs: number; offsetMs: number }> = [];
   private offsetMs = 0;
   private readonly counts: BudgetStats = { granted: 0, lateWakes: 0, pausedDrops: 0, roundTrips: 0, lateSends: 0 };
+  private readonly shifts = new ShiftCoalescer();
 
   constructor(options: {
     redis: Redis;
@@ -122,8 +124,9 @@ export class RedisRequestBudget {
     const shift = lateSendShiftMs(this.policy, this.rps, latenessMs);
     if (shift <= 0) return false;
     this.counts.lateSends += 1;
+    const owed = this.shifts.owed(localNow(), shift);
     // Best effort: a lost shift leaves the budget as it was, which the 429 handling covers.
-    await this.run(RESERVE_SCRIPT, this.keys, this.args('shift', shift, [])).catch(() => undefined);
+    if (owed > 0) await this.run(RESERVE_SCRIPT, this.keys, this.args('shift', owed, [])).catch(() => undefined);
     return true;
   }
 

@@ -4,6 +4,7 @@ import {
   reserveSlots,
   pauseSlots,
   shiftSlots,
+  ShiftCoalescer,
   slotPolicy,
   type BudgetStats,
   type SlotPolicy,
@@ -58,6 +59,7 @@ export class MemoryRequestBudget implements RequestBudget {
   private readonly policy: SlotPolicy;
   private state: SlotState = { tat: 0, pausedUntil: 0, rampUntil: 0 };
   private readonly counts: BudgetStats = { granted: 0, lateWakes: 0, pausedDrops: 0, roundTrips: 0, lateSends: 0 };
+  private readonly shifts = new ShiftCoalescer();
 
   constructor(
     readonly rps: number,
@@ -106,7 +108,9 @@ export class MemoryRequestBudget implements RequestBudget {
     const shift = lateSendShiftMs(this.policy, this.rps, latenessMs);
     if (shift <= 0) return false;
     this.counts.lateSends += 1;
-    this.state = shiftSlots(this.state, this.now(), shift);
+    const now = this.now();
+    const owed = this.shifts.owed(now, shift);
+    if (owed > 0) this.state = shiftSlots(this.state, now, owed);
     return true;
   }
 
