@@ -160,7 +160,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       : {}),
   });
   closers.unshift(() => webhooks.close());
-  metrics.setScrapeSources(createScrapeSources({ store, queues, webhooks, monitor: config.monitor, capacity }));
+  metrics.setScrapeSources(createScrapeSources({ store, queues, webhooks, monitor: config.monitor, capacity, budget }));
   // A manual or alert-triggered poll fetches the credential object again: Leaf may know something new.
   const requestPoll = async (provider: ProviderId, leafUserId: string, reason: Exclude<PollReason, 'schedule'> = 'manual') => {
     await store.forgetCachedCredential(provider, leafUserId);

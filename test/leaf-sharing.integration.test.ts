@@ -1,9 +1,11 @@
 import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeafClient } from '../src/leaf/leaf-client.js';
 import { MemoryRequestBudget, RedisRequestBudget } from '../src/leaf/request-budget.js';
 import { lateSendShiftMs, slotPolicy } from '../src/leaf/budget-slots.js';
 import { RedisTokenStore } from '../src/leaf/token-store.js';
+import { createMetrics } from '../src/metrics/metrics.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from './helpers/redis.js';
 import { TEST_SIM_ACCOUNT, startTestSimulator } from './helpers/simulator.js';
 
@@ -75,6 +77,37 @@ describe('Redis request budget', () => {
     const elapsedS = (Date.now() - started) / 1000;
     // A grant can land just after the loop's deadline check: one extra per acquirer at most.
     expect(granted).toBeLessThanOrEqual(Math.floor(50 * elapsedS) + 1 + budgets.length);
+  });
+
+  it('a holder that wakes late drops its slot and reserves again, counted in credwatch_leaf_budget_slots_dropped_total', async () => {
+    const key = `${prefixed('budget-drops')}:budget`;
+    const budget = new RedisRequestBudget({ redis: redis(), key, rps: 50 });
+    await budget.acquire();
+    // Three callers hold slots 20, 40 and 60 ms ahead; a 150 ms block of the event loop wakes them all late.
+    const held = [budget.acquire(), budget.acquire(), budget.acquire()];
+    await new Promise((r) => setTimeout(r, 5));
+    const until = performance.now() + 150;
+    while (performance.now() < until);
+    await Promise.all(held);
+    expect(budget.stats().lateWakes).toBeGreaterThanOrEqual(1);
+    expect(budget.stats().granted).toBe(4);
+
+    const metrics = createMetrics(new Registry(), { providers: ['panorama'], version: 'test', defaultMetrics: false });
+    const none = async () => [];
+    metrics.setScrapeSources({
+      credentialCounts: none,
+      oldestPollAges: none,
+      lastSweepSuccess: async () => undefined,
+      queueCounts: none,
+      deadLetters: none,
+      budgetStats: () => budget.stats(),
+    });
+    const dropped = async (reason: string) =>
+      (await metrics.leafBudgetDrops.get()).values.find((v) => v.labels['reason'] === reason)?.value ?? 0;
+    expect(await dropped('late_wake')).toBe(budget.stats().lateWakes);
+    expect(await dropped('paused')).toBe(0);
+    // A second scrape adds nothing new.
+    expect(await dropped('late_wake')).toBe(budget.stats().lateWakes);
   });
 });
 

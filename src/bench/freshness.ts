@@ -239,6 +239,11 @@ export async function freshnessSection(ctx: BenchContext, s: FreshnessSizes) {
       reported_utilization: gauge(metrics, 'credwatch_budget_utilization'),
       // Requests that reached the socket late enough to move the later slots, in the scheduler+worker process (1 of 3).
       late_sends_one_process: gauge(metrics, 'credwatch_leaf_late_sends_total'),
+      // Slots that process reserved and dropped: its holder woke too late to send, or a 429 paused the budget.
+      dropped_slots_one_process: {
+        late_wake: gauge(metrics, 'credwatch_leaf_budget_slots_dropped_total\\{reason="late_wake"\\}'),
+        paused: gauge(metrics, 'credwatch_leaf_budget_slots_dropped_total\\{reason="paused"\\}'),
+      },
       get_credential: r['get_credential'] ?? 0,
       get_events: r['get_events'] ?? 0,
       list_users: r['list_users'] ?? 0,

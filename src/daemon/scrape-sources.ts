@@ -1,3 +1,4 @@
+import type { BudgetStats } from '../leaf/budget-slots.js';
 import type { Config } from '../config.js';
 import type { ScrapeSources } from '../metrics/metrics.js';
 import type { CredentialStore } from '../monitor/credential-store.js';
@@ -12,6 +13,8 @@ export function createScrapeSources(deps: {
   webhooks: WebhookService;
   monitor: Config['monitor'];
   capacity: CapacityReader;
+  /** This process's Leaf budget (its dropped-slot counters). */
+  budget?: { stats(): BudgetStats };
 }): ScrapeSources {
   const { store, queues, webhooks, monitor } = deps;
   // Four gauges read the capacity report on each scrape: one read serves them all.
@@ -23,6 +26,7 @@ export function createScrapeSources(deps: {
   };
   return {
     capacity,
+    ...(deps.budget ? { budgetStats: () => deps.budget?.stats() ?? { lateWakes: 0, pausedDrops: 0 } } : {}),
     credentialCounts: () => store.counts(),
     oldestPollAges: () => store.oldestPollAges(Date.now()),
     lastSweepSuccess: async () => {

@@ -55,6 +55,8 @@ export interface ScrapeSources {
   webhookEndpoints?(): Promise<Array<{ endpoint: string; state: string; backlog: number }>>;
   /** The capacity report: what the Leaf budget allows (one read shared by the capacity gauges of a scrape). */
   capacity?(): Promise<CapacityFigures | undefined>;
+  /** This process's Leaf budget counters: slots dropped because their holder woke late or a 429 paused the budget. */
+  budgetStats?(): { lateWakes: number; pausedDrops: number };
   /** Open fleet incidents and notifications waiting (held by an incident, or settling). */
   incidentGauges?(): Promise<{
     open: number;
@@ -163,6 +165,25 @@ export function createMetrics(
     name: 'credwatch_leaf_late_sends_total',
     help: "Leaf requests that reached their socket so long after their budget slot that the later slots were moved, so that Leaf's one-second window never holds more than the rate.",
     registers,
+  });
+  // Read from the budget's own counters at each scrape; the counter adds what they gained since.
+  const droppedSeen = { late_wake: 0, paused: 0 };
+  const leafBudgetDrops = new Counter({
+    name: 'credwatch_leaf_budget_slots_dropped_total',
+    help: 'Budget slots this process reserved and did not use, by reason: late_wake (its holder woke more than 4 ms after it, so sending could overrun the window) or paused (a 429 paused the budget). Each is a slot of the rate lost.',
+    labelNames: ['reason'] as const,
+    registers,
+    collect() {
+      const stats = sources?.budgetStats?.();
+      if (!stats) return;
+      for (const [reason, now] of [
+        ['late_wake', stats.lateWakes],
+        ['paused', stats.pausedDrops],
+      ] as const) {
+        this.inc({ reason }, Math.max(0, now - droppedSeen[reason]));
+        droppedSeen[reason] = Math.max(droppedSeen[reason], now);
+      }
+    },
   });
   const credentialFetches: LabelledCounter<{ reason: CredentialFetchReason }> = new Counter({
     name: 'credwatch_credential_fetches_total',
@@ -365,6 +386,7 @@ export function createMetrics(
     leafRequestDuration,
     credentialFetches,
     leafLateSends,
+    leafBudgetDrops,
     sweepDuration,
     detectionLatency,
     webhookDeliveries,
