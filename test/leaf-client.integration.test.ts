@@ -218,6 +218,10 @@ describe('LeafClient against the simulator', () => {
     };
     const c = client(s, { budget });
     await c.authenticate();
+    // The login's own report (a loaded machine may pause it too) comes 2 ms after its write: not counted here.
+    await new Promise((r) => setTimeout(r, 20));
+    lateness.length = 0;
+    const shiftsBefore = inner.stats().lateSends;
     // Blocks this process for 40 ms right where a request's headers were written: its bytes may reach
     // Leaf only when the process (or the machine, when the pause is a VM's) runs again.
     const pause = () => {
@@ -234,7 +238,7 @@ describe('LeafClient against the simulator', () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(lateness).toHaveLength(1);
     expect(lateness[0]).toBeGreaterThanOrEqual(40);
-    expect(inner.stats().lateSends).toBe(1);
+    expect(inner.stats().lateSends).toBe(shiftsBefore + 1);
 
     // The same request without the block: nothing near 40 ms (a loaded machine may still pause it a few ms).
     lateness.length = 0;
