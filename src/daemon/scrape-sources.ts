@@ -16,7 +16,7 @@ export function createScrapeSources(deps: {
   /** This process's Leaf budget (its dropped-slot counters). */
   budget?: { stats(): BudgetStats };
 }): ScrapeSources {
-  const { store, queues, webhooks, monitor } = deps;
+  const { store, queues, webhooks, monitor, budget } = deps;
   // Four gauges read the capacity report on each scrape: one read serves them all.
   let capacityRead: { atMs: number; report: Promise<CapacityReport> } | undefined;
   const capacity = () => {
@@ -26,7 +26,7 @@ export function createScrapeSources(deps: {
   };
   return {
     capacity,
-    ...(deps.budget ? { budgetStats: () => deps.budget?.stats() ?? { lateWakes: 0, pausedDrops: 0 } } : {}),
+    ...(budget ? { budgetStats: () => budget.stats() } : {}),
     credentialCounts: () => store.counts(),
     oldestPollAges: () => store.oldestPollAges(Date.now()),
     lastSweepSuccess: async () => {

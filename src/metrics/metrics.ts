@@ -1,3 +1,4 @@
+import { LATE_WAKE_TOLERANCE_MS } from '../leaf/budget-slots.js';
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 import { CATEGORIES, type Category } from '../classify/categories.js';
 import type { ProviderId } from '../core/providers.js';
@@ -163,14 +164,14 @@ export function createMetrics(
   });
   const leafLateSends = new Counter({
     name: 'credwatch_leaf_late_sends_total',
-    help: "Leaf requests that reached their socket so long after their budget slot that the later slots were moved, so that Leaf's one-second window never holds more than the rate.",
+    help: "Leaf requests that reached their socket (or whose process paused right after the write) so long after their budget slot that the later slots had to move, so that Leaf's one-second window never holds more than the rate; one process's shifts within a second count once, the largest.",
     registers,
   });
   // Read from the budget's own counters at each scrape; the counter adds what they gained since.
   const droppedSeen = { late_wake: 0, paused: 0 };
   const leafBudgetDrops = new Counter({
     name: 'credwatch_leaf_budget_slots_dropped_total',
-    help: 'Budget slots this process reserved and did not use, by reason: late_wake (its holder woke more than 4 ms after it, so sending could overrun the window) or paused (a 429 paused the budget). Each is a slot of the rate lost.',
+    help: `Budget slots this process reserved and did not use, by reason: late_wake (its holder woke more than ${LATE_WAKE_TOLERANCE_MS} ms after it, so sending could overrun the window) or paused (a 429 paused the budget). Each is a slot of the rate lost.`,
     labelNames: ['reason'] as const,
     registers,
     collect() {
