@@ -12,6 +12,7 @@ import {
 } from '../src/leaf/request-budget.js';
 import {
   LATE_SEND_MARGIN_MS,
+  LATE_SEND_FREE_MS,
   ShiftCoalescer,
   lateSendShiftMs,
   shiftSlots,
@@ -151,6 +152,14 @@ describe('lateSendShiftMs and shiftSlots (a request that reached its socket late
   it('moves nothing while the lateness and the margin fit in the slack', () => {
     expect(lateSendShiftMs(at50, 50, 0)).toBe(0);
     expect(lateSendShiftMs(at50, 50, slack - LATE_SEND_MARGIN_MS - 0.01)).toBe(0);
+  });
+
+  it('never moves a slot for lateness up to LATE_SEND_FREE_MS, at any rate, and does just beyond it', () => {
+    for (const rps of [1, 10, 50, 10_000]) {
+      const policy = slotPolicy(rps);
+      expect(lateSendShiftMs(policy, rps, LATE_SEND_FREE_MS)).toBeCloseTo(0, 9);
+      expect(lateSendShiftMs(policy, rps, LATE_SEND_FREE_MS + 0.1)).toBeGreaterThan(0.09);
+    }
   });
 
   it('moves the later slots by the shortfall beyond it', () => {

@@ -22,11 +22,15 @@ export const SLOT_HEADROOM = 0.99;
 export const RESERVE_HORIZON_MS = 900;
 
 /**
- * A caller that wakes later than this after its slot does not send but reserves again: a late send
- * plus an on-time send a second later could put `rps + 1` arrivals in one window. Kept well under the
- * ~10 ms that SLOT_HEADROOM leaves for jitter, so timer lateness plus the network path fit in it.
+ * A caller that wakes later than this after its slot does not send but reserves again. Up to it, it sends,
+ * and its lateness at the socket moves the slots not yet reserved (lateSendShiftMs), which costs
+ * `lateness + margin − slack` ms, less than the 20 ms a dropped slot costs at 50 rps. The shift protects
+ * the request `rps` slots later only while that one is still unreserved, that is for lateness up to
+ * `rps × interval − RESERVE_HORIZON_MS` ≈ 110 ms; 25 ms stays well inside it and still lets the rare long
+ * stall (a VM pause) drop its slot. It was 4 ms, and late wakes then cost ≈ 1.3 % of the rate
+ * (docs/performance.md, runs T and V).
  */
-export const LATE_WAKE_TOLERANCE_MS = 4;
+export const LATE_WAKE_TOLERANCE_MS = 25;
 
 /**
  * After a second with no slot taken, slots of the next COLD_START_MS are spaced COLD_START_SPACING times
@@ -50,8 +54,18 @@ export function lateSendShiftMs(policy: SlotPolicy, rps: number, latenessMs: num
   return Math.max(0, latenessMs + LATE_SEND_MARGIN_MS - slack);
 }
 
-/** The least gap kept between a late request's window and the request `rps` slots after it (see lateSendShiftMs). */
-export const LATE_SEND_MARGIN_MS = 2;
+/**
+ * The least gap kept between a late request's window and the request `rps` slots after it (see
+ * lateSendShiftMs): what the other side's own jitter (its event loop, the network) may add. 2 ms drew
+ * 429s once late holders sent (run U); 6 ms did not (run V, docs/performance.md).
+ */
+export const LATE_SEND_MARGIN_MS = 6;
+
+/**
+ * Lateness at the socket that never moves a slot, at any rate: the spacing's slack (`1000 / SLOT_HEADROOM
+ * − 1000` ≈ 10.1 ms, the same for every rate) less the margin. Callers need not report sends this late or less.
+ */
+export const LATE_SEND_FREE_MS = 1000 / SLOT_HEADROOM - 1000 - LATE_SEND_MARGIN_MS;
 
 /**
  * Makes the shifts of one second count once, the largest. A late request needs only the slot `rps` places

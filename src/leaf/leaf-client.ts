@@ -14,6 +14,7 @@ import { PROVIDERS, type ProviderId } from '../core/providers.js';
 import { parseRetryAfter } from '../core/retry-after.js';
 import type { RequestBudget } from './request-budget.js';
 import { sleep } from './request-budget.js';
+import { LATE_SEND_FREE_MS } from './budget-slots.js';
 import { backoffDelay, type BackoffDelayOptions } from './backoff-delay.js';
 import {
   nextLink,
@@ -73,8 +74,6 @@ interface RequestSpec {
 }
 
 const DEFAULT_PAGE_SIZE = 100;
-/** Lateness at the socket below which the budget is not told (it cannot need a shift: see lateSendShiftMs). */
-const LATE_SEND_REPORT_MS = 5;
 // A truncated body can end inside a secret's value, where no closing quote lets redactText find it.
 const UNTERMINATED_SECRET = /("(?:access_?token|refresh_?token|id_?token|token|password|secret)"\s*:\s*")[^"]*$/i;
 
@@ -382,7 +381,7 @@ export class LeafClient {
 
   /** A request reached its socket this long after its slot: the budget moves later slots if that could overrun a window. */
   private readonly onSent = (latenessMs: number): void => {
-    if (latenessMs <= LATE_SEND_REPORT_MS) return;
+    if (latenessMs <= LATE_SEND_FREE_MS) return;
     void this.options.budget.sentLate(latenessMs).then((moved) => {
       if (moved) this.options.metrics?.leafLateSends.inc();
     });
