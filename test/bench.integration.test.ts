@@ -92,6 +92,7 @@ const EXPECTED: Record<string, Record<string, (v: unknown) => boolean>> = {
     rate_limited_detail: (v) => Array.isArray(v),
     first_pass_rate_limited: (v) => Number.isInteger(v) && (v as number) >= 0,
     simulator_priority: (v) => v === null || Number.isInteger(v),
+    simulator_realtime: (v) => v === null || v === 'SCHED_FIFO 10',
     dropped_slots_one_process: (v) => {
       const d = v as { late_wake?: unknown; paused?: unknown } | null;
       return d !== null && typeof d === 'object' && Number.isInteger(d.late_wake) && Number.isInteger(d.paused);

@@ -116,7 +116,7 @@ function gauge(text: string, name: string): number | null {
  * poll / budget.
  */
 export async function freshnessSection(ctx: BenchContext, s: FreshnessSizes) {
-  const sim = await startSimChild({ users: 0, seed: 4, latencyMs: 0, baseEnv: ctx.baseEnv, priority: SIM_PRIORITY });
+  const sim = await startSimChild({ users: 0, seed: 4, latencyMs: 0, baseEnv: ctx.baseEnv, priority: SIM_PRIORITY, realtime: true });
   const receiver = await startReceiver();
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const children: BenchChild[] = [];
@@ -210,6 +210,7 @@ export async function freshnessSection(ctx: BenchContext, s: FreshnessSizes) {
       budget_rps: s.rps,
       worker_processes: s.workers + 1,
       simulator_priority: sim.priority,
+      simulator_realtime: sim.realtime,
       first_pass_seconds: round(firstPassSeconds, 1),
       measured_seconds: round(seconds, 1),
       breaks: victims.length,

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,9 @@ export const CREDWATCH_BIN = fileURLToPath(new URL('../../bin/credwatch.js', imp
 export const RAW_LOOP_JS = fileURLToPath(new URL('./raw-loop.js', import.meta.url));
 /** The Leaf account the simulator children accept (the simulator's defaults; a local fake, not a secret). */
 export const SIM_ACCOUNT = { username: 'bench@example.com', password: 'bench-password' } as const;
+
+/** The SCHED_FIFO priority of a real-time simulator (1 to 99; low: it only has to preempt normal processes). */
+const SIM_REALTIME_PRIORITY = 10;
 
 /** A child process with its captured output. */
 export interface BenchChild {
@@ -80,6 +83,8 @@ export interface SimChild extends BenchChild {
   url: string;
   /** The scheduling priority applied (null: the default, because none was asked or it was refused). */
   priority: number | null;
+  /** The real-time policy applied (`SCHED_FIFO 10`), or null when none was asked or it was refused. */
+  realtime: string | null;
   setFaults(faults: { latencyMs?: number; rateLimitRps?: number }): Promise<void>;
   stats(): Promise<SimChildStats>;
   resetStats(): Promise<void>;
@@ -97,6 +102,12 @@ export async function startSimChild(options: {
    * clock stamps, which its strict rate window would count as their requests bunching up.
    */
   priority?: number;
+  /**
+   * Run the simulator under SCHED_FIFO (`chrt`, Linux; needs root or CAP_SYS_NICE), all its threads: it
+   * then runs the moment a request arrives, as Leaf's own machines would, instead of waiting for a core
+   * that a daemon or Redis holds. Refused or unavailable: it runs as before, and `realtime` says so.
+   */
+  realtime?: boolean;
 }): Promise<SimChild> {
   const args = [
     CREDWATCH_BIN,
@@ -120,6 +131,13 @@ export async function startSimChild(options: {
       // Not permitted here: the simulator runs at the default priority, and `priority` says so.
     }
   }
+  let realtime: string | null = null;
+  if (options.realtime === true && base.child.pid !== undefined) {
+    const chrt = spawnSync('chrt', ['--all-tasks', '--fifo', '--pid', String(SIM_REALTIME_PRIORITY), String(base.child.pid)], {
+      encoding: 'utf8',
+    });
+    if (chrt.status === 0) realtime = `SCHED_FIFO ${SIM_REALTIME_PRIORITY}`;
+  }
   const url = await waitUntil('the simulator to listen', async () => /listening on (http:\/\/\S+)/.exec(base.output())?.[1], {
     timeoutMs: 120_000,
     child: base,
@@ -133,6 +151,7 @@ export async function startSimChild(options: {
     ...base,
     url,
     priority,
+    realtime,
     setFaults: async (faults) => void (await control('/faults', { method: 'PUT', body: JSON.stringify(faults) })),
     stats: async () => (await control('/stats')) as SimChildStats,
     resetStats: async () => void (await control('/stats/reset', { method: 'POST' })),
