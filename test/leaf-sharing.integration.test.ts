@@ -61,6 +61,25 @@ describe('Redis request budget', () => {
     expect(a.stats()).toMatchObject({ granted: 1, lateSends: 1 });
   });
 
+  it('a late slot reserved before its process last shifted owes only the rest; one reserved after owes it all', async () => {
+    const key = `${prefixed('budget-late-again')}:budget`;
+    const admin = redis();
+    const a = new RedisRequestBudget({ redis: redis(), key, rps: 50 });
+    const policy = slotPolicy(50);
+    await a.acquire();
+    expect(await a.sentLate(30)).toBe(true);
+    const afterFirst = Number(await admin.get(key));
+    // A second late report for a slot from before that shift, needing less than it moved: nothing more.
+    expect(await a.sentLate(20)).toBe(true);
+    expect(Number(await admin.get(key))).toBe(afterFirst);
+    // A slot reserved after the shift moved together with the request 50 slots on: the next shift is owed in full.
+    await a.acquire();
+    const beforeSecond = Number(await admin.get(key));
+    expect(await a.sentLate(25)).toBe(true);
+    expect(Number(await admin.get(key))).toBeGreaterThanOrEqual(beforeSecond + lateSendShiftMs(policy, 50, 25) - 0.001);
+    expect(a.stats().lateSends).toBe(3);
+  });
+
   it('grants at most rps per second to many concurrent acquirers', async () => {
     const key = `${prefixed('budget-count')}:budget`;
     const budgets = Array.from({ length: 5 }, () => new RedisRequestBudget({ redis: redis(), key, rps: 50 }));

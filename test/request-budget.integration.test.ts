@@ -1,6 +1,8 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LATE_SEND_FREE_MS } from '../src/leaf/budget-slots.js';
+import { HttpTransport } from '../src/leaf/http-transport.js';
 import { RedisRequestBudget, type BudgetStats } from '../src/leaf/request-budget.js';
 import type { SimStats } from '../src/sim/types.js';
 import { deleteKeys, testRedisUrl, uniquePrefix } from './helpers/redis.js';
@@ -45,6 +47,8 @@ async function runAgainstSimulator(rps: number) {
     { length: PROCESSES },
     () => new RedisRequestBudget({ redis: redis(), key: `${prefix}:budget`, rps, usageBucketMs: 1000 }),
   );
+  const transport = new HttpTransport({ timeoutMs: 10_000, userAgent: 'credwatch-test' });
+  cleanups.push(() => transport.close());
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
   let stop = false;
@@ -55,11 +59,13 @@ async function runAgainstSimulator(rps: number) {
     Array.from({ length: CALLERS }, async () => {
       while (!stop) {
         const slot = await budget.acquire();
-        // As the Leaf client does: a request sent late tells the budget, which moves the later slots.
-        void budget.sentLate(performance.timeOrigin + performance.now() - slot);
-        const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-        await response.arrayBuffer();
-        if (response.status === 429) {
+        // As the Leaf client does: a request whose headers reached the socket late (or whose process paused
+        // right after) tells the budget, which moves the later slots.
+        const response = await transport.send(
+          { method: 'GET', url, headers: { authorization: `Bearer ${token}` } },
+          { slotMs: slot, onSent: (latenessMs) => void (latenessMs > LATE_SEND_FREE_MS && budget.sentLate(latenessMs)) },
+        );
+        if (response.statusCode === 429) {
           statuses429 += 1;
           at429.push(Math.round(performance.now() - started));
         }

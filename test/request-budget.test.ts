@@ -15,6 +15,7 @@ import {
   LATE_SEND_FREE_MS,
   ShiftCoalescer,
   lateSendShiftMs,
+  lateWakeToleranceMs,
   shiftSlots,
   slotPolicy,
   type SlotPolicy,
@@ -126,8 +127,8 @@ describe('pauseSlots and onWake', () => {
     const paused = pauseSlots({ tat: 1100, pausedUntil: 0, rampUntil: 0 }, 1000, policy, 500);
     expect(paused).toEqual({ tat: 1500, pausedUntil: 1500, rampUntil: 0 });
     expect(reserveSlots(paused, 1000, { ...policy, horizonMs: 1000 }, 1).slots).toEqual([1500]);
-    expect(onWake(1100, 1100, paused.pausedUntil)).toBe('paused');
-    expect(onWake(1500, 1500, paused.pausedUntil)).toBe('send');
+    expect(onWake(1100, 1100, paused.pausedUntil, LATE_WAKE_TOLERANCE_MS)).toBe('paused');
+    expect(onWake(1500, 1500, paused.pausedUntil, LATE_WAKE_TOLERANCE_MS)).toBe('send');
   });
 
   it('a shorter pause does not shorten a longer one', () => {
@@ -139,8 +140,21 @@ describe('pauseSlots and onWake', () => {
   });
 
   it('sends within the late-wake tolerance and drops the slot beyond it', () => {
-    expect(onWake(1000, 1000 + LATE_WAKE_TOLERANCE_MS, 0)).toBe('send');
-    expect(onWake(1000, 1000 + LATE_WAKE_TOLERANCE_MS + 0.5, 0)).toBe('late');
+    expect(onWake(1000, 1000 + 24, 0, 24)).toBe('send');
+    expect(onWake(1000, 1000 + 24.5, 0, 24)).toBe('late');
+  });
+
+  it('lets a holder send late only while the shift it may cause costs no more than its slot', () => {
+    for (const rps of [1, 10, 50, 200, 10_000]) {
+      const policy = slotPolicy(rps);
+      const tolerance = lateWakeToleranceMs(policy);
+      expect(tolerance).toBeLessThanOrEqual(LATE_WAKE_TOLERANCE_MS);
+      expect(lateSendShiftMs(policy, rps, tolerance)).toBeLessThanOrEqual(policy.intervalMs + 1e-9);
+    }
+    expect(lateWakeToleranceMs(slotPolicy(10))).toBe(LATE_WAKE_TOLERANCE_MS);
+    expect(lateWakeToleranceMs(slotPolicy(50))).toBeCloseTo(LATE_SEND_FREE_MS + 1000 / (50 * SLOT_HEADROOM), 9);
+    // At 10 000 rps a slot is 0.1 ms: a late holder drops it rather than move the budget by milliseconds.
+    expect(lateWakeToleranceMs(slotPolicy(10_000))).toBeLessThan(4.3);
   });
 });
 
@@ -177,14 +191,21 @@ describe('lateSendShiftMs and shiftSlots (a request that reached its socket late
 });
 
 describe('ShiftCoalescer', () => {
-  it('owes, within one second, only the part of a shift that the largest earlier one did not cover', () => {
+  it('counts for a late slot only the shifts made after that slot was reserved', () => {
     const shifts = new ShiftCoalescer();
-    expect(shifts.owed(1000, 10)).toBe(10);
-    expect(shifts.owed(1200, 4)).toBe(0);
+    expect(shifts.owed(1500, 10)).toBe(10);
+    shifts.record(2000, 10); // the next free slot was 2000: slots from 2000 on moved 10 ms
+    // Slot 1500 was reserved before it: the request rps slots after it moved, so 10 ms is covered.
+    expect(shifts.owed(1500, 10)).toBe(0);
     expect(shifts.owed(1500, 15)).toBe(5);
-    expect(shifts.owed(1999, 15)).toBe(0);
-    // A second after the first shift, a new one is owed in full.
-    expect(shifts.owed(2000, 6)).toBe(6);
+    // Slot 2100 was reserved after it: both it and the request rps slots after it moved. Nothing is covered.
+    expect(shifts.owed(2100, 10)).toBe(10);
+    shifts.record(2500, 5);
+    expect(shifts.owed(2100, 12)).toBe(7);
+    expect(shifts.owed(1500, 15)).toBe(0);
+    // Shifts from more than 2 s before the newest are forgotten.
+    shifts.record(4600, 1);
+    expect(shifts.owed(1500, 15)).toBe(14);
   });
 
   it('keeps a budget at its rate when every send is late (no stacking)', async () => {
@@ -213,6 +234,22 @@ describe('MemoryRequestBudget', () => {
     expect(await budget.sentLate(30)).toBe(true);
     expect(await budget.acquire()).toBeCloseTo(first + 2 * spacing + lateSendShiftMs(policy50, 50, 30), 6);
     expect(budget.stats()).toMatchObject({ granted: 3, lateSends: 1 });
+  });
+
+  it('moves the slots again for a late request whose slot came after an earlier shift', async () => {
+    let clock = 50_000;
+    const policy50 = slotPolicy(50);
+    const spacing = policy50.intervalMs * COLD_START_SPACING;
+    const budget = new MemoryRequestBudget(50, 1, () => clock);
+    const first = await budget.acquire();
+    expect(await budget.sentLate(30)).toBe(true);
+    const second = await budget.acquire(); // reserved after the shift
+    expect(second).toBeCloseTo(first + spacing + lateSendShiftMs(policy50, 50, 30), 6);
+    // `second` goes out 25 ms late, less than the first shift: but that shift moved `second` and the
+    // request rps slots after it alike, so this one is owed in full.
+    clock = second + 5;
+    expect(await budget.sentLate(25)).toBe(true);
+    expect(await budget.acquire()).toBeCloseTo(second + spacing + lateSendShiftMs(policy50, 50, 25), 6);
   });
 
   it('follows reserveSlots: spaced slots, a late wake reserves again, a pause holds', async () => {

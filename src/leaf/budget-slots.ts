@@ -22,13 +22,12 @@ export const SLOT_HEADROOM = 0.99;
 export const RESERVE_HORIZON_MS = 900;
 
 /**
- * A caller that wakes later than this after its slot does not send but reserves again. Up to it, it sends,
- * and its lateness at the socket moves the slots not yet reserved (lateSendShiftMs), which costs
- * `lateness + margin − slack` ms, less than the 20 ms a dropped slot costs at 50 rps. The shift protects
- * the request `rps` slots later only while that one is still unreserved, that is for lateness up to
- * `rps × interval − RESERVE_HORIZON_MS` ≈ 110 ms; 25 ms stays well inside it and still lets the rare long
- * stall (a VM pause) drop its slot. It was 4 ms, and late wakes then cost ≈ 1.3 % of the rate
- * (docs/performance.md, runs T and V).
+ * The latest a caller may wake after its slot and still send (lateWakeToleranceMs lowers it at high rates).
+ * Up to it, it sends, and its lateness at the socket moves the slots not yet reserved (lateSendShiftMs).
+ * The shift protects the request `rps` slots later only while that one is still unreserved, that is for
+ * lateness up to `rps × interval − RESERVE_HORIZON_MS` ≈ 110 ms; 25 ms stays well inside it and still lets
+ * the rare long stall (a VM pause) drop its slot. It was 4 ms at every rate, and late wakes then cost
+ * ≈ 1.3 % of the rate at 50 rps (docs/performance.md, runs T and V).
  */
 export const LATE_WAKE_TOLERANCE_MS = 25;
 
@@ -68,25 +67,42 @@ export const LATE_SEND_MARGIN_MS = 6;
 export const LATE_SEND_FREE_MS = 1000 / SLOT_HEADROOM - 1000 - LATE_SEND_MARGIN_MS;
 
 /**
- * Makes the shifts of one second count once, the largest. A late request needs only the slot `rps` places
- * after it to lie past its own window; a shift made less than a second earlier moved that slot already
- * (it was unreserved then, for lateness up to ~110 ms), so only the part beyond it is still owed. Without
- * this, shifts added up: at 10 000 rps, where many sends are a few ms late, the budget fell behind its
- * rate (the bench's quick scale sweep took 16.4 s instead of 9.6 s).
+ * How late a holder of this policy's slots may wake and still send: while the shift its send can cause
+ * (`lateness − LATE_SEND_FREE_MS`) costs no more than the slot it would otherwise drop, and never beyond
+ * LATE_WAKE_TOLERANCE_MS. At 50 rps that is ≈ 24 ms; at 10 rps 25 ms; at 10 000 rps ≈ 4 ms, where a
+ * 20 ms shift would cost 200 slots to save one.
+ */
+export function lateWakeToleranceMs(policy: SlotPolicy): number {
+  return Math.min(LATE_WAKE_TOLERANCE_MS, LATE_SEND_FREE_MS + policy.intervalMs);
+}
+
+/** How long ShiftCoalescer remembers a shift: beyond the lateness any late request may be reported with. */
+const COALESCE_MEMORY_MS = 2000;
+
+/**
+ * Keeps the shifts one budget instance made, so that a late request owes only what they have not done
+ * already. A late request at slot `s` needs the request `rps` slots after it to lie `shift` ms further on.
+ * A shift made while the next free slot was past `s` moved that request (still unreserved) and not `s`
+ * (already reserved): it counts for `s`. A shift made earlier moved both, so it does not. Without this,
+ * shifts added up: at 10 000 rps, where many sends are a few ms late, the budget fell behind its rate
+ * (the bench's quick scale sweep took 16.4 s instead of 9.6 s). A first version counted every shift of
+ * the last second, including those made before `s` was reserved, which could leave a late request unshifted.
  */
 export class ShiftCoalescer {
-  private since = Number.NEGATIVE_INFINITY;
-  private applied = 0;
+  /** Shifts made: `from` is the next free slot when each was made (the first slot it moved), ms. */
+  private readonly made: Array<{ from: number; ms: number }> = [];
 
-  /** The part of `shiftMs` that the shifts of the last second have not applied yet (0: covered). */
-  owed(nowMs: number, shiftMs: number): number {
-    if (nowMs - this.since >= 1000) {
-      this.since = nowMs;
-      this.applied = 0;
-    }
-    const owed = Math.max(0, shiftMs - this.applied);
-    this.applied = Math.max(this.applied, shiftMs);
-    return owed;
+  /** The part of `shiftMs` that shifts made after slot `slot` was reserved do not cover (0: covered). */
+  owed(slot: number, shiftMs: number): number {
+    let covered = 0;
+    for (const shift of this.made) if (shift.from > slot) covered += shift.ms;
+    return Math.max(0, shiftMs - covered);
+  }
+
+  /** Records a shift of `ms` that moved every slot from `from` on. Shifts from before the last 2 s are forgotten. */
+  record(from: number, ms: number): void {
+    this.made.push({ from, ms });
+    while ((this.made[0]?.from ?? from) < from - COALESCE_MEMORY_MS) this.made.shift();
   }
 }
 
@@ -176,9 +192,9 @@ export function pauseSlots(state: SlotState, nowMs: number, policy: SlotPolicy, 
   };
 }
 
-/** What a caller does when it wakes for its slot at `nowMs`: send, or drop the slot and reserve again. */
-export function onWake(slot: number, nowMs: number, pausedUntil: number): 'send' | 'late' | 'paused' {
+/** What a caller does when it wakes for its slot at `nowMs`: send, or drop the slot and reserve again (toleranceMs: lateWakeToleranceMs). */
+export function onWake(slot: number, nowMs: number, pausedUntil: number, toleranceMs: number): 'send' | 'late' | 'paused' {
   if (slot < pausedUntil) return 'paused';
-  if (nowMs - slot > LATE_WAKE_TOLERANCE_MS) return 'late';
+  if (nowMs - slot > toleranceMs) return 'late';
   return 'send';
 }

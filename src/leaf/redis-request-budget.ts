@@ -5,6 +5,7 @@ import {
   COLD_START_MS,
   COLD_START_SPACING,
   lateSendShiftMs,
+  lateWakeToleranceMs,
   onWake,
   ShiftCoalescer,
   slotPolicy,
@@ -69,6 +70,7 @@ export class RedisRequestBudget {
   private offsetMs = 0;
   private readonly counts: BudgetStats = { granted: 0, lateWakes: 0, pausedDrops: 0, roundTrips: 0, lateSends: 0 };
   private readonly shifts = new ShiftCoalescer();
+  private readonly lateToleranceMs: number;
 
   constructor(options: {
     redis: Redis;
@@ -83,6 +85,7 @@ export class RedisRequestBudget {
     maxBatch?: number;
   }) {
     this.policy = slotPolicy(options.rps, options.burst ?? 1, options.horizonMs);
+    this.lateToleranceMs = lateWakeToleranceMs(this.policy);
     this.rps = options.rps;
     this.redis = options.redis;
     this.keys = [options.key, `${options.key}:usage`, `${options.key}:paused`, `${options.key}:ramp`];
@@ -101,7 +104,7 @@ export class RedisRequestBudget {
         this.dropped.push(this.bucketOf(slot));
         throw error;
       }
-      const verdict = onWake(slot, this.redisNow(), this.pausedUntil);
+      const verdict = onWake(slot, this.redisNow(), this.pausedUntil, this.lateToleranceMs);
       if (verdict === 'send') {
         this.counts.granted += 1;
         return slot - this.offsetMs;
@@ -124,9 +127,16 @@ export class RedisRequestBudget {
     const shift = lateSendShiftMs(this.policy, this.rps, latenessMs);
     if (shift <= 0) return false;
     this.counts.lateSends += 1;
-    const owed = this.shifts.owed(localNow(), shift);
-    // Best effort: a lost shift leaves the budget as it was, which the 429 handling covers.
-    if (owed > 0) await this.run(RESERVE_SCRIPT, this.keys, this.args('shift', owed, [])).catch(() => undefined);
+    // The late request's slot on Redis's clock, from the local report: a little later than the true slot
+    // when the report comes after the write, which only counts fewer shifts as covering it.
+    const owed = this.shifts.owed(this.redisNow() - latenessMs, shift);
+    if (owed <= 0) return true;
+    try {
+      const answer = await this.run(RESERVE_SCRIPT, this.keys, this.args('shift', owed, []));
+      this.shifts.record(Number(answer[2]), owed);
+    } catch {
+      // Best effort: a lost shift leaves the budget as it was, which the 429 handling covers.
+    }
     return true;
   }
 

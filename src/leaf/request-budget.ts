@@ -1,5 +1,6 @@
 import {
   lateSendShiftMs,
+  lateWakeToleranceMs,
   onWake,
   reserveSlots,
   pauseSlots,
@@ -21,6 +22,7 @@ export {
   SLOT_HEADROOM,
   RESERVE_HORIZON_MS,
   LATE_WAKE_TOLERANCE_MS,
+  lateWakeToleranceMs,
   COLD_START_MS,
   COLD_START_SPACING,
   type BudgetStats,
@@ -60,6 +62,7 @@ export class MemoryRequestBudget implements RequestBudget {
   private state: SlotState = { tat: 0, pausedUntil: 0, rampUntil: 0 };
   private readonly counts: BudgetStats = { granted: 0, lateWakes: 0, pausedDrops: 0, roundTrips: 0, lateSends: 0 };
   private readonly shifts = new ShiftCoalescer();
+  private readonly lateToleranceMs: number;
 
   constructor(
     readonly rps: number,
@@ -67,6 +70,7 @@ export class MemoryRequestBudget implements RequestBudget {
     private readonly now: () => number = Date.now,
   ) {
     this.policy = slotPolicy(rps, burst);
+    this.lateToleranceMs = lateWakeToleranceMs(this.policy);
   }
 
   async acquire(signal?: AbortSignal): Promise<number> {
@@ -90,7 +94,7 @@ export class MemoryRequestBudget implements RequestBudget {
           throw error;
         }
       }
-      const verdict = onWake(slot, this.now(), this.state.pausedUntil);
+      const verdict = onWake(slot, this.now(), this.state.pausedUntil, this.lateToleranceMs);
       if (verdict === 'send') {
         this.counts.granted += 1;
         return slot;
@@ -109,8 +113,11 @@ export class MemoryRequestBudget implements RequestBudget {
     if (shift <= 0) return false;
     this.counts.lateSends += 1;
     const now = this.now();
-    const owed = this.shifts.owed(now, shift);
-    if (owed > 0) this.state = shiftSlots(this.state, now, owed);
+    const owed = this.shifts.owed(now - latenessMs, shift);
+    if (owed > 0) {
+      this.shifts.record(Math.max(this.state.tat, now), owed);
+      this.state = shiftSlots(this.state, now, owed);
+    }
     return true;
   }
 

@@ -2,7 +2,8 @@
 -- KEYS[3]: the end of the latest pause (ms); KEYS[4]: the end of the cold-start spacing (ms).
 -- ARGV: interval ms, burst, horizon ms, 'reserve' | 'pause' | 'shift', count | pause ms | shift ms, usage bucket ms, usage TTL ms,
 -- then the bucket of each slot the caller dropped unsent (uncounted in the same round trip).
--- Answers {now, pausedUntil, retryInMs, slot...} as strings (ms with µs precision). Mirrors reserveSlots/pauseSlots/shiftSlots.
+-- Answers {now, pausedUntil, retryInMs, slot...} as strings (ms with µs precision); 'shift' answers
+-- {now, pausedUntil, the first slot it moved}. Mirrors reserveSlots/pauseSlots/shiftSlots.
 -- COLD_START_MS and COLD_START_SPACING are budget-slots.ts constants, prepended by the loader.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -29,9 +30,10 @@ if ARGV[4] == 'pause' then
 end
 if ARGV[4] == 'shift' then
   -- The slots not yet reserved move later (a request reached its socket late); reserved ones stay.
-  local moved = math.max(tat, now) + tonumber(ARGV[5])
+  local from = math.max(tat, now)
+  local moved = from + tonumber(ARGV[5])
   redis.call('SET', KEYS[1], fmt(moved), 'PX', math.ceil(moved - now) + 1000)
-  return {fmt(now), fmt(paused)}
+  return {fmt(now), fmt(paused), fmt(from)}
 end
 local ramp = tonumber(redis.call('GET', KEYS[4]) or '0')
 if tat < now - COLD_START_MS then
