@@ -170,7 +170,7 @@ export function createMetrics(
   const droppedSeen = { late_wake: 0, paused: 0 };
   const leafBudgetDrops = new Counter({
     name: 'credwatch_leaf_budget_slots_dropped_total',
-    help: `Budget slots this process reserved and did not use, by reason: late_wake (its holder woke later after it than the late-wake tolerance, 25 ms at most and less at high rates, where sending would cost more than the slot) or paused (a 429 paused the budget). Each is a slot of the rate lost.`,
+    help: `Budget slots this process reserved and did not use, by reason: late_wake (its holder woke more than the late-wake tolerance after it: 25 ms at most, less at high rates, where sending late would cost more than the slot) or paused (a 429 paused the budget). Each is a slot of the rate lost.`,
     labelNames: ['reason'] as const,
     registers,
     collect() {
